@@ -1,0 +1,1 @@
+"""Core domain: public bodies, positions, people, organisations, identifiers, roles, audit log, findings."""

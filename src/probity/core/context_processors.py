@@ -1,0 +1,46 @@
+"""Template context shared by every page: the navigation the signed-in user's roles allow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from probity.core.roles import ROLE_LABELS, user_roles
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str | Promise
+    permission: str | None  # None: any signed-in user
+
+
+NAVIGATION = (
+    NavItem("core:dashboard", _("Dashboard"), None),
+    NavItem("core:findings", _("Findings"), "core.view_finding"),
+    NavItem("core:detectors", _("Detectors"), "core.view_detectorrun"),
+    NavItem("core:bodies", _("Public bodies"), "core.view_publicbody"),
+    NavItem("core:people", _("People"), None),
+    NavItem("core:organisations", _("Organisations"), "core.view_organisation"),
+    NavItem("warehouse:status", _("Warehouse"), "core.run_detector"),
+    NavItem("core:audit", _("Audit log"), "core.view_auditentry"),
+    NavItem("core:tokens", _("API tokens"), None),
+)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "user_role_labels": []}
+    items = []
+    for item in NAVIGATION:
+        if item.permission is None or user.has_perm(item.permission):
+            url = reverse(item.url_name)
+            items.append({"url": url, "label": item.label, "current": request.path == url})
+    labels = [ROLE_LABELS[role] for role in sorted(user_roles(user)) if role in ROLE_LABELS]
+    return {"nav_items": items, "user_role_labels": labels, "show_admin_link": user.is_staff}

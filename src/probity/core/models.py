@@ -1,0 +1,464 @@
+"""Core domain models: who holds public office, who owns what, and what every detector concluded.
+
+Models hold data and simple invariants only; writes that involve more than one object go through
+``services.py`` (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Audited(models.Model):
+    """Base for every sensitive model: creates, changes and deletes are written to the audit log.
+
+    ``audit_redacted_fields`` names fields whose values never go into the log (only the fact
+    that they changed).
+    """
+
+    audit_redacted_fields: ClassVar[frozenset[str]] = frozenset()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)
+        instance._audit_loaded = dict(zip(field_names, values, strict=False))
+        return instance
+
+
+class PublicBody(Audited):
+    """A ministry, agency, municipality, state company or other body, placed in a hierarchy."""
+
+    class Kind(models.TextChoices):
+        MINISTRY = "ministry", _("Ministry")
+        AGENCY = "agency", _("Agency")
+        REGULATOR = "regulator", _("Regulator")
+        MUNICIPALITY = "municipality", _("Municipality")
+        STATE_ENTERPRISE = "state_enterprise", _("State-owned enterprise")
+        JUDICIARY = "judiciary", _("Judicial body")
+        LEGISLATURE = "legislature", _("Legislative body")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("public body")
+        verbose_name_plural = _("public bodies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def ancestors(self) -> list[PublicBody]:
+        """Parents up to the root, nearest first; stops on a loop instead of spinning."""
+        chain: list[PublicBody] = []
+        seen = {self.pk}
+        node = self.parent
+        while node is not None and node.pk not in seen:
+            chain.append(node)
+            seen.add(node.pk)
+            node = node.parent
+        return chain
+
+    def clean(self) -> None:
+        if self.pk and self.parent_id and (
+            self.parent_id == self.pk or any(a.pk == self.pk for a in self.parent.ancestors())  # type: ignore[union-attr]
+        ):
+            raise ValidationError({"parent": _("A body cannot be placed under itself.")})
+
+
+class Person(Audited):
+    """A natural person: an official, a family member, an owner, a director."""
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+        UNKNOWN = "", _("Not recorded")
+
+    name = models.CharField(_("name"), max_length=300)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    nationality = models.CharField(_("nationality"), max_length=2, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="person",
+        verbose_name=_("user account"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PersonName(models.Model):
+    """Another spelling of a person's or organisation's name: another script, a transliteration, a maiden name."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="names")
+    organisation = models.ForeignKey(
+        "Organisation", on_delete=models.CASCADE, null=True, blank=True, related_name="names"
+    )
+    name = models.CharField(_("name"), max_length=300)
+    script = models.CharField(_("script"), max_length=4, blank=True, help_text=_("ISO 15924, e.g. Latn, Cyrl, Hans"))
+
+    class Meta:
+        verbose_name = _("alternative name")
+        verbose_name_plural = _("alternative names")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=False, organisation__isnull=True)
+                | models.Q(person__isnull=True, organisation__isnull=False),
+                name="personname_exactly_one_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FamilyRelation(Audited):
+    """A family tie that declarations and conflict-of-interest checks need (spouse, child, parent …)."""
+
+    class Kind(models.TextChoices):
+        SPOUSE = "spouse", _("Spouse or partner")
+        CHILD = "child", _("Child")
+        PARENT = "parent", _("Parent")
+        SIBLING = "sibling", _("Sibling")
+        OTHER = "other", _("Other relative")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relatives")
+    relative = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relative_of")
+    kind = models.CharField(_("relation"), max_length=16, choices=Kind.choices)
+
+    class Meta:
+        verbose_name = _("family relation")
+        verbose_name_plural = _("family relations")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "relative", "kind"], name="familyrelation_unique"),
+            models.CheckConstraint(condition=~models.Q(person=models.F("relative")), name="familyrelation_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} → {self.relative} ({self.get_kind_display()})"
+
+
+class Organisation(Audited):
+    """A company, association, foundation, trust, or foreign public body that is not one of ours."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Company")
+        PARTNERSHIP = "partnership", _("Partnership")
+        ASSOCIATION = "association", _("Association")
+        FOUNDATION = "foundation", _("Foundation")
+        TRUST = "trust", _("Trust or arrangement")
+        STATE_ENTERPRISE = "state_enterprise", _("State-owned enterprise")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.COMPANY)
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=2, blank=True)
+    founded = models.DateField(_("founded"), null=True, blank=True)
+    dissolved = models.DateField(_("dissolved"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Position(Audited):
+    """An office in a public body (minister, head of procurement …) held by a person for a period."""
+
+    body = models.ForeignKey(PublicBody, on_delete=models.PROTECT, related_name="positions", verbose_name=_("body"))
+    title = models.CharField(_("title"), max_length=300)
+    holder = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="positions", verbose_name=_("holder")
+    )
+    start_date = models.DateField(_("start"), null=True, blank=True)
+    end_date = models.DateField(_("end"), null=True, blank=True)
+    is_pep = models.BooleanField(_("politically exposed"), default=False)
+
+    class Meta:
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+        ordering = ["body__name", "title"]
+
+    def __str__(self) -> str:
+        return f"{self.title}, {self.body}"
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": _("The end of a term cannot be before its start.")})
+
+
+class Identifier(Audited):
+    """An identifier of a person, organisation or body under a named scheme.
+
+    National identity numbers are never stored in clear: only a keyed hash (``value_hash``) so
+    that two records can be matched without the number being readable in a database copy.
+    """
+
+    class Scheme(models.TextChoices):
+        NATIONAL_ID = "national_id", _("National identity number")
+        COMPANY_REGISTER = "company_register", _("Company registry number")
+        LEI = "lei", _("Legal Entity Identifier (LEI)")
+        TAX_ID = "tax_id", _("Tax identification number")
+        VAT = "vat", _("VAT number")
+        PROCUREMENT = "procurement", _("Procurement system identifier")
+        OTHER = "other", _("Other")
+
+    HASHED_SCHEMES: ClassVar[frozenset[str]] = frozenset({Scheme.NATIONAL_ID})
+    audit_redacted_fields = frozenset({"value", "value_hash"})
+
+    scheme = models.CharField(_("scheme"), max_length=32, choices=Scheme.choices)
+    issuer = models.CharField(_("issuing country or register"), max_length=64, blank=True)
+    value = models.CharField(_("value"), max_length=200, blank=True)
+    value_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="identifiers")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="identifiers"
+    )
+    body = models.ForeignKey(PublicBody, on_delete=models.CASCADE, null=True, blank=True, related_name="identifiers")
+
+    class Meta:
+        verbose_name = _("identifier")
+        verbose_name_plural = _("identifiers")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(person__isnull=False, organisation__isnull=True, body__isnull=True)
+                    | models.Q(person__isnull=True, organisation__isnull=False, body__isnull=True)
+                    | models.Q(person__isnull=True, organisation__isnull=True, body__isnull=False)
+                ),
+                name="identifier_exactly_one_subject",
+            ),
+        ]
+        indexes = [models.Index(fields=["scheme", "issuer", "value_hash"], name="identifier_lookup")]
+
+    def __str__(self) -> str:
+        shown = "••••" if self.scheme in self.HASHED_SCHEMES else self.value
+        return f"{self.get_scheme_display()}: {shown}"
+
+    @staticmethod
+    def normalise(value: str) -> str:
+        """Registry numbers are compared without spaces, dots, dashes or letter case."""
+        return "".join(ch for ch in value.upper() if ch.isalnum())
+
+    @staticmethod
+    def hash_value(scheme: str, issuer: str, value: str) -> str:
+        key = settings.IDENTIFIER_KEY.encode()
+        message = f"{scheme}|{issuer.upper()}|{Identifier.normalise(value)}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Keep the invariant "a national ID is never stored in clear" at the lowest level.
+        if self.value:
+            self.value_hash = self.hash_value(self.scheme, self.issuer, self.value)
+            if self.scheme in self.HASHED_SCHEMES:
+                self.value = ""
+        super().save(*args, **kwargs)
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+class AuditEntry(models.Model):
+    """One append-only entry of the audit log.
+
+    ``entry_hash`` is an HMAC over this entry's content and ``previous_hash``, so editing or
+    deleting any entry breaks the chain from that point on (``probity audit verify``). Entries
+    carry who, what and which object, and the names of changed fields; never secrets, national ID
+    numbers or report content.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Created")
+        UPDATE = "update", _("Changed")
+        DELETE = "delete", _("Deleted")
+        SIGN_IN = "sign_in", _("Signed in")
+        SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+        SIGN_OUT = "sign_out", _("Signed out")
+        SECOND_FACTOR = "second_factor", _("Second factor verified")
+        SECOND_FACTOR_ENROLLED = "second_factor_enrolled", _("Second factor enrolled")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+        DETECTOR_RUN = "detector_run", _("Detector run")
+        EXPORT = "export", _("Data exported")
+        OTHER = "other", _("Other")
+
+    sequence = models.PositiveBigIntegerField(_("sequence"), unique=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    actor = models.CharField(_("actor"), max_length=150, help_text=_("user name, or system:<job>"))
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    object_type = models.CharField(_("object type"), max_length=100, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_label = models.CharField(_("object"), max_length=200, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["sequence"]
+        default_permissions = ("view",)
+        permissions = [("verify_auditentry", "Can verify the audit log")]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Audit entries are append-only and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Audit entries are append-only and cannot be deleted.")
+
+
+class AuditHead(models.Model):
+    """A single row holding the chain's tip; locking it serialises writers so the chain never forks."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    sequence = models.PositiveBigIntegerField(default=0)
+    entry_hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        default_permissions = ()
+
+
+# --- findings ------------------------------------------------------------------------------
+
+
+class DetectorRun(models.Model):
+    """One execution of one detector: when, on which data, with which parameters, how long, how many."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    detector_code = models.CharField(_("detector"), max_length=64, db_index=True)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    duration_seconds = models.FloatField(_("duration (s)"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RUNNING)
+    dataset = models.CharField(_("data"), max_length=300, help_text=_("what the detector read"))
+    parameters = models.JSONField(_("parameters"), default=dict)
+    subjects_checked = models.PositiveIntegerField(_("subjects checked"), default=0)
+    flagged = models.PositiveIntegerField(_("flagged"), default=0)
+    passed = models.PositiveIntegerField(_("passed"), default=0)
+    not_applicable = models.PositiveIntegerField(_("not applicable"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    started_by = models.CharField(_("started by"), max_length=150)
+
+    class Meta:
+        verbose_name = _("detector run")
+        verbose_name_plural = _("detector runs")
+        ordering = ["-started_at"]
+        permissions = [("run_detector", "Can run detectors")]
+
+    def __str__(self) -> str:
+        return f"{self.detector_code} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Finding(Audited):
+    """What one detector concluded about one subject in one run: flag, pass or not applicable."""
+
+    class Outcome(models.TextChoices):
+        FLAG = "flag", _("Flag")
+        PASS = "pass", _("Pass")
+        NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+    class SubjectType(models.TextChoices):
+        PROCESS = "process", _("Contracting process")
+        ORGANISATION = "organisation", _("Organisation")
+        PERSON = "person", _("Person")
+        PUBLIC_BODY = "public_body", _("Public body")
+        DECLARATION = "declaration", _("Declaration")
+        REPORT = "report", _("Report")
+
+    class Triage(models.TextChoices):
+        OPEN = "open", _("Open")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    run = models.ForeignKey(DetectorRun, on_delete=models.PROTECT, related_name="findings", verbose_name=_("run"))
+    detector_code = models.CharField(_("detector"), max_length=64, db_index=True)
+    subject_type = models.CharField(_("subject type"), max_length=32, choices=SubjectType.choices)
+    subject_id = models.CharField(_("subject"), max_length=200, help_text=_("database id, OCID or other stable key"))
+    subject_label = models.CharField(_("subject name"), max_length=300, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    score = models.FloatField(_("score"), null=True, blank=True, help_text=_("0 (no risk) to 1 (highest)"))
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    explanation = models.TextField(_("explanation"))
+    triage = models.CharField(_("triage"), max_length=16, choices=Triage.choices, default=Triage.OPEN)
+    triage_reason = models.TextField(_("triage reason"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["-created_at", "detector_code"]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id"], name="finding_subject"),
+            models.Index(fields=["detector_code", "outcome"], name="finding_detector_outcome"),
+        ]
+        permissions = [("triage_finding", "Can confirm or dismiss findings")]
+
+    def __str__(self) -> str:
+        return f"{self.detector_code} {self.outcome} {self.subject_type}:{self.subject_id}"
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+class APIToken(Audited):
+    """A bearer token for a machine client; only its SHA-256 is stored, the token is shown once."""
+
+    audit_redacted_fields = frozenset({"token_hash"})
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, help_text=_("first characters, to recognise the token"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,104 @@
+"""Roles are Django groups with fixed permissions; this module is the one place that defines them.
+
+``roles_sync`` (run after every migrate) creates the groups and resets their permissions to what is
+written here, so a role means the same thing on every installation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.utils.translation import gettext_lazy as _
+
+ADMINISTRATOR = "administrator"
+ANALYST = "analyst"
+VERIFIER = "verifier"
+DECLARANT = "declarant"
+CASE_HANDLER = "case_handler"
+AUDITOR = "auditor"
+
+ROLE_LABELS = {
+    ADMINISTRATOR: _("Administrator"),
+    ANALYST: _("Analyst"),
+    VERIFIER: _("Verifier"),
+    DECLARANT: _("Declarant"),
+    CASE_HANDLER: _("Case handler"),
+    AUDITOR: _("Auditor (read-only)"),
+}
+ALL_ROLES = tuple(ROLE_LABELS)
+
+# Everyone except declarants works with other people's data, so must use a second factor.
+STAFF_ROLES = frozenset({ADMINISTRATOR, ANALYST, VERIFIER, CASE_HANDLER, AUDITOR})
+
+CORE_MODELS = ("publicbody", "person", "personname", "familyrelation", "organisation", "position", "identifier")
+
+# Permission codenames per role, as "app_label.codename".
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    ADMINISTRATOR: {
+        *(f"core.{action}_{model}" for model in CORE_MODELS for action in ("view", "add", "change", "delete")),
+        "core.view_finding", "core.change_finding", "core.triage_finding",
+        "core.view_detectorrun", "core.run_detector",
+        "core.view_auditentry", "core.verify_auditentry",
+        "core.view_apitoken", "core.delete_apitoken",
+        "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
+    },
+    ANALYST: {
+        *(f"core.view_{model}" for model in CORE_MODELS),
+        "core.view_finding", "core.triage_finding", "core.view_detectorrun", "core.run_detector",
+    },
+    VERIFIER: {
+        *(f"core.view_{model}" for model in CORE_MODELS),
+        "core.view_finding", "core.triage_finding", "core.view_detectorrun",
+    },
+    DECLARANT: set(),  # sees only their own records, through the object rules in rules.py
+    CASE_HANDLER: {"core.view_publicbody", "core.view_position"},  # cases: only those assigned (rules.py)
+    AUDITOR: {
+        *(f"core.view_{model}" for model in CORE_MODELS),
+        "core.view_finding", "core.view_detectorrun", "core.view_auditentry", "core.verify_auditentry",
+        "auth.view_user", "auth.view_group",
+    },
+}
+
+
+def roles_sync() -> dict[str, int]:
+    """Creates the role groups and sets each one's permissions exactly; returns permission counts."""
+    counts: dict[str, int] = {}
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        permissions = []
+        for dotted in sorted(wanted):
+            app_label, codename = dotted.split(".", 1)
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is None:
+                raise LookupError(f"Role {role!r} names the unknown permission {dotted!r}.")
+            permissions.append(permission)
+        group.permissions.set(permissions)
+        counts[role] = len(permissions)
+    return counts
+
+
+def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
+    if kwargs.get("plan") is not None and not Permission.objects.filter(content_type__app_label="core").exists():
+        return
+    roles_sync()
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    cached: set[str] | None = getattr(user, "_probity_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        if getattr(user, "is_superuser", False):
+            cached.add(ADMINISTRATOR)
+        user._probity_roles = cached  # type: ignore[union-attr]
+    return cached
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def needs_second_factor(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user_roles(user) & STAFF_ROLES)

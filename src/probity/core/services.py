@@ -1,0 +1,180 @@
+"""Write operations of the core app: running detectors, triaging findings, users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+
+from probity.core.audit import audit_actor, audit_record, current_actor
+from probity.core.detectors import get_detector
+from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding
+from probity.core.roles import ALL_ROLES
+
+FINDING_BATCH = 1000
+
+
+def detector_run(
+    *,
+    code: str,
+    parameters: Mapping[str, Any] | None = None,
+    started_by: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    total_hint: Callable[[int | None], None] | None = None,
+) -> DetectorRun:
+    """Runs one detector over its data and stores one finding per judged subject.
+
+    A subject whose earlier finding from the same detector was dismissed keeps that triage, so a
+    dismissed alert is not raised again; the run record holds the parameters and the counts.
+    """
+    detector_class = get_detector(code)
+    values = detector_class.resolve_parameters(parameters)
+    detector = detector_class()
+    actor = started_by or current_actor()
+    run = DetectorRun.objects.create(
+        detector_code=code,
+        started_at=timezone.now(),
+        dataset=detector.dataset(),
+        parameters=values,
+        started_by=actor,
+    )
+    if total_hint is not None:
+        total_hint(detector.count_subjects())
+    previous_triage = dict(
+        Finding.objects.filter(detector_code=code, triage=Finding.Triage.DISMISSED).values_list(
+            "subject_id", "triage_reason"
+        )
+    )
+    clock = time.perf_counter()
+    counts = {Finding.Outcome.FLAG: 0, Finding.Outcome.PASS: 0, Finding.Outcome.NOT_APPLICABLE: 0}
+    batch: list[Finding] = []
+    try:
+        for judgement in detector.evaluate(values):
+            if judgement.outcome not in counts:
+                raise ValueError(f"detector {code} returned the unknown outcome {judgement.outcome!r}")
+            counts[Finding.Outcome(judgement.outcome)] += 1
+            dismissed_reason = previous_triage.get(judgement.subject_id)
+            batch.append(
+                Finding(
+                    run=run,
+                    detector_code=code,
+                    subject_type=judgement.subject_type,
+                    subject_id=judgement.subject_id,
+                    subject_label=judgement.subject_label[:300],
+                    outcome=judgement.outcome,
+                    score=judgement.score,
+                    evidence=judgement.evidence,
+                    explanation=judgement.explanation,
+                    triage=Finding.Triage.DISMISSED if dismissed_reason is not None else Finding.Triage.OPEN,
+                    triage_reason=dismissed_reason or "",
+                )
+            )
+            if len(batch) >= FINDING_BATCH:
+                Finding.objects.bulk_create(batch)
+                if progress is not None:
+                    progress(len(batch))
+                batch = []
+        Finding.objects.bulk_create(batch)
+        if progress is not None and batch:
+            progress(len(batch))
+        run.status = DetectorRun.Status.SUCCEEDED
+    except Exception as exc:
+        run.status = DetectorRun.Status.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+    finally:
+        run.finished_at = timezone.now()
+        run.duration_seconds = round(time.perf_counter() - clock, 3)
+        run.flagged = counts[Finding.Outcome.FLAG]
+        run.passed = counts[Finding.Outcome.PASS]
+        run.not_applicable = counts[Finding.Outcome.NOT_APPLICABLE]
+        run.subjects_checked = sum(counts.values())
+        run.save()
+        audit_record(
+            action=AuditEntry.Action.DETECTOR_RUN,
+            actor=actor,
+            object_type="core.detectorrun",
+            object_id=str(run.pk),
+            object_label=code,
+            details={
+                "status": run.status,
+                "parameters": values,
+                "flagged": run.flagged,
+                "passed": run.passed,
+                "not_applicable": run.not_applicable,
+            },
+        )
+    return run
+
+
+def finding_triage(*, finding: Finding, decision: str, reason: str, actor: str) -> Finding:
+    """Confirms or dismisses a finding; a dismissal needs a reason and stays with the subject."""
+    if decision not in (Finding.Triage.CONFIRMED, Finding.Triage.DISMISSED, Finding.Triage.OPEN):
+        raise ValueError(f"unknown triage decision {decision!r}")
+    if decision == Finding.Triage.DISMISSED and not reason.strip():
+        raise ValueError("a dismissal needs a reason")
+    with audit_actor(actor):
+        finding.triage = decision
+        finding.triage_reason = reason.strip()
+        finding.save(update_fields=["triage", "triage_reason"])
+    return finding
+
+
+def user_create(*, username: str, password: str, roles: list[str], email: str = "") -> User:
+    """Creates a user with the given roles; administrators also get access to the admin site."""
+    unknown = set(roles) - set(ALL_ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}; roles are: {', '.join(ALL_ROLES)}")
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, password=password)
+        if "administrator" in roles:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
+TOKEN_PREFIX = "prb_"
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[APIToken, str]:
+    """Creates a token and returns it with its secret, which is shown once and never stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with audit_actor(current_actor() if current_actor() != "system" else user.get_username()):
+        token = APIToken.objects.create(
+            user=user, name=name[:100], prefix=secret[:10], token_hash=_token_digest(secret), expires_at=expires_at
+        )
+    return token, secret
+
+
+def api_token_authenticate(secret: str) -> User | None:
+    """The active user behind a bearer token, or None; records when the token was last used."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = APIToken.objects.select_related("user").filter(token_hash=_token_digest(secret)).first()
+    now = timezone.now()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        return None
+    if not token.user.is_active:
+        return None
+    # last_used_at is bookkeeping, not a change worth an audit entry: update without the model hooks.
+    APIToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def api_token_revoke(*, token: APIToken, actor: str) -> APIToken:
+    with audit_actor(actor):
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,256 @@
+"""Web pages of the core app. Views parse input, call one service or selector, and render."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.views import LoginView
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from probity.core import selectors, services
+from probity.core.audit import audit_record, audit_verify
+from probity.core.detectors import detector_registry
+from probity.core.forms import FindingFilterForm, OTPCodeForm, SignInForm, TokenCreateForm, TriageForm
+from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding, Organisation, Person, PublicBody
+from probity.core.roles import needs_second_factor
+from probity.core.rules import visible_to
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, queryset: Any) -> Any:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+class SignInView(LoginView):
+    template_name = "core/sign_in.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_valid(form)
+        if needs_second_factor(form.get_user()):
+            target = self.get_success_url()
+            return HttpResponseRedirect(f"{reverse('core:second_factor')}?next={target}")
+        return response
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("core:login")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def second_factor(request: HttpRequest) -> HttpResponse:
+    devices = list(TOTPDevice.objects.filter(user=request.user, confirmed=True))
+    if not devices:
+        return redirect(f"{reverse('core:second_factor_setup')}?next={_safe_next(request, reverse('core:dashboard'))}")
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        for device in devices:
+            allowed, _details = device.verify_is_allowed()
+            if allowed and device.verify_token(form.cleaned_data["code"]):
+                otp_login(request, device)
+                audit_record(action=AuditEntry.Action.SECOND_FACTOR, object_type="auth.user",
+                             object_id=str(request.user.pk), object_label=request.user.get_username())
+                return redirect(_safe_next(request, reverse("core:dashboard")))
+        form.add_error("code", _("That code is not valid. Codes change every 30 seconds; "
+                                 "after several wrong codes you must wait before trying again."))
+    return render(request, "core/second_factor.html", {"form": form, "next": _safe_next(request, "")})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def second_factor_setup(request: HttpRequest) -> HttpResponse:
+    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        return redirect("core:second_factor")
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=request.user, name=_("Authenticator app"), confirmed=False)
+    form = OTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            audit_record(action=AuditEntry.Action.SECOND_FACTOR_ENROLLED, object_type="auth.user",
+                         object_id=str(request.user.pk), object_label=request.user.get_username())
+            messages.success(request, _("Your authenticator app is set up."))
+            return redirect(_safe_next(request, reverse("core:dashboard")))
+        form.add_error("code", _("That code does not match. Check the clock of your phone and try the next code."))
+    qr = segno.make(device.config_url, error="m")
+    context = {
+        "form": form,
+        "qr_svg_data": "data:image/svg+xml;base64,"
+        + base64.b64encode(qr.svg_inline(scale=5).encode()).decode(),
+        "secret": base64.b32encode(device.bin_key).decode().rstrip("="),
+        "next": _safe_next(request, ""),
+    }
+    return render(request, "core/second_factor_setup.html", context)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    counts = selectors.dashboard_counts(request.user)
+    cards = [
+        (_("Public bodies"), counts["public_bodies"]),
+        (_("Positions"), counts["positions"]),
+        (_("People"), counts["people"]),
+        (_("Organisations"), counts["organisations"]),
+        (_("Open flagged findings"), counts["findings_flagged_open"]),
+        (_("Detector runs"), counts["detector_runs"]),
+        (_("Audit log entries"), counts["audit_entries"]),
+    ]
+    return render(request, "core/dashboard.html", {"cards": cards})
+
+
+@login_required
+@permission_required("core.view_finding", raise_exception=True)
+def findings(request: HttpRequest) -> HttpResponse:
+    form = FindingFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    queryset = selectors.findings_latest(
+        request.user,
+        detector_code=filters.get("detector") or None,
+        outcome=filters.get("outcome") or None,
+        triage=filters.get("triage") or None,
+    )
+    return render(request, "core/findings.html", {"form": form, "page": _page(request, queryset)})
+
+
+@login_required
+@permission_required("core.view_finding", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_object_or_404(visible_to(request.user, Finding.objects.select_related("run")), pk=pk)
+    form = TriageForm(request.POST or None, initial={"decision": finding.triage, "reason": finding.triage_reason})
+    if request.method == "POST":
+        if not request.user.has_perm("core.triage_finding"):
+            return HttpResponse(status=403)
+        if form.is_valid():
+            services.finding_triage(finding=finding, decision=form.cleaned_data["decision"],
+                                    reason=form.cleaned_data["reason"], actor=request.user.get_username())
+            messages.success(request, _("Triage saved."))
+            return redirect("core:finding", pk=finding.pk)
+    detector = detector_registry().get(finding.detector_code)
+    return render(request, "core/finding_detail.html", {"finding": finding, "form": form, "detector": detector})
+
+
+@login_required
+@permission_required("core.view_detectorrun", raise_exception=True)
+def detectors(request: HttpRequest) -> HttpResponse:
+    registry = [
+        {"code": code, "cls": cls, "parameters": cls.resolve_parameters()}
+        for code, cls in detector_registry().items()
+    ]
+    runs = DetectorRun.objects.all()[:20]
+    return render(request, "core/detectors.html", {"registry": registry, "runs": runs})
+
+
+@login_required
+@permission_required("core.view_publicbody", raise_exception=True)
+def bodies(request: HttpRequest) -> HttpResponse:
+    all_bodies = list(PublicBody.objects.order_by("name").values("id", "name", "kind", "parent_id"))
+    children: dict[int | None, list[dict[str, Any]]] = {}
+    for body in all_bodies:
+        children.setdefault(body["parent_id"], []).append(body)
+    rows: list[dict[str, Any]] = []
+    kinds = dict(PublicBody.Kind.choices)
+
+    def walk(parent_id: int | None, depth: int, seen: set[int]) -> None:
+        for body in children.get(parent_id, []):
+            if body["id"] in seen:
+                continue
+            seen.add(body["id"])
+            rows.append({**body, "depth": depth, "indent": depth * 1.5, "kind_label": kinds.get(body["kind"], "")})
+            walk(body["id"], depth + 1, seen)
+
+    walk(None, 0, set())
+    return render(request, "core/bodies.html", {"rows": rows})
+
+
+@login_required
+def people(request: HttpRequest) -> HttpResponse:
+    queryset = visible_to(request.user, Person.objects.all()).order_by("name")
+    query = request.GET.get("q", "").strip()
+    if query:
+        queryset = queryset.filter(name__icontains=query) | queryset.filter(names__name__icontains=query)
+        queryset = queryset.distinct()
+    return render(request, "core/people.html", {"page": _page(request, queryset), "q": query})
+
+
+@login_required
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(visible_to(request.user, Person.objects.all()), pk=pk)
+    context = {
+        "person": person,
+        "names": person.names.all(),
+        "identifiers": person.identifiers.all(),
+        "positions": person.positions.select_related("body"),
+        "relatives": person.relatives.select_related("relative"),
+    }
+    return render(request, "core/person_detail.html", context)
+
+
+@login_required
+@permission_required("core.view_organisation", raise_exception=True)
+def organisations(request: HttpRequest) -> HttpResponse:
+    queryset = Organisation.objects.prefetch_related("identifiers").order_by("name")
+    query = request.GET.get("q", "").strip()
+    if query:
+        queryset = queryset.filter(name__icontains=query)
+    return render(request, "core/organisations.html", {"page": _page(request, queryset), "q": query})
+
+
+@login_required
+@permission_required("core.view_auditentry", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def audit_log(request: HttpRequest) -> HttpResponse:
+    verification = None
+    if request.method == "POST":
+        if not request.user.has_perm("core.verify_auditentry"):
+            return HttpResponse(status=403)
+        verification = audit_verify()
+    queryset = AuditEntry.objects.order_by("-sequence")
+    return render(request, "core/audit.html", {"page": _page(request, queryset), "verification": verification})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    form = TokenCreateForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST":
+        revoke_id = request.POST.get("revoke")
+        if revoke_id:
+            token = get_object_or_404(APIToken, pk=revoke_id, user=request.user)
+            services.api_token_revoke(token=token, actor=request.user.get_username())
+            messages.success(request, _("The token was revoked."))
+            return redirect("core:tokens")
+        if form.is_valid():
+            _token, new_secret = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+            form = TokenCreateForm()
+    user_tokens = APIToken.objects.filter(user=request.user)
+    return render(request, "core/tokens.html", {"form": form, "tokens": user_tokens, "new_secret": new_secret})

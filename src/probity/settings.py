@@ -1,0 +1,236 @@
+"""Django settings for Probity, read from environment variables with safe defaults.
+
+Variables (all optional):
+
+``DATABASE_URL``            sqlite:///path or postgres://user@host:5432/name (default: SQLite under var/)
+``PROBITY_WAREHOUSE``       DuckDB file, ``:memory:``, or ``spark:MASTER`` (default: var/warehouse.duckdb)
+``PROBITY_VAR_DIR``         where local data lives (default: ./var)
+``PROBITY_SECRET_KEY``      signing key; required when PROBITY_DEBUG is off and not running tests
+``PROBITY_ALLOWED_HOSTS``   comma-separated host names (default: 127.0.0.1,localhost)
+``PROBITY_DEBUG``           true to show debugging pages (default: false)
+``PROBITY_HTTPS``           true when served over TLS: secure cookies, HSTS, redirect (default: true)
+``PROBITY_AUDIT_KEY``       key for the audit log's HMAC chain (default: derived from the secret key)
+``PROBITY_IDENTIFIER_KEY``  key for hashing national ID numbers (default: derived from the secret key)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from probity.config import (
+    ConfigurationError,
+    database_config,
+    env_flag,
+    env_list,
+    ensure_writable_dir,
+    var_dir,
+    warehouse_setting,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+VAR_DIR = var_dir()
+TESTING = "pytest" in sys.modules or os.environ.get("PROBITY_TESTING") == "1"
+
+DEBUG = env_flag("PROBITY_DEBUG", False)
+HTTPS = env_flag("PROBITY_HTTPS", True)
+
+ensure_writable_dir(VAR_DIR, "data (var/)")
+
+_secret = os.environ.get("PROBITY_SECRET_KEY", "")
+if not _secret:
+    _key_file = VAR_DIR / "secret_key"
+    # A local installation gets its own random key, kept outside the repository in var/.
+    if not _key_file.exists():
+        import secrets
+
+        _key_file.write_text(secrets.token_urlsafe(64))
+        _key_file.chmod(0o600)
+    _secret = _key_file.read_text().strip()
+if len(_secret) < 32:
+    raise ConfigurationError("PROBITY_SECRET_KEY must be at least 32 characters long.")
+SECRET_KEY = _secret
+AUDIT_KEY = os.environ.get("PROBITY_AUDIT_KEY") or hashlib.sha256(
+    b"probity-audit-chain:" + SECRET_KEY.encode()
+).hexdigest()
+
+IDENTIFIER_KEY = os.environ.get("PROBITY_IDENTIFIER_KEY") or hashlib.sha256(
+    b"probity-identifier-hash:" + SECRET_KEY.encode()
+).hexdigest()
+
+ALLOWED_HOSTS = env_list("PROBITY_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+if TESTING:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
+
+DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"), VAR_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PROBITY_WAREHOUSE = warehouse_setting(os.environ.get("PROBITY_WAREHOUSE"), VAR_DIR)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
+    "ninja",
+    "probity.core",
+    "probity.warehouse",
+    "probity.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "probity.core.middleware.AuditActorMiddleware",
+    "probity.core.middleware.RequireSecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "probity.urls"
+WSGI_APPLICATION = "probity.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "probity.core.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+# --- authentication -----------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "probity.core.rules.ObjectRulesBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "core:dashboard"
+LOGOUT_REDIRECT_URL = "core:login"
+
+# Lock-out after repeated failures (django-axes): 5 failures per user name and address, 30 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.5  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLED = env_flag("PROBITY_LOCKOUT", True)
+
+OTP_TOTP_ISSUER = "Probity"
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+# --- cookies, headers, TLS -------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    SECURE_SSL_REDIRECT = not TESTING
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- languages -----------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("zh-hans", _("Simplified Chinese")),
+    ("ar", _("Arabic")),
+]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# --- static files --------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- logging: no personal data; request lines are not logged by the application ------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "axes": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "probity": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
+
+# --- Probity --------------------------------------------------------------------------------
+PROBITY_DETECTOR_PARAMETERS: dict[str, dict[str, object]] = {}
+NINJA_PAGINATION_PER_PAGE = 50
