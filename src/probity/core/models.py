@@ -54,6 +54,10 @@ class PublicBody(Audited):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
     )
     country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2"))
+    source_key = models.CharField(
+        _("source key"), max_length=200, unique=True, null=True, blank=True,
+        help_text=_("stable key of the record in the source it was imported from; makes re-imports idempotent"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -95,6 +99,10 @@ class Person(Audited):
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     nationality = models.CharField(_("nationality"), max_length=2, blank=True)
+    source_key = models.CharField(
+        _("source key"), max_length=200, unique=True, null=True, blank=True,
+        help_text=_("stable key of the record in the source it was imported from; makes re-imports idempotent"),
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -183,6 +191,10 @@ class Organisation(Audited):
     founded = models.DateField(_("founded"), null=True, blank=True)
     dissolved = models.DateField(_("dissolved"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=500, blank=True)
+    source_key = models.CharField(
+        _("source key"), max_length=200, unique=True, null=True, blank=True,
+        help_text=_("stable key of the record in the source it was imported from; makes re-imports idempotent"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -205,6 +217,10 @@ class Position(Audited):
     start_date = models.DateField(_("start"), null=True, blank=True)
     end_date = models.DateField(_("end"), null=True, blank=True)
     is_pep = models.BooleanField(_("politically exposed"), default=False)
+    source_key = models.CharField(
+        _("source key"), max_length=200, unique=True, null=True, blank=True,
+        help_text=_("stable key of the record in the source it was imported from; makes re-imports idempotent"),
+    )
 
     class Meta:
         verbose_name = _("position")
