@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -82,7 +82,7 @@ def entry_digest(
     payload = json.dumps(
         {
             "sequence": sequence,
-            "recorded_at": recorded_at.astimezone(timezone.UTC).isoformat(timespec="microseconds"),
+            "recorded_at": recorded_at.astimezone(UTC).isoformat(timespec="microseconds"),
             "actor": actor,
             "action": action,
             "object_type": object_type,

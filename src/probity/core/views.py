@@ -184,7 +184,7 @@ def bodies(request: HttpRequest) -> HttpResponse:
             if body["id"] in seen:
                 continue
             seen.add(body["id"])
-            rows.append({**body, "depth": depth, "indent": depth * 1.5, "kind_label": kinds.get(body["kind"], "")})
+            rows.append({**body, "depth": min(depth, 6), "kind_label": kinds.get(body["kind"], "")})
             walk(body["id"], depth + 1, seen)
 
     walk(None, 0, set())

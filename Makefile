@@ -1,0 +1,53 @@
+# Probity: `make run` serves the platform with demo data; `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Re-install when pyproject.toml changes.
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+TEST_STAMP := $(VENV)/.test-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint typecheck check messages clean help
+
+help:
+	@echo "make run   - install, migrate, load the demo country if the database is empty, serve on http://$(HOST):$(PORT)"
+	@echo "make test  - install the test extras and run the whole test suite"
+	@echo "make check - ruff and mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(RUNTIME_STAMP)
+
+# Served over plain HTTP on the loopback address, so cookies are not marked TLS-only here;
+# in production leave PROBITY_HTTPS at its default (true) behind a TLS proxy.
+run: $(RUNTIME_STAMP)
+	PROBITY_HTTPS=$${PROBITY_HTTPS:-false} $(BIN)/probity bootstrap
+	PROBITY_HTTPS=$${PROBITY_HTTPS:-false} $(BIN)/probity runserver $(HOST):$(PORT) --noreload --skip-checks
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck
+
+# Regenerate the message catalogues after changing strings (needs GNU gettext).
+messages: $(RUNTIME_STAMP)
+	cd src/probity && ../../$(BIN)/probity makemessages -l zh_Hans -l ar --no-obsolete --no-location
+	cd src/probity && ../../$(BIN)/probity compilemessages
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
