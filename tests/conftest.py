@@ -14,7 +14,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from probity.core.services import user_create
 
-SHARED_DATA = Path(os.environ.get("PROBITY_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("PROBITY_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+)
 
 TEST_PASSWORD = "correct horse battery staple 42"
 

@@ -75,7 +75,7 @@ def database_config(url: str | None, var: Path) -> dict[str, object]:
         config = dict(dj_database_url.parse(url, conn_max_age=60))
     except Exception as exc:  # dj_database_url raises several types for malformed URLs
         raise ConfigurationError(f"DATABASE_URL could not be read ({exc}).") from exc
-    if config["ENGINE"].endswith("sqlite3"):
+    if str(config["ENGINE"]).endswith("sqlite3"):
         if not config.get("NAME") or config["NAME"] == ":memory:":
             config["NAME"] = ":memory:"
         config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}

@@ -25,9 +25,9 @@ from django.utils.translation import gettext_lazy as _
 from probity.config import (
     ConfigurationError,
     database_config,
+    ensure_writable_dir,
     env_flag,
     env_list,
-    ensure_writable_dir,
     var_dir,
     warehouse_setting,
 )

@@ -17,7 +17,7 @@ import contextvars
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,7 +29,7 @@ from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from probity.core.models import AuditEntry, AuditHead, Audited
+from probity.core.models import Audited, AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
 REDACTED = "[redacted]"
@@ -67,30 +67,19 @@ def _canonical(value: Any) -> Any:
     return str(value)
 
 
-def entry_digest(
-    *,
-    sequence: int,
-    recorded_at: datetime,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    object_label: str,
-    details: dict[str, Any],
-    previous_hash: str,
-) -> str:
+SEALED_FIELDS = (
+    "sequence", "recorded_at", "actor", "action", "object_type", "object_id", "object_label", "details",
+    "previous_hash",
+)
+
+
+def entry_digest(fields: Mapping[str, Any]) -> str:
+    """The seal of one entry: HMAC-SHA256 over its sealed fields (which include the previous seal)."""
+    sealed = {name: fields[name] for name in SEALED_FIELDS}
+    sealed["recorded_at"] = fields["recorded_at"].astimezone(UTC).isoformat(timespec="microseconds")
+    sealed["details"] = _canonical(fields["details"])
     payload = json.dumps(
-        {
-            "sequence": sequence,
-            "recorded_at": recorded_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor": actor,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "object_label": object_label,
-            "details": _canonical(details),
-            "previous_hash": previous_hash,
-        },
+        sealed,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -125,7 +114,7 @@ def audit_record(
             "details": details,
             "previous_hash": head.entry_hash,
         }
-        entry_hash = entry_digest(**fields)
+        entry_hash = entry_digest(fields)
         entry = AuditEntry.objects.create(entry_hash=entry_hash, **fields)
         head.sequence = sequence
         head.entry_hash = entry_hash
@@ -155,18 +144,7 @@ def audit_verify(*, batch_size: int = 2000, progress: Any = None) -> AuditVerifi
     result = AuditVerification()
     previous_hash = GENESIS_HASH
     expected_sequence = 1
-    queryset = AuditEntry.objects.order_by("sequence").values(
-        "sequence",
-        "recorded_at",
-        "actor",
-        "action",
-        "object_type",
-        "object_id",
-        "object_label",
-        "details",
-        "previous_hash",
-        "entry_hash",
-    )
+    queryset = AuditEntry.objects.order_by("sequence").values(*SEALED_FIELDS, "entry_hash")
     for row in queryset.iterator(chunk_size=batch_size):
         sequence = row["sequence"]
         if sequence != expected_sequence:
@@ -180,7 +158,7 @@ def audit_verify(*, batch_size: int = 2000, progress: Any = None) -> AuditVerifi
             result.problems.append(
                 AuditProblem(sequence, f"entry {sequence} does not link to the entry before it")
             )
-        recomputed = entry_digest(**{k: v for k, v in row.items() if k != "entry_hash"})
+        recomputed = entry_digest(row)
         if not hmac.compare_digest(recomputed, row["entry_hash"]):
             result.problems.append(
                 AuditProblem(sequence, f"entry {sequence} was changed after it was written (hash mismatch)")

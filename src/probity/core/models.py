@@ -24,6 +24,7 @@ class Audited(models.Model):
     """
 
     audit_redacted_fields: ClassVar[frozenset[str]] = frozenset()
+    _audit_loaded: dict[str, Any]
 
     class Meta:
         abstract = True
@@ -283,6 +284,14 @@ class Identifier(Audited):
         shown = "••••" if self.scheme in self.HASHED_SCHEMES else self.value
         return f"{self.get_scheme_display()}: {shown}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Keep the invariant "a national ID is never stored in clear" at the lowest level.
+        if self.value:
+            self.value_hash = self.hash_value(self.scheme, self.issuer, self.value)
+            if self.scheme in self.HASHED_SCHEMES:
+                self.value = ""
+        super().save(*args, **kwargs)
+
     @staticmethod
     def normalise(value: str) -> str:
         """Registry numbers are compared without spaces, dots, dashes or letter case."""
@@ -294,13 +303,6 @@ class Identifier(Audited):
         message = f"{scheme}|{issuer.upper()}|{Identifier.normalise(value)}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Keep the invariant "a national ID is never stored in clear" at the lowest level.
-        if self.value:
-            self.value_hash = self.hash_value(self.scheme, self.issuer, self.value)
-            if self.scheme in self.HASHED_SCHEMES:
-                self.value = ""
-        super().save(*args, **kwargs)
 
 
 # --- audit log -------------------------------------------------------------------------------
@@ -370,6 +372,9 @@ class AuditHead(models.Model):
     class Meta:
         default_permissions = ()
 
+    def __str__(self) -> str:
+        return f"audit head at #{self.sequence}"
+
 
 # --- findings ------------------------------------------------------------------------------
 
@@ -435,7 +440,9 @@ class Finding(Audited):
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
     score = models.FloatField(_("score"), null=True, blank=True, help_text=_("0 (no risk) to 1 (highest)"))
     evidence = models.JSONField(_("evidence"), default=dict, blank=True)
-    explanation = models.TextField(_("explanation"))
+    explanation = models.TextField(_("explanation"), help_text=_("in the installation's default language"))
+    message_id = models.CharField(max_length=300, blank=True, help_text=_("untranslated message of the explanation"))
+    message_params = models.JSONField(default=dict, blank=True)
     triage = models.CharField(_("triage"), max_length=16, choices=Triage.choices, default=Triage.OPEN)
     triage_reason = models.TextField(_("triage reason"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -452,6 +459,18 @@ class Finding(Audited):
 
     def __str__(self) -> str:
         return f"{self.detector_code} {self.outcome} {self.subject_type}:{self.subject_id}"
+
+    @property
+    def localized_explanation(self) -> str:
+        """The explanation in the reader's language when the detector gave a translatable message."""
+        from django.utils.translation import gettext
+
+        if self.message_id:
+            try:
+                return gettext(self.message_id) % self.message_params
+            except (KeyError, TypeError, ValueError):
+                return self.explanation
+        return self.explanation
 
 
 # --- API tokens ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
 ADMINISTRATOR = "administrator"
@@ -84,21 +84,21 @@ def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
     roles_sync()
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+def user_roles(user: Any) -> set[str]:
     if not user.is_authenticated:
         return set()
     cached: set[str] | None = getattr(user, "_probity_roles", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        cached = set(user.groups.values_list("name", flat=True))
         if getattr(user, "is_superuser", False):
             cached.add(ADMINISTRATOR)
-        user._probity_roles = cached  # type: ignore[union-attr]
+        user._probity_roles = cached
     return cached
 
 
-def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+def has_role(user: Any, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
-def needs_second_factor(user: AbstractBaseUser | AnonymousUser) -> bool:
+def needs_second_factor(user: Any) -> bool:
     return bool(user_roles(user) & STAFF_ROLES)

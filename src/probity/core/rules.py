@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Model, Q, QuerySet
 
 from probity.core.roles import user_roles
@@ -53,7 +52,7 @@ def assigned_to(path: str) -> Callable[[Any], Q]:
     return lambda user: Q(**{path: user})
 
 
-def visible_to(user: AbstractBaseUser | AnonymousUser, queryset: QuerySet[Any]) -> QuerySet[Any]:
+def visible_to(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
     """The part of ``queryset`` that ``user`` may view: all of it with the model's view permission,
     otherwise only what an object rule grants, otherwise nothing."""
     model = queryset.model

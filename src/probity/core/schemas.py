@@ -19,7 +19,7 @@ from ninja import Field, Schema
 class ErrorBody(Schema):
     code: str = Field(..., description="stable snake_case code, e.g. not_found, permission_denied")
     message: str = Field(..., description="a plain sentence for the person reading the client's log")
-    details: Any | None = Field(None, description="more about the error where there is more, e.g. which field")
+    details: Any | None = Field(None, description="more about the error, e.g. which fields were wrong")
 
 
 class ErrorOut(Schema):
@@ -65,7 +65,7 @@ class PositionOut(Schema):
     title: str
     body_id: int
     body_name: str
-    holder: PersonRef | None = Field(None, description="absent when there is no holder or you may not see them")
+    holder: PersonRef | None = Field(None, description="null when there is no holder or you may not see them")
     start_date: date | None
     end_date: date | None
     is_pep: bool
@@ -84,7 +84,9 @@ class PositionOut(Schema):
         if holder is None:
             return None
         user = getattr(context.get("request"), "auth", None) if context else None
-        if user is None or not (user.has_perm("core.view_person") or user.has_perm("core.view_person", holder)):
+        if user is None:
+            return None
+        if not (user.has_perm("core.view_person") or user.has_perm("core.view_person", holder)):
             return None
         return {"id": holder.pk, "name": holder.name}
 
@@ -98,7 +100,7 @@ class IdentifierOut(Schema):
     scheme: str
     issuer: str
     value: str | None = Field(None, description="null for schemes stored only as a keyed hash (national ID)")
-    hashed: bool = Field(..., description="true when the number is stored only as a keyed hash and never shown")
+    hashed: bool = Field(..., description="true when the number is stored only as a keyed hash, never shown")
 
 
 class FamilyRelationOut(Schema):
@@ -147,7 +149,7 @@ class OrganisationDetailOut(OrganisationOut):
 class DetectorParameterOut(Schema):
     name: str
     default: Any
-    kind: str = Field(..., description="str, int, float, bool or list (lists may also be sent comma-separated)")
+    kind: str = Field(..., description="str, int, float, bool or list (a list may be sent comma-separated)")
     description: str
 
 
@@ -162,7 +164,7 @@ class DetectorOut(Schema):
 
 class DetectorRunIn(Schema):
     parameters: dict[str, Any] = Field(
-        default_factory=dict, description="parameter values that replace the defaults; unknown names are refused"
+        default_factory=dict, description="values that replace the defaults; unknown names are refused"
     )
 
 
@@ -240,7 +242,9 @@ class TokenOut(Schema):
 
 
 class TokenCreateIn(Schema):
-    name: str = Field(..., min_length=1, max_length=100, description="what the token is for, e.g. 'nightly export'")
+    name: str = Field(
+        ..., min_length=1, max_length=100, description="what the token is for, e.g. 'nightly export'"
+    )
     expires_days: int | None = Field(None, ge=1, le=3650, description="days until the token stops working")
 
 

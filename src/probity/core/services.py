@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from probity.core.audit import audit_actor, audit_record, current_actor
 from probity.core.detectors import get_detector
@@ -21,12 +22,18 @@ from probity.core.roles import ALL_ROLES
 FINDING_BATCH = 1000
 
 
+def _stored_explanation(judgement: Any) -> str:
+    """Stored explanations use the installation's language, whoever started the run."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(judgement.explanation())
+
+
 def detector_run(
     *,
     code: str,
     parameters: Mapping[str, Any] | None = None,
     started_by: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     total_hint: Callable[[int | None], None] | None = None,
 ) -> DetectorRun:
     """Runs one detector over its data and stores one finding per judged subject.
@@ -71,7 +78,9 @@ def detector_run(
                     outcome=judgement.outcome,
                     score=judgement.score,
                     evidence=judgement.evidence,
-                    explanation=judgement.explanation,
+                    explanation=_stored_explanation(judgement),
+                    message_id=judgement.message,
+                    message_params=judgement.params,
                     triage=Finding.Triage.DISMISSED if dismissed_reason is not None else Finding.Triage.OPEN,
                     triage_reason=dismissed_reason or "",
                 )
@@ -141,7 +150,7 @@ def user_create(*, username: str, password: str, roles: list[str], email: str = 
     return user
 
 
-TOKEN_PREFIX = "prb_"
+TOKEN_PREFIX = "prb_"  # noqa: S105  (a public prefix, not a secret)
 
 
 def _token_digest(token: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 
 import segno
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -173,7 +174,7 @@ def detectors(request: HttpRequest) -> HttpResponse:
 @permission_required("core.view_publicbody", raise_exception=True)
 def bodies(request: HttpRequest) -> HttpResponse:
     all_bodies = list(PublicBody.objects.order_by("name").values("id", "name", "kind", "parent_id"))
-    children: dict[int | None, list[dict[str, Any]]] = {}
+    children: dict[int | None, list[Any]] = {}
     for body in all_bodies:
         children.setdefault(body["parent_id"], []).append(body)
     rows: list[dict[str, Any]] = []
@@ -240,17 +241,18 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
     form = TokenCreateForm(request.POST or None)
     new_secret = None
     if request.method == "POST":
         revoke_id = request.POST.get("revoke")
         if revoke_id:
-            token = get_object_or_404(APIToken, pk=revoke_id, user=request.user)
+            token = get_object_or_404(APIToken, pk=revoke_id, user=user)
             services.api_token_revoke(token=token, actor=request.user.get_username())
             messages.success(request, _("The token was revoked."))
             return redirect("core:tokens")
         if form.is_valid():
-            _token, new_secret = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+            _token, new_secret = services.api_token_create(user=user, name=form.cleaned_data["name"])
             form = TokenCreateForm()
-    user_tokens = APIToken.objects.filter(user=request.user)
+    user_tokens = APIToken.objects.filter(user=user)
     return render(request, "core/tokens.html", {"form": form, "tokens": user_tokens, "new_secret": new_secret})

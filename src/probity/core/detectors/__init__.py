@@ -49,15 +49,26 @@ class Parameter:
 
 @dataclass
 class Judgement:
-    """One detector's conclusion about one subject."""
+    """One detector's conclusion about one subject.
+
+    ``message`` is an untranslated message (mark it with ``gettext_noop``) and ``params`` fill its
+    ``%(name)s`` placeholders: the finding stores both, so each reader sees the explanation in their
+    own language, and also the explanation rendered in the installation's default language.
+    """
 
     subject_type: str
     subject_id: str
     outcome: str  # "flag", "pass" or "not_applicable"
-    explanation: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
     subject_label: str = ""
     score: float | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    def explanation(self) -> str:
+        from django.utils.translation import gettext
+
+        return gettext(self.message) % self.params
 
 
 class Detector:

@@ -14,9 +14,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from probity.core.detectors import Detector, Judgement, Parameter, register
 from probity.core.models import Identifier, Organisation
+
+NOT_APPLICABLE = gettext_noop("No identifier in the schemes %(schemes)s is recorded.")
+FLAG = gettext_noop("Identifiers shared with: %(others)s.")
+PASS = gettext_noop("None of its identifiers (%(count)d checked) is recorded for another organisation.")
 
 
 @register
@@ -62,11 +67,11 @@ class SharedIdentifier(Detector):
             if not keys:
                 yield Judgement(
                     "organisation", str(organisation_id), "not_applicable",
-                    str(_("No identifier in the schemes %(schemes)s is recorded.") % {"schemes": ", ".join(schemes)}),
+                    NOT_APPLICABLE, {"schemes": ", ".join(schemes)},
                     subject_label=name, evidence={"reason": "missing_field", "schemes": schemes},
                 )
                 continue
-            shared = []
+            shared: list[dict[str, Any]] = []
             for scheme, issuer, value_hash in keys:
                 others = sorted(holders[(scheme, issuer, value_hash)] - {organisation_id})
                 if others:
@@ -78,15 +83,11 @@ class SharedIdentifier(Detector):
             if shared:
                 other_names = sorted({o["name"] for s in shared for o in s["also_held_by"]})
                 yield Judgement(
-                    "organisation", str(organisation_id), "flag",
-                    str(_("Shares %(count)d identifier(s) with: %(others)s.")
-                        % {"count": len(shared), "others": "; ".join(other_names)}),
+                    "organisation", str(organisation_id), "flag", FLAG, {"others": "; ".join(other_names)},
                     subject_label=name, score=1.0, evidence={"shared": shared},
                 )
             else:
                 yield Judgement(
-                    "organisation", str(organisation_id), "pass",
-                    str(_("None of its %(count)d identifier(s) is recorded for another organisation.")
-                        % {"count": len(keys)}),
+                    "organisation", str(organisation_id), "pass", PASS, {"count": len(keys)},
                     subject_label=name, score=0.0, evidence={"identifiers_checked": len(keys)},
                 )

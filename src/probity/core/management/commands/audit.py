@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             return
         total = AuditEntry.objects.count()
         with tqdm(total=total, unit="entry", desc="verifying", disable=total < 1000 or options["verbosity"] < 1,
-                  file=self.stderr._out) as bar:
+                  file=sys.stderr) as bar:
             result = audit_verify(progress=bar.update)
         if result.ok:
             self.stdout.write(self.style.SUCCESS(

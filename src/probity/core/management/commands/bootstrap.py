@@ -88,5 +88,6 @@ class Command(BaseCommand):
         self.stdout.write(f"  demo administrator: demo-admin / {admin['password']}")
         self.stdout.write(f"  second factor: add the key {admin['totp_key']} to an authenticator app,")
         self.stdout.write(f"    or use the current code {code} (new code: .venv/bin/probity bootstrap --show-login)")
-        self.stdout.write(f"  other demo accounts ({', '.join(k for k in credentials if k != 'demo-admin')}): see {path}")
+        others = ", ".join(name for name in credentials if name != "demo-admin")
+        self.stdout.write(f"  other demo accounts ({others}): see {path}")
         self.stdout.write("")

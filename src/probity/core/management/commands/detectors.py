@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -44,11 +45,15 @@ class Command(BaseCommand):
         for code in codes:
             if code not in registry:
                 raise CommandError(f"no detector has the code {code!r}; see 'probity detectors list'")
-            bar = tqdm(unit="subject", desc=code, file=self.stderr._out, disable=options["verbosity"] < 1)
+            bar = tqdm(unit="subject", desc=code, file=sys.stderr, disable=options["verbosity"] < 1)
+
+            def set_total(total: int | None, bar: tqdm = bar) -> None:  # type: ignore[type-arg]
+                bar.total = total
+
             try:
                 with audit_actor("system:cli"):
                     run = detector_run(code=code, parameters=given or None, started_by="system:cli",
-                                       progress=bar.update, total_hint=lambda n: setattr(bar, "total", n))
+                                       progress=bar.update, total_hint=set_total)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
             finally:

@@ -1,0 +1,1 @@
+"""The `probity demo` command."""

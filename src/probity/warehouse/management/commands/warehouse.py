@@ -1,0 +1,151 @@
+"""``probity warehouse``: look at the analytics warehouse from the console.
+
+    probity warehouse info              engine, location, versions, connection and tables
+    probity warehouse tables            the tables, with row counts from the catalogue
+    probity warehouse query "SELECT …"  run one read-only SELECT and print the first rows
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from probity.config import ConfigurationError
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 10_000
+
+
+def _text_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain fixed-width table for the console."""
+    widths = [len(header) for header in headers]
+    for row in rows:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * width for width in widths]), *(line(row) for row in rows)])
+
+
+def _cell(value: Any, width: int = 40) -> str:
+    if value is None:
+        return ""
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):  # lists, arrays: not a single missing value
+        pass
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class Command(BaseCommand):
+    help = (
+        "Shows the analytics warehouse: engine and versions, its tables, and read-only SQL queries.\n\n"
+        "Subcommands: info, tables, query \"SELECT …\"."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subcommands = parser.add_subparsers(dest="action", metavar="{info,tables,query}", required=True)
+        subcommands.add_parser(
+            "info", help="engine, location, versions, whether the connection works, and the tables"
+        )
+        subcommands.add_parser(
+            "tables", help="the tables, with row counts and refresh times from the catalogue"
+        )
+        query = subcommands.add_parser(
+            "query",
+            help="run one read-only SELECT and print the first rows",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            description="Runs one read-only SELECT in the engine's SQL dialect and prints the first rows.",
+        )
+        query.add_argument(
+            "sql", help='the query, for example "SELECT buyer, count(*) FROM contracts GROUP BY 1"'
+        )
+        query.add_argument(
+            "--limit", type=int, default=DEFAULT_LIMIT, help=f"rows to print (default {DEFAULT_LIMIT})"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "info":
+            self._info()
+        elif action == "tables":
+            self._tables()
+        else:
+            self._query(options["sql"], options["limit"])
+
+    def _info(self) -> None:
+        from probity.warehouse.services import warehouse_status
+
+        report = warehouse_status()
+        facts = [
+            ("Engine", report.engine),
+            ("Location", report.location),
+            ("Ibis version", report.ibis_version),
+            ("Engine version", report.engine_version),
+            ("Connection", "works" if report.connected else f"FAILED: {report.error}"),
+        ]
+        for label, value in facts:
+            self.stdout.write(f"{label + ':':<16}{value}")
+        self.stdout.write("")
+        self._write_tables(report.tables)
+        if not report.connected:
+            raise CommandError(f"The warehouse cannot be reached: {report.error}")
+
+    def _tables(self) -> None:
+        from probity.warehouse.services import warehouse_status
+
+        report = warehouse_status()
+        self._write_tables(report.tables)
+        if not report.connected:
+            raise CommandError(f"The warehouse cannot be reached: {report.error}")
+
+    def _write_tables(self, tables: list[Any]) -> None:
+        if not tables:
+            self.stdout.write("No tables yet.")
+            return
+        rows = []
+        for table in tables:
+            present = {None: "unknown", True: "yes", False: "MISSING"}[table.present]
+            rows.append(
+                [
+                    table.name,
+                    "" if table.row_count is None else str(table.row_count),
+                    table.refreshed_at.strftime("%Y-%m-%d %H:%M UTC") if table.refreshed_at else "",
+                    present,
+                    _cell(table.source),
+                ]
+            )
+        self.stdout.write(_text_table(["table", "rows", "refreshed", "in engine", "source"], rows))
+
+    def _query(self, sql: str, limit: int) -> None:
+        from probity.warehouse.services import read_only_query, warehouse_connection
+
+        if not 1 <= limit <= MAX_LIMIT:
+            raise CommandError(f"--limit must be between 1 and {MAX_LIMIT}.")
+        try:
+            with warehouse_connection(read_only=True) as warehouse:
+                try:
+                    query = read_only_query(sql, warehouse.sql_dialect)
+                except ValueError as exc:
+                    raise CommandError(str(exc)) from exc
+                try:
+                    frame = warehouse.execute(warehouse.sql(query).limit(limit + 1))
+                except Exception as exc:  # the engine's own error says what is wrong with the query
+                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise CommandError(f"The query failed: {reason}") from exc
+        except ConfigurationError as exc:
+            raise CommandError(str(exc)) from exc
+        more = len(frame) > limit
+        frame = frame.head(limit)
+        headers = [str(column) for column in frame.columns]
+        rows = [[_cell(value) for value in record] for record in frame.itertuples(index=False, name=None)]
+        self.stdout.write(_text_table(headers, rows))
+        count = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
+        self.stdout.write(f"({count}; more rows not shown, use --limit)" if more else f"({count})")
