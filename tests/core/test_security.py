@@ -139,3 +139,12 @@ def test_declarant_cannot_open_another_persons_page(verified_client) -> None:  #
     assert client.get(f"/people/{me.pk}/").status_code == 200
     assert client.get(f"/people/{stranger.pk}/").status_code == 404
     assert client.get("/findings/").status_code == 403
+
+
+def test_stylesheet_is_served_without_debug(client) -> None:  # type: ignore[no-untyped-def]
+    """make run serves with DEBUG off; the page must still get its stylesheet (WhiteNoise)."""
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("probity/probity.css")
+    html = client.get("/account/sign-in/").content.decode()
+    assert "/static/probity/probity.css" in html

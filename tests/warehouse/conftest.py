@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,16 @@ def duckdb_setting(settings: pytest.FixtureRequest, tmp_path: Path) -> Warehouse
 def spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkWarehouse]:
     """One local Spark session (2 cores, no UI, files in a temporary folder) shared by every test."""
     try:
-        warehouse = SparkWarehouse("local[2]", work_dir=tmp_path_factory.mktemp("spark"))
+        warehouse = SparkWarehouse(
+            "local[2]",
+            work_dir=tmp_path_factory.mktemp("spark"),
+            config={"spark.sql.shuffle.partitions": "2"},
+            # Short jobs: the quick (C1) compiler and the serial collector halve the run time here.
+            java_options=("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"),
+        )
     except SparkUnavailable as exc:  # no Java or no PySpark: Spark cannot run here at all
+        if os.environ.get("PROBITY_REQUIRE_SPARK") == "1":
+            pytest.fail(f"Spark cannot start, and CI requires the cross-engine tests: {exc}")
         pytest.skip(f"Spark cannot start on this machine: {exc}")
     yield warehouse
     warehouse.stop()

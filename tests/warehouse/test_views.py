@@ -26,7 +26,7 @@ def test_analysts_and_administrators_see_the_status(verified_client: Callable[..
     assert "The warehouse answers: the connection works." in html
     assert "DuckDB" in html and "Ibis version" in html
     assert "<caption>" in html and 'scope="col"' in html and 'scope="row"' in html
-    assert "<code>contracts</code>" in html and "1234" in html and "ocds-sample.jsonl" in html
+    assert "<code>contracts</code>" in html and "1,234" in html and "ocds-sample.jsonl" in html
 
 
 def test_declarant_is_forbidden(verified_client: Callable[..., Client]) -> None:

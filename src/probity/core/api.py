@@ -858,16 +858,8 @@ def build_api() -> NinjaAPI:
             ("", tokens),
         ],
     )
-    # The warehouse app contributes its own router (catalogue, runs). Its module is written
-    # separately; until it exists the API is served without it. Any other import error is a real bug
-    # and is raised.
-    try:
-        from probity.warehouse.api import router as warehouse_router
-    except ModuleNotFoundError as exc:
-        if exc.name != "probity.warehouse.api":
-            raise
-        logger.debug("probity.warehouse.api is absent; /api/v1/warehouse/ is not mounted")
-    else:
-        api.add_router("/warehouse", warehouse_router)
+    from probity.warehouse.api import router as warehouse_router
+
+    api.add_router("/warehouse", warehouse_router)
     api.add_router("", fallback)  # last: catches only what no other route matched
     return api

@@ -195,7 +195,9 @@ class FindingOut(Schema):
     outcome: str = Field(..., description="flag, pass or not_applicable")
     score: float | None = Field(None, description="0 (no risk) to 1 (highest)")
     evidence: dict[str, Any]
-    explanation: str
+    explanation: str = Field(..., description="in the installation's default language")
+    message_id: str = Field("", description="untranslated message behind the explanation, for client-side translation")
+    message_params: dict[str, Any] = Field(default_factory=dict, description="values for the message's placeholders")
     triage: str = Field(..., description="open, confirmed or dismissed")
     triage_reason: str
     created_at: datetime

@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 ENGINES = ("duckdb", "spark")
 ENGINE_PACKAGES = {"duckdb": "duckdb", "spark": "pyspark"}
+SQL_DIALECTS = {"duckdb": "duckdb", "spark": "spark"}  # as sqlglot names them
 _TABLE_NAME = re.compile(TABLE_NAME_PATTERN)
 # Tables being written are first materialised under a name with this prefix, then renamed.
 _STAGING_PREFIX = "probity_staging_"
@@ -177,7 +178,7 @@ class DuckDBWarehouse(Warehouse):
     """An embedded DuckDB database in one file (or in memory), opened through Ibis."""
 
     engine = "duckdb"
-    sql_dialect = "duckdb"
+    sql_dialect = SQL_DIALECTS["duckdb"]
 
     def __init__(self, location: str, *, read_only: bool = False) -> None:
         import duckdb
@@ -379,7 +380,7 @@ class SparkWarehouse(Warehouse):
     """
 
     engine = "spark"
-    sql_dialect = "spark"
+    sql_dialect = SQL_DIALECTS["spark"]
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ from probity.core.detectors import Detector, Judgement, Parameter, register
 from probity.core.models import Identifier, Organisation
 
 NOT_APPLICABLE = gettext_noop("No identifier in the schemes %(schemes)s is recorded.")
-FLAG = gettext_noop("Identifiers shared with: %(others)s.")
+FLAG = gettext_noop("Identifiers shared with: %(others)s")
 PASS = gettext_noop("None of its identifiers (%(count)d checked) is recorded for another organisation.")
 
 

@@ -38,7 +38,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=2026, help="demo country seed (default 2026)")
-        parser.add_argument("--scale", type=float, default=0.25, help="demo country size (default 0.25)")
+        parser.add_argument("--scale", type=float, default=1.0, help="demo country size (default 1.0)")
         parser.add_argument("--show-login", action="store_true",
                             help="only print the demo login and a current second-factor code")
         parser.add_argument("--no-demo", action="store_true", help="migrate only; load no demo data")
@@ -49,7 +49,10 @@ class Command(BaseCommand):
             empty = not PublicBody.objects.exists() and not User.objects.exists()
             if empty and not options["no_demo"]:
                 self.stdout.write("Empty database: loading the demo country…")
-                call_command("demo", "load", "--seed", str(options["seed"]), "--scale", str(options["scale"]))
+                seed_and_scale = ["--seed", str(options["seed"]), "--scale", str(options["scale"])]
+                call_command("demo", "load", *seed_and_scale)
+                # The same country in the open formats (OCDS, BODS, FtM, declarations) under var/demo/.
+                call_command("demo", "generate", *seed_and_scale)
                 with audit_actor("system:bootstrap"):
                     self._create_demo_accounts()
                 call_command("detectors", "run", "--all", verbosity=0)

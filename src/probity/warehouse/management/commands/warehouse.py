@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from probity.config import ConfigurationError
@@ -117,7 +119,7 @@ class Command(BaseCommand):
                 [
                     table.name,
                     "" if table.row_count is None else str(table.row_count),
-                    table.refreshed_at.strftime("%Y-%m-%d %H:%M UTC") if table.refreshed_at else "",
+                    table.refreshed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if table.refreshed_at else "",
                     present,
                     _cell(table.source),
                 ]
@@ -125,16 +127,18 @@ class Command(BaseCommand):
         self.stdout.write(_text_table(["table", "rows", "refreshed", "in engine", "source"], rows))
 
     def _query(self, sql: str, limit: int) -> None:
-        from probity.warehouse.services import read_only_query, warehouse_connection
+        from probity.warehouse.services import SQL_DIALECTS, read_only_query, warehouse_connection
 
         if not 1 <= limit <= MAX_LIMIT:
             raise CommandError(f"--limit must be between 1 and {MAX_LIMIT}.")
+        # Checked before connecting: starting Spark only to refuse the query would waste seconds.
+        dialect = SQL_DIALECTS.get(settings.PROBITY_WAREHOUSE.engine, "duckdb")
+        try:
+            query = read_only_query(sql, dialect)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         try:
             with warehouse_connection(read_only=True) as warehouse:
-                try:
-                    query = read_only_query(sql, warehouse.sql_dialect)
-                except ValueError as exc:
-                    raise CommandError(str(exc)) from exc
                 try:
                     frame = warehouse.execute(warehouse.sql(query).limit(limit + 1))
                 except Exception as exc:  # the engine's own error says what is wrong with the query
