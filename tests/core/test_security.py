@@ -148,3 +148,10 @@ def test_stylesheet_is_served_without_debug(client) -> None:  # type: ignore[no-
     assert finders.find("probity/probity.css")
     html = client.get("/account/sign-in/").content.decode()
     assert "/static/probity/probity.css" in html
+
+
+def test_administrator_can_open_the_admin_site_after_the_second_factor(verified_client) -> None:  # type: ignore[no-untyped-def]
+    client = verified_client("administrator")
+    for path in ("/admin/", "/admin/core/publicbody/", "/admin/core/auditentry/", "/admin/core/person/add/"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/admin/core/auditentry/add/").status_code == 403
