@@ -20,22 +20,34 @@ LOCALE = Path(__file__).resolve().parents[2] / "src" / "probity" / "locale"
 # Words that are the same in every language here: the product name, standards and protocol names.
 ALLOWED_LATIN = {"Probity", "API", "TOTP", "Bearer", "TOKEN", "UNCAC", "Authorization", "CODE", "probity",
                  "detectors", "run", "DuckDB", "Spark", "Ibis", "QR", "LEI", "VAT", "ISO", "OCDS", "BODS"}
-TECHNICAL = re.compile(r"^(?:[A-Z0-9]+(?:-[A-Z0-9]+)+|[a-z_]+\.[a-z_]+|[a-z_]+|/[\w/.-]*|prb_\w*|\d[\w:.-]*)$")
+TECHNICAL = re.compile(
+    r"^(?:[A-Z0-9]+(?:-[A-Z0-9]+)+|[a-z_]+\.[a-z_]+|[a-z_]+:?|[a-z0-9_]+(?:/[a-z0-9_]*)+|prb_\w*|\d[\w:.-]*)$"
+)
 
 
 class VisibleText(HTMLParser):
-    """Collects the text a person sees or hears: text nodes and the labelling attributes."""
+    """Collects the text a person sees or hears: text nodes and the labelling attributes.
+
+    Text inside an element marked as another language (the language switch names each language in
+    its own script, ``<option lang="en">English</option>``) is that language on purpose and skipped.
+    """
 
     SKIP = {"script", "style", "code", "pre"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
-    def __init__(self) -> None:
+    def __init__(self, page_language: str = "zh-hans") -> None:
         super().__init__()
         self.texts: list[str] = []
         self._skip = 0
+        self._page_language = page_language
+        self._open: list[bool] = []  # per open element: does it start a skipped region?
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self._skip += 1
+        language = dict(attrs).get("lang")
+        skipped = tag in self.SKIP or bool(tag != "html" and language and language != self._page_language)
+        self._skip += skipped
+        if tag not in self.VOID:
+            self._open.append(skipped)
         for name, value in attrs:
             if name in {"aria-label", "alt", "title", "placeholder"} and value:
                 self.texts.append(value)
@@ -43,7 +55,7 @@ class VisibleText(HTMLParser):
                 self.texts.append(value)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP and self._skip:
+        if self._open and self._open.pop() and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:
@@ -82,7 +94,7 @@ def test_compiled_catalogues_are_newer_than_their_sources() -> None:
         from babel.messages.mofile import read_mo
 
         with mo.open("rb") as handle:
-            compiled = {m.id for m in read_mo(handle) if m.id}
+            compiled = {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_mo(handle) if m.id}
         assert translated <= compiled, f"{mo} is out of date: run make messages"
 
 

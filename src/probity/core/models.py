@@ -281,8 +281,8 @@ class Identifier(Audited):
         indexes = [models.Index(fields=["scheme", "issuer", "value_hash"], name="identifier_lookup")]
 
     def __str__(self) -> str:
-        shown = "••••" if self.scheme in self.HASHED_SCHEMES else self.value
-        return f"{self.get_scheme_display()}: {shown}"
+        # Language-neutral: this text is also what the audit log records as the object's label.
+        return f"{self.scheme}: {self.display_value}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Keep the invariant "a national ID is never stored in clear" at the lowest level.
@@ -291,6 +291,11 @@ class Identifier(Audited):
             if self.scheme in self.HASHED_SCHEMES:
                 self.value = ""
         super().save(*args, **kwargs)
+
+    @property
+    def display_value(self) -> str:
+        """The value as it may be shown: national ID numbers are never readable."""
+        return "••••" if self.scheme in self.HASHED_SCHEMES else self.value
 
     @staticmethod
     def normalise(value: str) -> str:
