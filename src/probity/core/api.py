@@ -421,10 +421,7 @@ people = Router(tags=["people"])
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
 def people_list(request: HttpRequest, q: str = "") -> QuerySet[Person]:
     queryset = _visible_or_forbidden(_user(request), Person.objects.all())
-    if q.strip():
-        term = q.strip()
-        queryset = queryset.filter(Q(name__icontains=term) | Q(names__name__icontains=term)).distinct()
-    return queryset.order_by("name", "pk")
+    return selectors.search_by_name(queryset, q).order_by("name", "pk")
 
 
 def _identifiers(user: User, queryset: QuerySet[Identifier]) -> list[dict[str, Any]]:
@@ -495,10 +492,7 @@ organisations = Router(tags=["organisations"])
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
 def organisations_list(request: HttpRequest, q: str = "") -> QuerySet[Organisation]:
     queryset = _visible_or_forbidden(_user(request), Organisation.objects.all())
-    if q.strip():
-        term = q.strip()
-        queryset = queryset.filter(Q(name__icontains=term) | Q(names__name__icontains=term)).distinct()
-    return queryset.order_by("name", "pk")
+    return selectors.search_by_name(queryset, q).order_by("name", "pk")
 
 
 @organisations.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from probity.core.models import AuditEntry, DetectorRun, Finding, Organisation, Person, Position, PublicBody
 from probity.core.rules import visible_to
@@ -61,6 +61,14 @@ def findings_outcome_summary(user: AbstractBaseUser | AnonymousUser) -> list[dic
     return list(
         findings_latest(user).values("detector_code", "outcome").annotate(n=Count("id")).order_by("detector_code")
     )
+
+
+def search_by_name(queryset: QuerySet[Any], query: str) -> QuerySet[Any]:
+    """People or organisations whose name or any alternative name (any script) contains ``query``."""
+    term = query.strip()
+    if not term:
+        return queryset
+    return queryset.filter(Q(name__icontains=term) | Q(names__name__icontains=term)).distinct()
 
 
 def body_descendant_ids(body: PublicBody) -> set[int]:

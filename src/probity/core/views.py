@@ -194,11 +194,8 @@ def bodies(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def people(request: HttpRequest) -> HttpResponse:
-    queryset = visible_to(request.user, Person.objects.all()).order_by("name")
     query = request.GET.get("q", "").strip()
-    if query:
-        queryset = queryset.filter(name__icontains=query) | queryset.filter(names__name__icontains=query)
-        queryset = queryset.distinct()
+    queryset = selectors.search_by_name(visible_to(request.user, Person.objects.all()), query).order_by("name")
     return render(request, "core/people.html", {"page": _page(request, queryset), "q": query})
 
 
@@ -218,10 +215,9 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("core.view_organisation", raise_exception=True)
 def organisations(request: HttpRequest) -> HttpResponse:
-    queryset = Organisation.objects.prefetch_related("identifiers").order_by("name")
     query = request.GET.get("q", "").strip()
-    if query:
-        queryset = queryset.filter(name__icontains=query)
+    queryset = selectors.search_by_name(Organisation.objects.all(), query)
+    queryset = queryset.prefetch_related("identifiers").order_by("name")
     return render(request, "core/organisations.html", {"page": _page(request, queryset), "q": query})
 
 
