@@ -11,6 +11,9 @@ Variables (all optional):
 ``PROBITY_HTTPS``           true when served over TLS: secure cookies, HSTS, redirect (default: true)
 ``PROBITY_AUDIT_KEY``       key for the audit log's HMAC chain (default: derived from the secret key)
 ``PROBITY_IDENTIFIER_KEY``  key for hashing national ID numbers (default: derived from the secret key)
+
+In production set PROBITY_AUDIT_KEY and PROBITY_IDENTIFIER_KEY explicitly: if they are derived from the
+secret key, rotating it breaks verification of existing audit entries and matching of hashed IDs.
 """
 
 from __future__ import annotations
