@@ -189,17 +189,17 @@ def audit_verify(*, batch_size: int = 2000, progress: Any = None) -> AuditVerifi
 # --- hooks: every Audited model, every sign-in ---------------------------------------------------
 
 
-def _field_value(instance: models.Model, field: models.Field) -> Any:  # type: ignore[type-arg]
-    return getattr(instance, field.attname)
-
-
-def _changes(instance: Audited, created: bool) -> dict[str, Any]:
-    redacted = type(instance).audit_redacted_fields
+def _changes(
+    instance: models.Model, created: bool, *, redacted: frozenset[str], ignored: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Field values of a new object, or old/new pairs of the fields that changed; redacted ones masked."""
     loaded: dict[str, Any] = getattr(instance, "_audit_loaded", {})
     changes: dict[str, Any] = {}
     for model_field in instance._meta.concrete_fields:
         name = model_field.attname
-        new = _field_value(instance, model_field)
+        if name in ignored:
+            continue
+        new = getattr(instance, name)
         if created:
             if new in (None, "", {}, []):
                 continue
@@ -222,7 +222,7 @@ def _label(instance: models.Model) -> str:
 def _on_save(sender: type[models.Model], instance: Audited, created: bool, raw: bool = False, **_: Any) -> None:
     if raw:  # fixtures loading
         return
-    changes = _changes(instance, created)
+    changes = _changes(instance, created, redacted=type(instance).audit_redacted_fields)
     if not created and not changes:
         return
     audit_record(
@@ -232,7 +232,7 @@ def _on_save(sender: type[models.Model], instance: Audited, created: bool, raw: 
         object_label=_label(instance),
         details={"fields": changes},
     )
-    instance._audit_loaded = {f.attname: _field_value(instance, f) for f in instance._meta.concrete_fields}
+    instance._audit_loaded = {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
 
 
 def _on_delete(sender: type[models.Model], instance: Audited, **_: Any) -> None:
@@ -276,20 +276,7 @@ def _on_user_saved(sender: Any, instance: Any, created: bool, raw: bool = False,
     """User accounts are sensitive (they carry roles); their password hash never enters the log."""
     if raw:
         return
-    loaded = getattr(instance, "_audit_loaded", {})
-    changes: dict[str, Any] = {}
-    for model_field in instance._meta.concrete_fields:
-        name = model_field.attname
-        if name in USER_IGNORED_FIELDS:
-            continue
-        new = getattr(instance, name)
-        if created or (name in loaded and loaded[name] != new):
-            if name in USER_REDACTED_FIELDS:
-                changes[name] = REDACTED
-            elif created:
-                changes[name] = new
-            else:
-                changes[name] = {"from": loaded[name], "to": new}
+    changes = _changes(instance, created, redacted=USER_REDACTED_FIELDS, ignored=USER_IGNORED_FIELDS)
     if changes:
         audit_record(
             action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,

@@ -96,9 +96,5 @@ def user_roles(user: Any) -> set[str]:
     return cached
 
 
-def has_role(user: Any, *roles: str) -> bool:
-    return bool(user_roles(user) & set(roles))
-
-
 def needs_second_factor(user: Any) -> bool:
     return bool(user_roles(user) & STAFF_ROLES)

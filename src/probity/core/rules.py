@@ -47,9 +47,8 @@ def owned_by(path: str) -> Callable[[Any], Q]:
     return lambda user: Q(**{path: user})
 
 
-def assigned_to(path: str) -> Callable[[Any], Q]:
-    """Condition for records assigned to the requesting user (e.g. ``assignee``)."""
-    return lambda user: Q(**{path: user})
+# Cases assigned to a handler (e.g. ``assigned_to("assignee")``) use the same condition.
+assigned_to = owned_by
 
 
 def visible_to(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:

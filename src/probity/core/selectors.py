@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from probity.core.models import AuditEntry, DetectorRun, Finding, Organisation, Person, Position, PublicBody
 from probity.core.rules import visible_to
@@ -57,31 +57,9 @@ def findings_latest(
     return queryset.select_related("run").order_by("-score", "detector_code", "subject_label")
 
 
-def findings_outcome_summary(user: AbstractBaseUser | AnonymousUser) -> list[dict[str, Any]]:
-    return list(
-        findings_latest(user).values("detector_code", "outcome").annotate(n=Count("id")).order_by("detector_code")
-    )
-
-
 def search_by_name(queryset: QuerySet[Any], query: str) -> QuerySet[Any]:
     """People or organisations whose name or any alternative name (any script) contains ``query``."""
     term = query.strip()
     if not term:
         return queryset
     return queryset.filter(Q(name__icontains=term) | Q(names__name__icontains=term)).distinct()
-
-
-def body_descendant_ids(body: PublicBody) -> set[int]:
-    """Ids of ``body`` and every body under it, walking the hierarchy without recursion limits."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in PublicBody.objects.values_list("id", "parent_id"):
-        children.setdefault(parent_id, []).append(pk)
-    found: set[int] = set()
-    stack = [body.pk]
-    while stack:
-        pk = stack.pop()
-        if pk in found:
-            continue
-        found.add(pk)
-        stack.extend(children.get(pk, []))
-    return found
