@@ -45,8 +45,12 @@ typecheck: $(TEST_STAMP)
 check: lint typecheck
 
 # Regenerate the message catalogues after changing strings (needs GNU gettext).
+# The project catalogue covers core, warehouse, demo and the shell; each module with its own locale/ has its own.
+MODULE_CATALOGUES := $(patsubst %/locale,%,$(wildcard src/probity/*/locale))
 messages: $(RUNTIME_STAMP)
-	cd src/probity && ../../$(BIN)/probity makemessages -l zh_Hans -l ar --no-obsolete --no-location
+	cd src/probity && ../../$(BIN)/probity makemessages -l zh_Hans -l ar --no-obsolete --no-location \
+		$(foreach m,$(MODULE_CATALOGUES),--ignore=$(notdir $(m))/*)
+	for m in $(MODULE_CATALOGUES); do (cd $$m && ../../../$(BIN)/probity makemessages -l zh_Hans --no-obsolete --no-location) || exit 1; done
 	cd src/probity && ../../$(BIN)/probity compilemessages
 
 clean:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import sys
 
-PROBITY_APPS = ("probity.core", "probity.warehouse", "probity.demo")
+PROBITY_APPS = (
+    "probity.core", "probity.warehouse", "probity.standards", "probity.procurement", "probity.ownership",
+    "probity.entities", "probity.reporting", "probity.demo",
+)
 HELP_WORDS = {"-h", "--help", "help"}
 
 

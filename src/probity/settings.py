@@ -90,6 +90,11 @@ INSTALLED_APPS = [
     "ninja",
     "probity.core",
     "probity.warehouse",
+    "probity.standards",
+    "probity.procurement",
+    "probity.ownership",
+    "probity.entities",
+    "probity.reporting",
     "probity.demo",
 ]
 

@@ -14,5 +14,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("warehouse/", include("probity.warehouse.urls")),
+    path("procurement/", include("probity.procurement.urls")),
+    path("ownership/", include("probity.ownership.urls")),
+    path("entities/", include("probity.entities.urls")),
+    path("reporting/", include("probity.reporting.urls")),
     path("", include("probity.core.urls")),
 ]

@@ -15,7 +15,10 @@ from django.urls import reverse
 from probity.core.models import Finding, Organisation, Person, PublicBody
 from probity.core.services import detector_run
 
-LOCALE = Path(__file__).resolve().parents[2] / "src" / "probity" / "locale"
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "probity"
+LOCALE = PACKAGE / "locale"
+# The project catalogue plus each module's own (``src/probity/<app>/locale``), so modules never edit one file.
+CHINESE_CATALOGUES = sorted(PACKAGE.glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
 
 # Words that are the same in every language here: the product name, standards and protocol names.
 ALLOWED_LATIN = {"Probity", "API", "TOTP", "Bearer", "TOKEN", "UNCAC", "Authorization", "CODE", "probity",
@@ -74,19 +77,19 @@ def untranslated_words(html: str) -> list[str]:
     return found
 
 
-def test_chinese_catalogue_is_complete_and_has_no_fuzzy_entries() -> None:
-    with (LOCALE / "zh_Hans" / "LC_MESSAGES" / "django.po").open("rb") as handle:
+@pytest.mark.parametrize("po", CHINESE_CATALOGUES, ids=lambda po: str(po.relative_to(PACKAGE)))
+def test_chinese_catalogue_is_complete_and_has_no_fuzzy_entries(po: Path) -> None:
+    with po.open("rb") as handle:
         catalogue = read_po(handle)
     missing = [m.id for m in catalogue if m.id and not (all(m.string) if isinstance(m.string, tuple) else m.string)]
     fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
     assert not missing, f"untranslated: {missing[:10]}"
     assert not fuzzy, f"fuzzy: {fuzzy[:10]}"
-    assert len(catalogue) > 100
+    assert len(catalogue) > (100 if po.is_relative_to(LOCALE) else 0)
 
 
 def test_compiled_catalogues_are_newer_than_their_sources() -> None:
-    for language in ("zh_Hans", "ar"):
-        po = LOCALE / language / "LC_MESSAGES" / "django.po"
+    for po in sorted(PACKAGE.glob("**/locale/*/LC_MESSAGES/django.po")):
         mo = po.with_suffix(".mo")
         assert mo.exists(), f"{mo} missing: run make messages"
         with po.open("rb") as handle:

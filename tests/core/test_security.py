@@ -10,7 +10,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from probity.core.models import FamilyRelation, Person
-from probity.core.roles import ALL_ROLES, ROLE_PERMISSIONS
+from probity.core.roles import ALL_ROLES, all_role_permissions
 from probity.core.rules import visible_to
 from tests.conftest import TEST_PASSWORD
 
@@ -107,7 +107,7 @@ def test_every_role_exists_with_its_permissions() -> None:
     for role in ALL_ROLES:
         group = Group.objects.get(name=role)
         codes = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
-        assert codes == ROLE_PERMISSIONS[role]
+        assert codes == all_role_permissions()[role]
 
 
 def test_auditor_is_read_only(verified_client) -> None:  # type: ignore[no-untyped-def]

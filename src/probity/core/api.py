@@ -852,8 +852,18 @@ def build_api() -> NinjaAPI:
             ("", tokens),
         ],
     )
+    from probity.entities.api import match_router
+    from probity.entities.api import router as entities_router
+    from probity.ownership.api import router as ownership_router
+    from probity.procurement.api import router as procurement_router
+    from probity.reporting.api import router as reporting_router
     from probity.warehouse.api import router as warehouse_router
 
     api.add_router("/warehouse", warehouse_router)
+    api.add_router("/procurement", procurement_router)
+    api.add_router("/ownership", ownership_router)
+    api.add_router("/entities", entities_router)
+    api.add_router("/match", match_router)
+    api.add_router("/reporting", reporting_router)
     api.add_router("", fallback)  # last: catches only what no other route matched
     return api

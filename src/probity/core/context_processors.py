@@ -32,13 +32,37 @@ NAVIGATION = (
     NavItem("core:tokens", _("API tokens"), None),
 )
 
+# Modules add their pages to the navigation in ``<app>/navigation.py`` as ``NAV_ITEMS`` (NavItem tuples),
+# shown after the core items in this order.
+APP_NAVIGATION_MODULES = (
+    "probity.procurement.navigation",
+    "probity.ownership.navigation",
+    "probity.entities.navigation",
+    "probity.reporting.navigation",
+)
+
+
+def all_navigation() -> tuple[NavItem, ...]:
+    from importlib import import_module
+
+    items = list(NAVIGATION[:-2])
+    for dotted in APP_NAVIGATION_MODULES:
+        try:
+            module = import_module(dotted)
+        except ModuleNotFoundError as exc:
+            if exc.name != dotted:
+                raise
+            continue
+        items.extend(getattr(module, "NAV_ITEMS", ()))
+    return (*items, *NAVIGATION[-2:])
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_role_labels": []}
     items = []
-    for item in NAVIGATION:
+    for item in all_navigation():
         if item.permission is None or user.has_perm(item.permission):
             url = reverse(item.url_name)
             items.append({"url": url, "label": item.label, "current": request.path == url})

@@ -61,10 +61,38 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 }
 
 
+# Apps that grant their own permissions to the roles, each in ``<app>/roles.py`` as ``ROLE_PERMISSIONS``.
+APP_ROLE_MODULES = (
+    "probity.procurement.roles",
+    "probity.ownership.roles",
+    "probity.entities.roles",
+    "probity.reporting.roles",
+)
+
+
+def all_role_permissions() -> dict[str, set[str]]:
+    """The core table above plus what each module grants; a module may only add, never take away."""
+    from importlib import import_module
+
+    merged = {role: set(codes) for role, codes in ROLE_PERMISSIONS.items()}
+    for dotted in APP_ROLE_MODULES:
+        try:
+            module = import_module(dotted)
+        except ModuleNotFoundError as exc:
+            if exc.name != dotted:
+                raise
+            continue
+        for role, codes in getattr(module, "ROLE_PERMISSIONS", {}).items():
+            if role not in merged:
+                raise LookupError(f"{dotted} grants permissions to the unknown role {role!r}.")
+            merged[role] |= set(codes)
+    return merged
+
+
 def roles_sync() -> dict[str, int]:
     """Creates the role groups and sets each one's permissions exactly; returns permission counts."""
     counts: dict[str, int] = {}
-    for role, wanted in ROLE_PERMISSIONS.items():
+    for role, wanted in all_role_permissions().items():
         group, _created = Group.objects.get_or_create(name=role)
         permissions = []
         for dotted in sorted(wanted):

@@ -1,0 +1,1 @@
+"""Entities across sources: FollowTheMoney import and export, names across scripts, entity resolution, screening."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EntitiesConfig(AppConfig):
+    name = "probity.entities"
+    label = "entities"
+    verbose_name = _("Entities")

@@ -1,0 +1,3 @@
+"""Models of the entities app."""
+
+from __future__ import annotations

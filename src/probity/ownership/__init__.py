@@ -1,0 +1,1 @@
+"""Beneficial ownership: BODS ingest, ownership graph, effective ownership and ultimate beneficial owners."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OwnershipConfig(AppConfig):
+    name = "probity.ownership"
+    label = "ownership"
+    verbose_name = _("Ownership")

@@ -1,0 +1,3 @@
+"""Models of the ownership app."""
+
+from __future__ import annotations

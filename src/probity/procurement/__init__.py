@@ -1,0 +1,1 @@
+"""Procurement integrity: OCDS ingest, procurement tables, red-flag indicators, debarment register, risk scores."""

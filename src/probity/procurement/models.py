@@ -1,0 +1,3 @@
+"""Models of the procurement app."""
+
+from __future__ import annotations

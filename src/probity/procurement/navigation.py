@@ -1,0 +1,7 @@
+"""The procurement pages in the main navigation (read by ``probity.core.context_processors``)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from probity.core.context_processors import NavItem
+
+NAV_ITEMS = (NavItem("procurement:index", _("Procurement"), "core.view_finding"),)

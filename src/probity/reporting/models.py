@@ -1,0 +1,3 @@
+"""Models of the reporting app."""
+
+from __future__ import annotations
