@@ -6,3 +6,6 @@ class OwnershipConfig(AppConfig):
     name = "probity.ownership"
     label = "ownership"
     verbose_name = _("Ownership")
+
+    def ready(self) -> None:
+        from probity.ownership import detectors  # noqa: F401  (registers the detectors)
