@@ -74,6 +74,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PROBITY_WAREHOUSE = warehouse_setting(os.environ.get("PROBITY_WAREHOUSE"), VAR_DIR)
 
+# Throttles, flood control and reporter sessions of the reporting channel live in the cache, never in the
+# database. One process (make run, tests): memory. Several workers: Redis (PROBITY_CACHE_URL=redis://…).
+_cache_url = os.environ.get("PROBITY_CACHE_URL", "").strip()
+if _cache_url and not _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    raise ConfigurationError("PROBITY_CACHE_URL must be a redis://, rediss:// or unix:// address.")
+CACHES: dict[str, dict[str, object]] = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 100_000}}
+    )
+}
+# Keyed hashes of reporters' receipts; derived from the secret key unless set (set it in production).
+PROBITY_REPORTING_PEPPER = os.environ.get("PROBITY_REPORTING_PEPPER") or hashlib.sha256(
+    b"probity-reporting-pepper:" + SECRET_KEY.encode()
+).hexdigest()
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -109,6 +109,12 @@ def roles_sync() -> dict[str, int]:
 def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
     if kwargs.get("plan") is not None and not Permission.objects.filter(content_type__app_label="core").exists():
         return
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    # Core's post_migrate runs before that of the apps listed after it, whose permissions the roles name.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=kwargs.get("using", "default"))
     roles_sync()
 
 
