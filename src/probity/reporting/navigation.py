@@ -1,0 +1,7 @@
+"""The reporting channel's entry in the staff navigation."""
+
+from django.utils.translation import gettext_lazy as _
+
+from probity.core.context_processors import NavItem
+
+NAV_ITEMS = (NavItem("reporting:inbox", _("Reports"), "reporting.handle_report"),)
