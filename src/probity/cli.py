@@ -11,7 +11,7 @@ import sys
 
 PROBITY_APPS = (
     "probity.core", "probity.warehouse", "probity.standards", "probity.procurement", "probity.ownership",
-    "probity.entities", "probity.reporting", "probity.demo",
+    "probity.entities", "probity.reporting", "probity.declarations", "probity.demo",
 )
 HELP_WORDS = {"-h", "--help", "help"}
 

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "probity.ownership",
     "probity.entities",
     "probity.reporting",
+    "probity.declarations",
     "probity.demo",
 ]
 

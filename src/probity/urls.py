@@ -18,5 +18,6 @@ urlpatterns = [
     path("ownership/", include("probity.ownership.urls")),
     path("entities/", include("probity.entities.urls")),
     path("reporting/", include("probity.reporting.urls")),
+    path("declarations/", include("probity.declarations.urls")),
     path("", include("probity.core.urls")),
 ]

@@ -852,6 +852,7 @@ def build_api() -> NinjaAPI:
             ("", tokens),
         ],
     )
+    from probity.declarations.api import router as declarations_router
     from probity.entities.api import match_router
     from probity.entities.api import router as entities_router
     from probity.ownership.api import router as ownership_router
@@ -865,5 +866,6 @@ def build_api() -> NinjaAPI:
     api.add_router("/entities", entities_router)
     api.add_router("/match", match_router)
     api.add_router("/reporting", reporting_router)
+    api.add_router("/declarations", declarations_router)
     api.add_router("", fallback)  # last: catches only what no other route matched
     return api

@@ -39,6 +39,7 @@ APP_NAVIGATION_MODULES = (
     "probity.ownership.navigation",
     "probity.entities.navigation",
     "probity.reporting.navigation",
+    "probity.declarations.navigation",
 )
 
 

@@ -67,6 +67,7 @@ APP_ROLE_MODULES = (
     "probity.ownership.roles",
     "probity.entities.roles",
     "probity.reporting.roles",
+    "probity.declarations.roles",
 )
 
 

@@ -1,0 +1,3 @@
+"""Models of the declarations app."""
+
+from __future__ import annotations

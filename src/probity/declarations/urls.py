@@ -1,0 +1,7 @@
+from django.urls import path
+
+from probity.declarations import views
+
+app_name = "declarations"
+
+urlpatterns = [path("", views.index, name="index")]
