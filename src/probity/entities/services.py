@@ -1,0 +1,623 @@
+"""Write operations of the entities app: FtM import and export, resolution runs, analysts' decisions.
+
+* ``ftm_import`` reads FollowTheMoney entities (OpenSanctions / Aleph JSON Lines) into ``Entity`` rows:
+  idempotent by entity id, each bad entity reported with its line, id and reason, the rest kept.
+* ``ftm_export`` writes Probity's people, organisations, positions, family ties and (when the ownership
+  app has them) ownership interests as FtM entities; ``entities_sync_core`` takes the same entities in
+  as the ``probity`` dataset so they are screened and resolved with the lists.
+* ``entities_link`` runs Splink (``resolution.py``) and stores candidate pairs; ``match_decide`` records
+  an analyst's confirm (clusters merge) or reject (the pair is never raised again), both audited.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from followthemoney import model, registry
+from followthemoney.proxy import EntityProxy
+
+from probity.core.audit import audit_actor, audit_record
+from probity.core.models import AuditEntry, FamilyRelation, Identifier, Organisation, Person, PersonName, Position
+from probity.entities import names
+from probity.entities.models import Entity, EntityName, EntityReference, MatchCandidate, MatchDecision
+
+Progress = Callable[[int], object]
+PROBITY_DATASET = "probity"
+AUDIT_ACTOR = "system:entities"
+NAME_PROPERTIES = ("name", "alias", "weakAlias", "previousName")
+MAX_ERRORS_KEPT = 1000
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, and each rejected entity with its line, id and reason."""
+
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "read": self.read, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+            "rejected": self.rejected, "errors": self.errors[:MAX_ERRORS_KEPT],
+            "warnings": self.warnings[:MAX_ERRORS_KEPT],
+        }
+
+
+class EntityError(ValueError):
+    """An entity that cannot be imported; the message says why."""
+
+
+def ftm_validate(data: Any) -> tuple[EntityProxy, list[str]]:
+    """A clean proxy for one FtM entity dict, and warnings for values dropped; raises ``EntityError``."""
+    if not isinstance(data, dict):
+        raise EntityError("the line is not a JSON object")
+    entity_id = data.get("id")
+    if not isinstance(entity_id, str) or not entity_id.strip():
+        raise EntityError("the entity has no id")
+    if len(entity_id) > 200:
+        raise EntityError("the entity id is longer than 200 characters")
+    schema_name = data.get("schema")
+    schema = model.get(schema_name) if isinstance(schema_name, str) else None
+    if schema is None:
+        raise EntityError(f"unknown schema {schema_name!r}")
+    if schema.abstract:
+        raise EntityError(f"the schema {schema.name} is abstract; an entity needs a concrete schema")
+    properties = data.get("properties", {})
+    if not isinstance(properties, dict):
+        raise EntityError("'properties' is not an object")
+    proxy = model.make_entity(schema.name)
+    proxy.id = entity_id
+    warnings: list[str] = []
+    for prop_name, values in properties.items():
+        prop = schema.get(prop_name)
+        if prop is None:
+            raise EntityError(f"the schema {schema.name} has no property {prop_name!r}")
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list):
+            raise EntityError(f"the property {prop_name!r} is not a list of values")
+        for value in values:
+            if not isinstance(value, str):
+                value = str(value) if isinstance(value, int | float) else None
+            cleaned = prop.type.clean(value, proxy=proxy) if value is not None else None
+            if cleaned is None:
+                warnings.append(f"{prop_name}: the value {str(value)[:60]!r} is not a valid {prop.type.name}")
+                continue
+            proxy.unsafe_add(prop, cleaned, cleaned=True)
+    if schema.is_a("LegalEntity") and not proxy.get("name"):
+        raise EntityError(f"the {schema.name} has no name")
+    return proxy, warnings
+
+
+def _entity_fields(proxy: EntityProxy, dataset: str) -> dict[str, Any]:
+    topics = sorted(set(proxy.get("topics", quiet=True)))
+    birth_dates = sorted(proxy.get("birthDate", quiet=True))
+    countries = sorted(set(proxy.get_type_values(registry.country)))
+    return {
+        "schema": proxy.schema.name,
+        "caption": (proxy.caption or proxy.id or "")[:500],
+        "dataset": dataset,
+        "properties": {k: sorted(v) for k, v in sorted(proxy.to_dict()["properties"].items())},
+        "topics": topics,
+        "birth_date": birth_dates[0][:10] if birth_dates else "",
+        "countries": countries,
+    }
+
+
+def _entity_names(proxy: EntityProxy) -> list[tuple[str, str]]:
+    """(name, kind) of every name the source gave, then Latin transliterations of the others."""
+    out: list[tuple[str, str]] = []
+    if not proxy.schema.is_a("Thing"):
+        return out
+    for prop in NAME_PROPERTIES:
+        for value in proxy.get(prop, quiet=True):
+            out.append((value[:500], prop))
+    given = {n for n, _ in out}
+    for value in list(given):
+        for alias in names.latin_aliases(value):
+            if alias and alias not in given:
+                given.add(alias)
+                out.append((alias[:500], EntityName.Kind.TRANSLITERATION))
+    return out
+
+
+def name_index_keys(name: str) -> str:
+    """The phonetic keys of a name as stored for look-up: " key1 key2 " (spaces around each)."""
+    keys = sorted(names.name_keys(name))
+    joined = " ".join(keys)
+    while len(joined) > 498 and keys:
+        keys.pop()
+        joined = " ".join(keys)
+    return f" {joined} " if joined else ""
+
+
+def _write_names(entity: Entity, proxy: EntityProxy) -> None:
+    wanted = _entity_names(proxy)
+    existing = {(n.name, n.kind): n.pk for n in entity.names.all()}
+    keep = set()
+    new: list[EntityName] = []
+    for name, kind in wanted:
+        key = (name, kind)
+        if key in existing:
+            keep.add(existing[key])
+            continue
+        if key in {(n.name, n.kind) for n in new}:
+            continue
+        new.append(
+            EntityName(entity=entity, name=name, kind=kind, script=names.main_script(name),
+                       normalised=names.normalise(name)[:500], keys=name_index_keys(name))
+        )
+    EntityName.objects.filter(entity=entity).exclude(pk__in=keep).delete()
+    EntityName.objects.bulk_create(new)
+
+
+def _write_references(entity: Entity, proxy: EntityProxy) -> None:
+    wanted = {(prop.name, value) for prop, value in proxy.itervalues() if prop.type == registry.entity}
+    existing = set(EntityReference.objects.filter(entity=entity).values_list("prop", "target_id"))
+    if wanted == existing:
+        return
+    EntityReference.objects.filter(entity=entity).delete()
+    EntityReference.objects.bulk_create(
+        [EntityReference(entity=entity, prop=p, target_id=t[:200]) for p, t in sorted(wanted)]
+    )
+
+
+def entity_upsert(*, proxy: EntityProxy, dataset: str, extra: dict[str, Any] | None = None) -> tuple[Entity, str]:
+    """Creates or updates the entity with ``proxy.id``; returns it and "created", "updated" or "unchanged"."""
+    fields = _entity_fields(proxy, dataset)
+    if extra:
+        fields.update(extra)
+    ftm_id = str(proxy.id)
+    entity = Entity.objects.filter(ftm_id=ftm_id).first()
+    if entity is None:
+        entity = Entity.objects.create(ftm_id=ftm_id, **fields)
+        outcome = "created"
+    else:
+        changed = [key for key, value in fields.items() if getattr(entity, key) != value]
+        if changed:
+            for key in changed:
+                setattr(entity, key, fields[key])
+            entity.save()
+            outcome = "updated"
+        else:
+            outcome = "unchanged"
+    if outcome != "unchanged":
+        _write_names(entity, proxy)
+        _write_references(entity, proxy)
+    return entity, outcome
+
+
+def _read_lines(source: Path | IO[str]) -> Iterator[tuple[int, str]]:
+    if isinstance(source, Path):
+        with source.open(encoding="utf-8") as handle:
+            yield from enumerate(handle, start=1)
+    else:
+        yield from enumerate(source, start=1)
+
+
+def ftm_import(
+    *, source: Path | IO[str], dataset: str, actor: str = AUDIT_ACTOR, progress: Progress | None = None
+) -> ImportReport:
+    """Imports FtM entities, one JSON object a line; re-importing the same file changes nothing.
+
+    A line that is not JSON, an entity without id, with an unknown schema or property, or a person or
+    company without a name is reported (line, id, reason) and skipped; the others are stored. Values
+    that are not valid for their property (a date "1980-13-45") are dropped with a warning.
+    """
+    if not dataset or len(dataset) > 100:
+        raise ValueError("a dataset name of 1 to 100 characters is needed")
+    report = ImportReport()
+    with audit_actor(actor):
+        for line_number, line in _read_lines(source):
+            if not line.strip():
+                continue
+            report.read += 1
+            entity_id = None
+            try:
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise EntityError(f"the line is not valid JSON ({exc.msg})") from exc
+                entity_id = data.get("id") if isinstance(data, dict) else None
+                proxy, warnings = ftm_validate(data)
+                with transaction.atomic():
+                    _, outcome = entity_upsert(proxy=proxy, dataset=dataset)
+            except EntityError as exc:
+                report.errors.append({"line": line_number, "id": entity_id, "reason": str(exc)})
+                continue
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            for warning in warnings:
+                report.warnings.append({"line": line_number, "id": proxy.id, "reason": warning})
+            if progress is not None:
+                progress(1)
+        if report.created or report.updated:
+            audit_record(
+                action=AuditEntry.Action.OTHER, actor=actor, object_type="entities.import",
+                object_label=dataset[:200],
+                details={"dataset": dataset, "created": report.created, "updated": report.updated,
+                         "rejected": report.rejected},
+            )
+    return report
+
+
+# --- export ----------------------------------------------------------------------------------
+
+FAMILY_RELATIONSHIPS: dict[str, str] = {
+    FamilyRelation.Kind.SPOUSE: "spouse", FamilyRelation.Kind.CHILD: "child",
+    FamilyRelation.Kind.PARENT: "parent", FamilyRelation.Kind.SIBLING: "sibling",
+    FamilyRelation.Kind.OTHER: "relative",
+}
+PERSON_ID_PROPS: dict[str, str] = {
+    Identifier.Scheme.TAX_ID: "taxNumber", Identifier.Scheme.OTHER: "idNumber",
+    Identifier.Scheme.PROCUREMENT: "idNumber", Identifier.Scheme.COMPANY_REGISTER: "idNumber",
+    Identifier.Scheme.LEI: "idNumber", Identifier.Scheme.VAT: "taxNumber",
+}
+ORGANISATION_ID_PROPS: dict[str, str] = {
+    Identifier.Scheme.COMPANY_REGISTER: "registrationNumber", Identifier.Scheme.TAX_ID: "taxNumber",
+    Identifier.Scheme.VAT: "vatCode", Identifier.Scheme.LEI: "leiCode", Identifier.Scheme.PROCUREMENT: "idNumber",
+    Identifier.Scheme.OTHER: "idNumber",
+}
+ORGANISATION_SCHEMAS: dict[str, str] = {
+    Organisation.Kind.COMPANY: "Company", Organisation.Kind.PARTNERSHIP: "Company",
+    Organisation.Kind.STATE_ENTERPRISE: "Company",
+}
+
+
+def person_ftm_id(pk: int) -> str:
+    return f"probity-person-{pk}"
+
+
+def organisation_ftm_id(pk: int) -> str:
+    return f"probity-organisation-{pk}"
+
+
+def _person_proxy(person: Person, alt_names: list[str], identifiers: list[Identifier]) -> EntityProxy:
+    proxy = model.make_entity("Person")
+    proxy.id = person_ftm_id(person.pk)
+    proxy.add("name", person.name)
+    proxy.add("alias", alt_names)
+    if person.birth_date:
+        proxy.add("birthDate", person.birth_date.isoformat())
+    if person.gender in {"male", "female", "other"}:
+        proxy.add("gender", person.gender)
+    if person.nationality:
+        proxy.add("nationality", person.nationality.lower(), quiet=True)
+    for identifier in identifiers:
+        # National ID numbers are stored only as a keyed hash; they never leave Probity.
+        if identifier.scheme not in Identifier.HASHED_SCHEMES and identifier.value:
+            proxy.add(PERSON_ID_PROPS.get(identifier.scheme, "idNumber"), identifier.value)
+    return proxy
+
+
+def _organisation_proxy(organisation: Organisation, alt_names: list[str], identifiers: list[Identifier]) -> EntityProxy:
+    proxy = model.make_entity(ORGANISATION_SCHEMAS.get(organisation.kind, "Organization"))
+    proxy.id = organisation_ftm_id(organisation.pk)
+    proxy.add("name", organisation.name)
+    proxy.add("alias", alt_names)
+    if organisation.jurisdiction:
+        proxy.add("jurisdiction", organisation.jurisdiction.lower(), quiet=True)
+    if organisation.founded:
+        proxy.add("incorporationDate", organisation.founded.isoformat())
+    if organisation.dissolved:
+        proxy.add("dissolutionDate", organisation.dissolved.isoformat())
+    if organisation.address:
+        proxy.add("address", organisation.address)
+    for identifier in identifiers:
+        if identifier.scheme not in Identifier.HASHED_SCHEMES and identifier.value:
+            proxy.add(ORGANISATION_ID_PROPS.get(identifier.scheme, "idNumber"), identifier.value)
+    return proxy
+
+
+def _grouped(queryset: Iterable[Any], key: str) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for row in queryset:
+        owner = getattr(row, key)
+        if owner is not None:
+            out.setdefault(owner, []).append(row)
+    return out
+
+
+def core_people_proxies() -> Iterator[EntityProxy]:
+    """Probity's people as FtM ``Person`` entities (aliases, identifiers except national IDs)."""
+    alt = _grouped(PersonName.objects.filter(person__isnull=False).order_by("pk"), "person_id")
+    ids = _grouped(Identifier.objects.filter(person__isnull=False).order_by("pk"), "person_id")
+    for person in Person.objects.order_by("pk").iterator(chunk_size=2000):
+        yield _person_proxy(person, [n.name for n in alt.get(person.pk, [])], ids.get(person.pk, []))
+
+
+def core_organisation_proxies() -> Iterator[EntityProxy]:
+    """Probity's organisations as FtM ``Company`` or ``Organization`` entities."""
+    alt = _grouped(PersonName.objects.filter(organisation__isnull=False).order_by("pk"), "organisation_id")
+    ids = _grouped(Identifier.objects.filter(organisation__isnull=False).order_by("pk"), "organisation_id")
+    for organisation in Organisation.objects.order_by("pk").iterator(chunk_size=2000):
+        yield _organisation_proxy(
+            organisation, [n.name for n in alt.get(organisation.pk, [])], ids.get(organisation.pk, [])
+        )
+
+
+def core_relation_proxies() -> Iterator[EntityProxy]:
+    """Positions (with their bodies and occupancies), family ties and ownership (BODS relationships)."""
+    bodies_done: set[int] = set()
+    for position in Position.objects.select_related("body").order_by("pk"):
+        body = position.body
+        if body.pk not in bodies_done:
+            bodies_done.add(body.pk)
+            proxy = model.make_entity("PublicBody")
+            proxy.id = f"probity-body-{body.pk}"
+            proxy.add("name", body.name)
+            if body.country:
+                proxy.add("country", body.country.lower(), quiet=True)
+            yield proxy
+        post = model.make_entity("Position")
+        post.id = f"probity-position-{position.pk}"
+        post.add("name", position.title)
+        post.add("organization", f"probity-body-{body.pk}")
+        if position.is_pep:
+            post.add("topics", "role.pep")
+        if body.country:
+            post.add("country", body.country.lower(), quiet=True)
+        yield post
+        if position.holder_id:
+            occupancy = model.make_entity("Occupancy")
+            occupancy.id = f"probity-occupancy-{position.pk}"
+            occupancy.add("holder", person_ftm_id(position.holder_id))
+            occupancy.add("post", post.id)
+            if position.start_date:
+                occupancy.add("startDate", position.start_date.isoformat())
+            if position.end_date:
+                occupancy.add("endDate", position.end_date.isoformat())
+            yield occupancy
+    for relation in FamilyRelation.objects.order_by("pk"):
+        family = model.make_entity("Family")
+        family.id = f"probity-family-{relation.pk}"
+        family.add("person", person_ftm_id(relation.person_id))
+        family.add("relative", person_ftm_id(relation.relative_id))
+        family.add("relationship", FAMILY_RELATIONSHIPS.get(relation.kind, "relative"))
+        yield family
+    yield from _ownership_proxies()
+
+
+def _party_ftm_id(party: Any) -> str:
+    if party.person_id:
+        return person_ftm_id(party.person_id)
+    if party.organisation_id:
+        return organisation_ftm_id(party.organisation_id)
+    return f"bods-{party.dataset}-{party.record_id}"[:200]
+
+
+def _party_proxy(party: Any) -> EntityProxy | None:
+    """A BODS party not linked to Probity's registers, as an FtM Person or Company (linked ones are exported)."""
+    if party.person_id or party.organisation_id or not party.name:
+        return None
+    proxy = model.make_entity("Person" if party.is_person else "Company")
+    proxy.id = _party_ftm_id(party)
+    proxy.add("name", party.name)
+    proxy.add("alias", [n for n in party.other_names if isinstance(n, str)])
+    if party.is_person and party.birth_date:
+        proxy.add("birthDate", party.birth_date, quiet=True)
+    if party.jurisdiction:
+        proxy.add("jurisdiction" if not party.is_person else "country", party.jurisdiction.lower(), quiet=True)
+    return proxy
+
+
+def _ownership_proxies() -> Iterator[EntityProxy]:
+    """Ownership and control from the ownership app (BODS relationships), when it is installed."""
+    from django.apps import apps
+
+    try:
+        relationship_model = apps.get_model("ownership", "Relationship")
+    except LookupError:
+        return
+    done: set[str] = set()
+    relationships = (
+        relationship_model.objects.filter(closed=False, subject__isnull=False, interested_party__isnull=False)
+        .select_related("subject", "interested_party").prefetch_related("interests").order_by("pk")
+    )
+    for relationship in relationships.iterator(chunk_size=2000):
+        for party in (relationship.subject, relationship.interested_party):
+            proxy = _party_proxy(party)
+            if proxy is not None and proxy.id not in done:
+                done.add(str(proxy.id))
+                yield proxy
+        ownership = model.make_entity("Ownership")
+        ownership.id = f"bods-{relationship.dataset}-{relationship.record_id}"[:200]
+        ownership.add("owner", _party_ftm_id(relationship.interested_party))
+        ownership.add("asset", _party_ftm_id(relationship.subject))
+        for interest in relationship.interests.all():
+            if interest.type:
+                ownership.add("ownershipType", interest.type)
+            if interest.share_exact is not None:
+                ownership.add("percentage", f"{interest.share_exact:g}")
+            elif interest.share_minimum is not None or interest.share_maximum is not None:
+                low = "" if interest.share_minimum is None else f"{interest.share_minimum:g}"
+                high = "" if interest.share_maximum is None else f"{interest.share_maximum:g}"
+                ownership.add("percentage", f"{low}-{high}")
+        yield ownership
+
+
+def core_proxies() -> Iterator[EntityProxy]:
+    yield from core_people_proxies()
+    yield from core_organisation_proxies()
+    yield from core_relation_proxies()
+
+
+def ftm_export(*, out: IO[str], actor: str = AUDIT_ACTOR, progress: Progress | None = None) -> int:
+    """Writes Probity's people, organisations, positions, family ties (and ownership) as FtM JSON Lines."""
+    count = 0
+    for proxy in core_proxies():
+        out.write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+        count += 1
+        if progress is not None:
+            progress(1)
+    audit_record(action=AuditEntry.Action.EXPORT, actor=actor, object_type="entities.ftm",
+                 object_label="FollowTheMoney export", details={"entities": count})
+    return count
+
+
+def entities_sync_core(*, actor: str = AUDIT_ACTOR, progress: Progress | None = None) -> ImportReport:
+    """Takes Probity's own people and organisations in as the ``probity`` dataset (idempotent)."""
+    report = ImportReport()
+    with audit_actor(actor):
+        for proxy in core_proxies():
+            report.read += 1
+            extra: dict[str, Any] = {}
+            if proxy.id and proxy.id.startswith("probity-person-"):
+                extra["person_id"] = int(proxy.id.rsplit("-", 1)[1])
+            elif proxy.id and proxy.id.startswith("probity-organisation-"):
+                extra["organisation_id"] = int(proxy.id.rsplit("-", 1)[1])
+            with transaction.atomic():
+                _, outcome = entity_upsert(proxy=proxy, dataset=PROBITY_DATASET, extra=extra)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            if progress is not None:
+                progress(1)
+    return report
+
+
+# --- resolution and decisions ------------------------------------------------------------------
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def entities_link(
+    *,
+    schema: str = "Person",
+    threshold: float = 0.5,
+    backend: str = "duckdb",
+    actor: str = AUDIT_ACTOR,
+    run_label: str = "",
+) -> dict[str, int]:
+    """Runs entity resolution over the stored entities and stores new candidate pairs.
+
+    Pairs an analyst already rejected are never raised again, and confirmed or rejected pairs keep
+    their status; open pairs get the new score and explanation.
+    """
+    from probity.entities import resolution
+
+    entities = list(
+        Entity.objects.filter(schema__in=resolution.schemas_for(schema)).prefetch_related("names").order_by("pk")
+    )
+    records = [resolution.record_of(entity) for entity in entities]
+    predictions = resolution.link_records(records, backend=backend, threshold=threshold)
+    label = run_label or timezone.now().strftime("link-%Y%m%dT%H%M%S")
+    existing = {
+        (c.left_id, c.right_id): c
+        for c in MatchCandidate.objects.filter(
+            Q(left__schema__in=resolution.schemas_for(schema)) | Q(right__schema__in=resolution.schemas_for(schema))
+        )
+    }
+    clusters = dict(Entity.objects.values_list("pk", "cluster"))
+    created = updated = skipped = 0
+    new: list[MatchCandidate] = []
+    with audit_actor(actor), transaction.atomic():
+        for prediction in predictions:
+            left, right = _pair(prediction.left_id, prediction.right_id)
+            candidate = existing.get((left, right))
+            if candidate is not None:
+                if candidate.status != MatchCandidate.Status.OPEN:
+                    skipped += 1  # decided: a rejection sticks, a confirmation needs no second look
+                    continue
+                candidate.probability = prediction.probability
+                candidate.match_weight = prediction.match_weight
+                candidate.explanation = prediction.explanation
+                candidate.run_label = label
+                candidate.save(update_fields=["probability", "match_weight", "explanation", "run_label", "updated_at"])
+                updated += 1
+                continue
+            if clusters.get(left) == clusters.get(right):
+                skipped += 1  # already merged through other confirmed pairs
+                continue
+            new.append(MatchCandidate(
+                left_id=left, right_id=right, probability=prediction.probability,
+                match_weight=prediction.match_weight, explanation=prediction.explanation, run_label=label,
+            ))
+            created += 1
+        MatchCandidate.objects.bulk_create(new, batch_size=1000)
+        audit_record(
+            action=AuditEntry.Action.OTHER, actor=actor, object_type="entities.link", object_label=label,
+            details={"schema": schema, "records": len(records), "created": created, "updated": updated,
+                     "skipped_decided": skipped, "threshold": threshold, "backend": backend},
+        )
+    return {"records": len(records), "created": created, "updated": updated, "skipped": skipped}
+
+
+def match_decide(*, candidate: MatchCandidate, decision: str, reason: str = "", actor: str) -> MatchDecision:
+    """Records an analyst's decision; a confirmation merges the two clusters, a rejection is permanent."""
+    if decision not in MatchDecision.Decision.values:
+        raise ValueError(f"a decision is 'confirmed' or 'rejected', not {decision!r}")
+    if decision == MatchDecision.Decision.REJECTED and not reason.strip():
+        raise ValueError("a rejection needs a reason")
+    with audit_actor(actor), transaction.atomic():
+        candidate = MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
+        record = MatchDecision.objects.create(
+            candidate=candidate, decision=decision, reason=reason.strip(), decided_by=actor
+        )
+        candidate.status = decision
+        candidate.save(update_fields=["status", "updated_at"])
+        if decision == MatchDecision.Decision.CONFIRMED:
+            _merge_clusters(candidate.left_id, candidate.right_id)
+        else:
+            _split_if_needed(candidate)
+    return record
+
+
+def _merge_clusters(left_id: int, right_id: int) -> None:
+    left = Entity.objects.get(pk=left_id)
+    right = Entity.objects.get(pk=right_id)
+    if left.cluster == right.cluster:
+        return
+    keep, drop = sorted([left.cluster, right.cluster])
+    for entity in Entity.objects.filter(cluster=drop):
+        entity.cluster = keep
+        entity.save(update_fields=["cluster", "last_seen"])  # each move reaches the audit log
+
+
+def _split_if_needed(candidate: MatchCandidate) -> None:
+    """Rejecting a pair that an earlier confirmation had merged recomputes the clusters from confirmations."""
+    left = Entity.objects.get(pk=candidate.left_id)
+    right = Entity.objects.get(pk=candidate.right_id)
+    if left.cluster != right.cluster:
+        return
+    members = list(Entity.objects.filter(cluster=left.cluster))
+    ids = {e.pk for e in members}
+    confirmed = MatchCandidate.objects.filter(
+        status=MatchCandidate.Status.CONFIRMED, left_id__in=ids, right_id__in=ids
+    ).values_list("left_id", "right_id")
+    parent = {pk: pk for pk in ids}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in confirmed:
+        parent[find(a)] = find(b)
+    by_root: dict[int, list[Entity]] = {}
+    for entity in members:
+        by_root.setdefault(find(entity.pk), []).append(entity)
+    for group in by_root.values():
+        cluster = min(e.ftm_id for e in group)
+        for entity in group:
+            if entity.cluster != cluster:
+                entity.cluster = cluster
+                entity.save(update_fields=["cluster", "last_seen"])
