@@ -164,11 +164,17 @@ def test_ownership_chains_run_from_people_through_holdings(small_country: Countr
 def test_processes_use_every_method_and_bids_come_before_awards(small_country: Country) -> None:
     methods = Counter(p.method for p in small_country.processes)
     assert set(methods) == {"open", "selective", "limited", "direct"}
+    # Two planted schemes break these rules on purpose: that is what their indicators catch.
+    planted = {s.type: set(s.processes) for s in small_country.schemes}
+    backdated, phantom = planted["BACKDATED-CONTRACT"], planted["PHANTOM-WINNER"]
     for process in small_country.processes:
         assert process.ocid.startswith(OCID_PREFIX)
         assert PERIOD_START <= process.tender_start <= process.tender_end < process.award_date
-        assert process.award_date < process.contract_signed < process.contract_end
-        assert process.supplier_id in process.tenderer_ids
+        if process.id in backdated:
+            assert process.tender_end < process.contract_signed < process.award_date < process.contract_end
+        else:
+            assert process.award_date < process.contract_signed < process.contract_end
+        assert (process.supplier_id in process.tenderer_ids) != (process.id in phantom)
         company = small_country.company(process.supplier_id)
         assert company.founded < process.tender_start
         if process.method == "direct":

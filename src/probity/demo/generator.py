@@ -22,10 +22,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from probity.demo import names as words
 
-GENERATOR_VERSION = "0.1.0"
+if TYPE_CHECKING:
+    from probity.demo.noise import Noise
+
+GENERATOR_VERSION = "0.2.0"  # 0.2: the noise layer and the identity ground truth
 COUNTRY_NAME = "Republic of Demoland"
 COUNTRY_SHORT_NAME = "Demoland"
 COUNTRY_CODE = "XD"  # an ISO 3166-1 user-assigned code, so it can never clash with a real country
@@ -60,7 +64,38 @@ SCHEME_TYPES: dict[str, str] = {
     "NEW-COMPANY-WINNER": "A company registered shortly before it wins a large award",
     "BID-RIGGING": "Competing bidders that share an address or a director",
     "UNEXPLAINED-WEALTH": "Declared wealth grows far beyond declared income",
+    "NON-OPEN-PROCEDURE": "A large contract awarded by negotiation without publication",
+    "NO-CALL-FOR-TENDER": "An open tender whose call for tenders was never published",
+    "SHORT-DECISION": "An award decided the day after the tender closed",
+    "SUPPLIER-CONCENTRATION": "One supplier receives most of a buyer's spending in a year",
+    "AMENDMENT-INFLATION": "A contract won low and then raised by amendments",
+    "DEBARRED-SUPPLIER": "An award to a supplier that was debarred at the time",
+    "PRICE-AT-ESTIMATE": "A winning price equal to the buyer's confidential estimate",
+    "OVERPRICED-AWARD": "An award far above the buyer's own estimate",
+    "BACKDATED-CONTRACT": "A contract signed before the award decision",
+    "PHANTOM-WINNER": "An award to a company that did not bid",
 }
+
+# The procurement indicators (``probity.procurement`` detector codes) that must flag every process
+# of a planted scheme; schemes without an entry are caught by other detectors (ownership, identity,
+# declarations) or, for SINGLE-BIDDER, by Cardinal's R018.
+SCHEME_INDICATORS: dict[str, tuple[str, ...]] = {
+    "SINGLE-BIDDER": ("R018",),
+    "REPEAT-DIRECT-AWARD": ("P-REPEATDIRECT", "P-NONOPEN"),
+    "SPLIT-PURCHASE": ("P-SPLIT",),
+    "NEW-COMPANY-WINNER": ("P-NEWSUPPLIER",),
+    "NON-OPEN-PROCEDURE": ("P-NONOPEN",),
+    "NO-CALL-FOR-TENDER": ("P-NOCALL",),
+    "SHORT-DECISION": ("P-DECISION",),
+    "SUPPLIER-CONCENTRATION": ("P-CONCENTRATION",),
+    "AMENDMENT-INFLATION": ("P-AMENDED",),
+    "DEBARRED-SUPPLIER": ("P-DEBARRED",),
+    "PRICE-AT-ESTIMATE": ("P-NEARESTIMATE",),
+    "OVERPRICED-AWARD": ("P-ABOVEESTIMATE",),
+    "BACKDATED-CONTRACT": ("P-SIGNEDEARLY",),
+    "PHANTOM-WINNER": ("P-NOTBIDDER",),
+}
+DEBARMENT_AUTHORITY = "Public Procurement Agency of Demoland"
 
 
 # --- the country's records -----------------------------------------------------------------------
@@ -193,6 +228,27 @@ class Bid:
 
 
 @dataclass
+class Amendment:
+    """A change to a signed contract; ``value`` is the contract's value after it."""
+
+    date: date
+    rationale: str
+    value: Decimal
+
+
+@dataclass
+class Debarment:
+    """A company excluded from public contracts by ``authority`` from ``start`` to ``end``."""
+
+    id: str
+    company_id: str
+    authority: str
+    start: date
+    end: date | None
+    grounds: str
+
+
+@dataclass
 class Process:
     """One contracting process: tender, bids, one award and its contract (OCDS-like)."""
 
@@ -213,6 +269,13 @@ class Process:
     award_date: date
     contract_signed: date
     contract_end: date
+    call_published: bool = True  # False: the tender was never advertised (no tender period is published)
+    amendments: list[Amendment] = field(default_factory=list)
+
+    @property
+    def contract_value(self) -> Decimal:
+        """The contract's value after its amendments."""
+        return self.amendments[-1].value if self.amendments else self.award_value
 
     @property
     def tenderer_ids(self) -> list[str]:
@@ -284,6 +347,7 @@ class Country:
     processes: list[Process]
     declarations: list[Declaration]
     schemes: list[PlantedScheme]
+    debarments: list[Debarment] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -312,6 +376,13 @@ class Country:
             for item in group:
                 table[item.id] = item
         return table
+
+    @cached_property
+    def noise(self) -> Noise:
+        """How the published files deviate from this country (``probity.demo.noise``), drawn once."""
+        from probity.demo.noise import make_noise
+
+        return make_noise(self)
 
     def person(self, person_id: str) -> Person:
         found = self.by_id[person_id]
@@ -352,6 +423,7 @@ class Country:
             "processes": len(self.processes),
             "declarations": len(self.declarations),
             "schemes": len(self.schemes),
+            "debarments": len(self.debarments),
         }
 
 
@@ -458,6 +530,7 @@ class _Builder:
         self.processes: list[Process] = []
         self.declarations: list[Declaration] = []
         self.schemes: list[tuple[PlantedScheme, list[Process]]] = []
+        self.debarments: list[Debarment] = []
         self.pool: list[Company] = []  # operating companies that compete in ordinary tenders
         self.hidden_ownerships: set[str] = set()  # interests left out of declarations on purpose
         self.unexplained: set[str] = set()  # officials whose second declaration shows unexplained wealth
@@ -1404,6 +1477,263 @@ class _Builder:
             declarations=[f"declaration-{official.id.split('-')[1]}-{y}" for y in DECLARATION_YEARS],
         )
 
+    # procurement schemes caught by the risk indicators
+
+    def _one_tender(
+        self,
+        *,
+        sector: str | None = None,
+        buyer: Body | None = None,
+        method: str = "open",
+        estimate: tuple[float, float] = (200000, 1500000),
+        start: tuple[date, date] = (PERIOD_START, PERIOD_END),
+        rivals: tuple[int, int] = (1, 3),
+        winner_founded: tuple[date, date] = (date(2005, 1, 1), date(2019, 12, 31)),
+    ) -> tuple[Body, Company, Person, Ownership, Directorship, Process]:
+        rng = self.rng
+        buyer = buyer or rng.choice(self.bodies)
+        sector = sector or rng.choice(buyer.sectors)
+        supplier, owner, ownership, directorship = self.fresh_supplier(sector, founded=winner_founded)
+        tenderers = [supplier, *self.rivals(buyer, sector, rng.randint(*rivals))]
+        rng.shuffle(tenderers)
+        process = self.process(
+            buyer=buyer,
+            sector=sector,
+            method=method,
+            tenderers=tenderers,
+            winner=supplier,
+            estimate=self.money_log(*estimate),
+            start=self.day_between(*start),
+        )
+        return buyer, supplier, owner, ownership, directorship, process
+
+    def _plant_one(
+        self,
+        scheme_type: str,
+        description: str,
+        parts: tuple[Body, Company, Person, Ownership, Directorship, Process],
+        facts: dict[str, str] | None = None,
+    ) -> None:
+        buyer, supplier, owner, ownership, directorship, process = parts
+        self.plant(
+            scheme_type,
+            description,
+            [process],
+            people=[owner.id],
+            companies=[supplier.id],
+            bodies=[buyer.id],
+            ownerships=[ownership.id],
+            directorships=[directorship.id],
+            facts=facts,
+        )
+
+    def plant_non_open(self) -> None:
+        parts = self._one_tender(
+            sector=self.rng.choice(("construction", "roads")),
+            method="limited",
+            estimate=(2500000, 6000000),
+            rivals=(0, 0),
+        )
+        buyer, supplier, *_, process = parts
+        process.method_details = "Negotiated procedure without prior publication (urgency)"
+        self._plant_one(
+            "NON-OPEN-PROCEDURE",
+            f"The {buyer.name} awarded '{process.title}' worth {process.award_value} {CURRENCY} to "
+            f"{supplier.name} by a negotiated procedure without publication, citing urgency.",
+            parts,
+            facts={"method": process.method, "value": str(process.award_value)},
+        )
+
+    def plant_no_call(self) -> None:
+        parts = self._one_tender(rivals=(0, 1))
+        buyer, supplier, *_, process = parts
+        process.call_published = False
+        self._plant_one(
+            "NO-CALL-FOR-TENDER",
+            f"The {buyer.name} ran '{process.title}' as an open tender but never published the call for "
+            f"tenders; only {len(process.tenderer_ids)} invited firm(s) bid and {supplier.name} won.",
+            parts,
+        )
+
+    def plant_short_decision(self) -> None:
+        parts = self._one_tender(rivals=(2, 4))
+        buyer, supplier, *_, process = parts
+        process.award_date = process.tender_end + timedelta(days=1)
+        process.contract_signed = process.award_date + timedelta(days=self.rng.randint(3, 10))
+        self._plant_one(
+            "SHORT-DECISION",
+            f"The {buyer.name} closed the tender '{process.title}' on {process.tender_end.isoformat()} and "
+            f"awarded it to {supplier.name} the next day, without time to evaluate "
+            f"{len(process.tenderer_ids)} bids.",
+            parts,
+            facts={"tender_end": process.tender_end.isoformat(), "award_date": process.award_date.isoformat()},
+        )
+
+    def plant_concentration(self) -> None:
+        rng = self.rng
+        buyer = rng.choice([b for b in self.bodies if b.kind == "agency"] or self.bodies)
+        sector = rng.choice(buyer.sectors)
+        supplier, owner, ownership, directorship = self.fresh_supplier(sector)
+        year = rng.choice((2022, 2023))
+        processes = []
+        for _ in range(5):
+            tenderers = [supplier, *self.rivals(buyer, sector, rng.randint(1, 2))]
+            rng.shuffle(tenderers)
+            processes.append(
+                self.process(
+                    buyer=buyer,
+                    sector=sector,
+                    method="open",
+                    tenderers=tenderers,
+                    winner=supplier,
+                    estimate=self.money_log(4000000, 9000000),
+                    start=self.day_between(date(year, 1, 15), date(year, 9, 30)),
+                )
+            )
+        total = sum(p.award_value for p in processes)
+        self.plant(
+            "SUPPLIER-CONCENTRATION",
+            f"In {year} {supplier.name} won {len(processes)} tenders of the {buyer.name} worth {total} "
+            f"{CURRENCY}, most of what the {buyer.name} spent that year.",
+            processes,
+            people=[owner.id],
+            companies=[supplier.id],
+            bodies=[buyer.id],
+            ownerships=[ownership.id],
+            directorships=[directorship.id],
+            facts={"year": str(year), "total": str(total)},
+        )
+
+    def plant_amendment_inflation(self) -> None:
+        rng = self.rng
+        parts = self._one_tender(sector=rng.choice(("construction", "roads", "it")), rivals=(2, 3))
+        buyer, supplier, *_, process = parts
+        first = process.contract_signed + timedelta(days=rng.randint(40, 120))
+        raised = (process.award_value * Decimal(rng.uniform(1.15, 1.25))).quantize(CENT)
+        second = first + timedelta(days=rng.randint(30, 90))
+        final = (process.award_value * Decimal(rng.uniform(1.4, 1.6))).quantize(CENT)
+        process.amendments = [
+            Amendment(first, "Additional works found necessary during execution", raised),
+            Amendment(second, "Price revision for materials", final),
+        ]
+        process.contract_end = max(process.contract_end, second + timedelta(days=60))
+        self._plant_one(
+            "AMENDMENT-INFLATION",
+            f"{supplier.name} won '{process.title}' from the {buyer.name} at {process.award_value} {CURRENCY}; "
+            f"two amendments raised the contract to {final} {CURRENCY}.",
+            parts,
+            facts={"award_value": str(process.award_value), "final_value": str(final)},
+        )
+
+    def plant_debarred_supplier(self) -> None:
+        rng = self.rng
+        start = self.day_between(date(2021, 6, 1), date(2023, 3, 31))
+        end = start + timedelta(days=rng.choice((365, 730, 1095)))
+        parts = self._one_tender(start=(start + timedelta(days=30), start + timedelta(days=200)), rivals=(1, 3))
+        buyer, supplier, *_, process = parts
+        debarment = Debarment(
+            id=self.uid("debarment"),
+            company_id=supplier.id,
+            authority=DEBARMENT_AUTHORITY,
+            start=start,
+            end=end,
+            grounds="Submitted forged bank guarantees in an earlier tender",
+        )
+        self.debarments.append(debarment)
+        self._plant_one(
+            "DEBARRED-SUPPLIER",
+            f"{supplier.name} was debarred by the {DEBARMENT_AUTHORITY} from {start.isoformat()} to "
+            f"{end.isoformat()}, yet the {buyer.name} awarded it '{process.title}' on "
+            f"{process.award_date.isoformat()}.",
+            parts,
+            facts={"debarment": debarment.id, "from": start.isoformat(), "until": end.isoformat()},
+        )
+
+    def plant_price_at_estimate(self) -> None:
+        parts = self._one_tender(rivals=(2, 3))
+        buyer, supplier, *_, process = parts
+        process.award_value = process.estimated_value
+        for bid in process.bids:
+            if bid.tenderer_id == supplier.id:
+                bid.value = process.estimated_value
+            else:
+                bid.value = (process.estimated_value * Decimal(self.rng.uniform(1.03, 1.2))).quantize(CENT)
+        self._plant_one(
+            "PRICE-AT-ESTIMATE",
+            f"{supplier.name} won '{process.title}' from the {buyer.name} with a bid of exactly "
+            f"{process.award_value} {CURRENCY}, the buyer's unpublished estimate.",
+            parts,
+        )
+
+    def plant_overpriced(self) -> None:
+        parts = self._one_tender(rivals=(0, 1))
+        buyer, supplier, *_, process = parts
+        process.award_value = (process.estimated_value * Decimal(self.rng.uniform(1.3, 1.5))).quantize(CENT)
+        for bid in process.bids:
+            if bid.tenderer_id == supplier.id:
+                bid.value = process.award_value
+            else:
+                bid.value = (process.award_value * Decimal(self.rng.uniform(1.02, 1.1))).quantize(CENT)
+        self._plant_one(
+            "OVERPRICED-AWARD",
+            f"The {buyer.name} awarded '{process.title}' to {supplier.name} for {process.award_value} "
+            f"{CURRENCY}, against its own estimate of {process.estimated_value} {CURRENCY}.",
+            parts,
+        )
+
+    def plant_backdated(self) -> None:
+        parts = self._one_tender(rivals=(1, 3))
+        buyer, supplier, *_, process = parts
+        process.contract_signed = process.award_date - timedelta(days=self.rng.randint(5, 20))
+        process.contract_signed = max(process.contract_signed, process.tender_end + timedelta(days=1))
+        if process.contract_signed >= process.award_date:
+            process.award_date = process.contract_signed + timedelta(days=self.rng.randint(5, 20))
+        self._plant_one(
+            "BACKDATED-CONTRACT",
+            f"The {buyer.name} signed the contract for '{process.title}' with {supplier.name} on "
+            f"{process.contract_signed.isoformat()}, before the award decision of "
+            f"{process.award_date.isoformat()}.",
+            parts,
+        )
+
+    def plant_phantom_winner(self) -> None:
+        rng = self.rng
+        buyer = rng.choice(self.bodies)
+        sector = rng.choice(buyer.sectors)
+        supplier, owner, ownership, directorship = self.fresh_supplier(sector)
+        bidders = self.rivals(buyer, sector, rng.randint(2, 3))
+        process = self.process(
+            buyer=buyer,
+            sector=sector,
+            method="open",
+            tenderers=bidders,
+            estimate=self.money_log(200000, 1200000),
+            start=self.day_between(PERIOD_START, PERIOD_END),
+        )
+        process.supplier_id = supplier.id
+        self._plant_one(
+            "PHANTOM-WINNER",
+            f"The {buyer.name} received {len(bidders)} bids for '{process.title}' but awarded the contract "
+            f"to {supplier.name}, which did not bid.",
+            (buyer, supplier, owner, ownership, directorship, process),
+        )
+
+    def debar_background(self) -> None:
+        """A few more debarments, in force only after the period covered, so they catch nothing."""
+        rng = self.rng
+        for company in rng.sample(self.pool, k=min(len(self.pool), 3)):
+            start = AS_OF + timedelta(days=rng.randint(1, 90))
+            self.debarments.append(
+                Debarment(
+                    id=self.uid("debarment"),
+                    company_id=company.id,
+                    authority=DEBARMENT_AUTHORITY,
+                    start=start,
+                    end=None if rng.random() < 0.3 else start + timedelta(days=730),
+                    grounds="Repeated failure to perform contracts",
+                )
+            )
+
     def address_by_id(self, address_id: str) -> Address:
         return next(a for a in self.addresses if a.id == address_id)
 
@@ -1664,6 +1994,18 @@ class _Builder:
             self.plant_bid_rigging("shared-address" if index % 2 == 0 else "shared-director")
         for official, position in wealth_officials:
             self.plant_unexplained_wealth(official, position)
+        for _ in range(per_type):
+            self.plant_non_open()
+            self.plant_no_call()
+            self.plant_short_decision()
+            self.plant_concentration()
+            self.plant_amendment_inflation()
+            self.plant_debarred_supplier()
+            self.plant_price_at_estimate()
+            self.plant_overpriced()
+            self.plant_backdated()
+            self.plant_phantom_winner()
+        self.debar_background()
 
         planted = len(self.processes)
         self.build_procurement(max(40, round(2000 * self.scale) - planted))
@@ -1722,6 +2064,7 @@ class _Builder:
             processes=self.processes,
             declarations=sorted(self.declarations, key=lambda d: d.id),
             schemes=schemes,
+            debarments=sorted(self.debarments, key=lambda d: d.id),
         )
 
 

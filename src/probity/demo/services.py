@@ -25,6 +25,7 @@ from probity.core.models import (
     PublicBody,
 )
 from probity.demo.generator import COUNTRY_CODE, Country, generate_country
+from probity.demo.noise import Noise
 from probity.demo.writers import Manifest, Progress, write_country
 
 AUDIT_ACTOR = "system:demo"
@@ -41,11 +42,19 @@ LOAD_STAGES = (
 )
 
 
-def demo_generate(*, seed: int, scale: float, out_dir: Path, progress: Progress | None = None) -> Manifest:
-    """Generates the demo country for ``seed`` and ``scale`` and writes all its files under ``out_dir``."""
+def demo_generate(
+    *, seed: int, scale: float, out_dir: Path, progress: Progress | None = None, noise: bool = True
+) -> Manifest:
+    """Generates the demo country for ``seed`` and ``scale`` and writes all its files under ``out_dir``.
+
+    ``noise=False`` writes the country without the noise layer (``probity.demo.noise``): every name as
+    the civil register has it, no nominee layers, circular holdings or look-alikes.
+    """
     if progress is not None:
         progress("generating", 0, 1)
     country = generate_country(seed, scale)
+    if not noise:
+        country.__dict__["noise"] = Noise()
     if progress is not None:
         progress("generating", 1, 1)
     return write_country(country, Path(out_dir), progress)

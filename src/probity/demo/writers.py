@@ -6,6 +6,7 @@
     bods/statements.json         a BODS 0.4 array of person, entity and relationship statements
     ftm/entities.ftm.jsonl       FollowTheMoney entities, one per line
     declarations/<id>.json       one Probity declaration (probity-declaration/0.1) per file
+    debarments/debarments.csv    the debarment register (also as FtM Sanction entities in the FtM file)
     ground_truth.json            every planted scheme, with the ids it involves in each format
     manifest.json                seed, scale, generator version, counts and the sha256 of each file
 
@@ -15,6 +16,7 @@ same bytes.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import uuid
@@ -33,6 +35,7 @@ from probity.demo.generator import (
     AS_OF,
     COUNTRY_CODE,
     COUNTRY_SHORT_NAME,
+    SCHEME_INDICATORS,
     SCHEME_TYPES,
     SECTIONS,
     Country,
@@ -41,6 +44,7 @@ from probity.demo.generator import (
     Person,
     Process,
 )
+from probity.demo.noise import COMPANY_NOISE, DECLARATION_NOISE, FTM_NOISE, MISSING_BIRTH_DATE, PERSON_NOISE
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while files are written."""
@@ -60,6 +64,7 @@ FILES = {
     "ocds": "ocds/releases.jsonl",
     "bods": "bods/statements.json",
     "ftm": "ftm/entities.ftm.jsonl",
+    "debarments": "debarments/debarments.csv",
     "ground_truth": "ground_truth.json",
     "manifest": "manifest.json",
 }
@@ -150,7 +155,9 @@ def ocds_release(country: Country, process: Process) -> dict[str, Any]:
         }
     }
     refs: dict[str, dict[str, str]] = {}
-    for tenderer_id in process.tenderer_ids:
+    for tenderer_id in [*process.tenderer_ids, process.supplier_id]:
+        if tenderer_id in refs:
+            continue
         company = country.company(tenderer_id)
         ref = {"id": party_id(country, company.id), "name": company.name}
         refs[tenderer_id] = ref
@@ -164,7 +171,8 @@ def ocds_release(country: Country, process: Process) -> dict[str, Any]:
             },
             "additionalIdentifiers": [{"scheme": TAX_SCHEME, "id": company.tax_id}],
             "address": _ocds_address(country, company.address_id),
-            "roles": ["tenderer", "supplier"] if company.id == process.supplier_id else ["tenderer"],
+            "roles": (["tenderer"] if company.id in process.tenderer_ids else [])
+            + (["supplier"] if company.id == process.supplier_id else []),
         }
     bids = []
     winning_bid = ""
@@ -188,8 +196,9 @@ def ocds_release(country: Country, process: Process) -> dict[str, Any]:
         "date": _datetime(process.award_date),
         "value": {"amount": float(process.award_value), "currency": currency},
         "suppliers": [refs[process.supplier_id]],
-        "relatedBids": [winning_bid],
     }
+    if winning_bid:
+        award["relatedBids"] = [winning_bid]
     contract = {
         "id": f"{process.ocid}-contract-1",
         "awardID": award["id"],
@@ -200,8 +209,18 @@ def ocds_release(country: Country, process: Process) -> dict[str, Any]:
             "startDate": _datetime(process.contract_signed),
             "endDate": _datetime(process.contract_end),
         },
-        "value": {"amount": float(process.award_value), "currency": currency},
+        "value": {"amount": float(process.contract_value), "currency": currency},
     }
+    if process.amendments:
+        contract["amendments"] = [
+            {
+                "id": f"{process.ocid}-contract-1-amendment-{number}",
+                "date": _datetime(amendment.date),
+                "rationale": amendment.rationale,
+                "description": f"Contract value changed to {amendment.value} {currency}",
+            }
+            for number, amendment in enumerate(process.amendments, start=1)
+        ]
     tender: dict[str, Any] = {
         "id": f"{process.ocid}-tender",
         "title": process.title,
@@ -215,10 +234,12 @@ def ocds_release(country: Country, process: Process) -> dict[str, Any]:
             "startDate": _datetime(process.tender_start),
             "endDate": _datetime(process.tender_end),
         },
-        "numberOfTenderers": len(refs),
-        "tenderers": list(refs.values()),
+        "numberOfTenderers": len(process.tenderer_ids),
+        "tenderers": [refs[t] for t in process.tenderer_ids],
         "procuringEntity": buyer_ref,
     }
+    if not process.call_published:
+        del tender["tenderPeriod"]
     return {
         "ocid": process.ocid,
         "id": f"{process.ocid}-{process.contract_signed.isoformat()}",
@@ -245,10 +266,18 @@ def ocds_party_ids(country: Country) -> set[str]:
     for process in country.processes:
         found.add(party_id(country, process.buyer_id))
         found.update(party_id(country, t) for t in process.tenderer_ids)
+        found.add(party_id(country, process.supplier_id))
     return found
 
 
 # --- BODS ----------------------------------------------------------------------------------------
+
+
+def published(country: Country) -> Country:
+    """The country as the register (BODS) and FtM files show it: with the noise layer's extra records."""
+    if country.__dict__.get("noise_extended"):
+        return country
+    return country.noise.extended(country)
 
 
 def bods_people(country: Country) -> list[str]:
@@ -279,7 +308,12 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
         "license": LICENSE,
     }
     source = {"type": ["officialRegister"], "description": PUBLISHER}
+    country = published(country)
+    noise = country.noise
     positions = {p.holder_id: p for p in country.positions}
+
+    def register_name(person: Person) -> str:
+        return noise.register_names.get(person.id, person.registry_names)[0].text
 
     links: dict[str, list[tuple[date, str]]] = defaultdict(list)  # person id → (start, company id)
     for ownership in country.ownerships:
@@ -312,10 +346,15 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
         details: dict[str, Any] = {
             "isComponent": False,
             "personType": "knownPerson",
-            "names": [{"type": n.kind, "fullName": n.text} for n in person.registry_names],
+            "names": [
+                {"type": n.kind, "fullName": n.text}
+                for n in noise.register_names.get(person_id, person.registry_names)
+            ],
             "birthDate": person.birth_date.isoformat()[:7],
             "nationalities": [jurisdiction],
         }
+        if person_id in noise.register_without_birth_date:
+            del details["birthDate"]
         position = positions.get(person_id)
         if position is not None and position.is_pep:
             details["politicalExposure"] = {
@@ -334,10 +373,11 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
 
     for company in country.companies:
         address = country.address(company.address_id)
+        written = noise.company_names.get(company.id, company.names)
         details = {
             "isComponent": False,
             "entityType": {"type": "registeredEntity"},
-            "name": company.name,
+            "name": written[0].text,
             "jurisdiction": jurisdiction,
             "identifiers": [
                 {
@@ -361,8 +401,8 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
                 }
             ],
         }
-        if len(company.names) > 1:
-            details["alternateNames"] = [n.text for n in company.names[1:]]
+        if len(written) > 1:
+            details["alternateNames"] = [n.text for n in written[1:]]
         statements.append(
             statement(public_id(company.id), "entity", public_id(company.id), company.founded, details)
         )
@@ -382,8 +422,8 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
                 {
                     "isComponent": True,
                     "entityType": {"type": "arrangement", "subtype": "nomination"},
-                    "name": f"Nomination of {nominee_person.registry_names[0].text} for "
-                    f"{nominator_person.registry_names[0].text}",
+                    "name": f"Nomination of {register_name(nominee_person)} for "
+                    f"{register_name(nominator_person)}",
                     "jurisdiction": jurisdiction,
                 },
             )
@@ -520,7 +560,9 @@ def _entity(schema: str, entity_id: str, **properties: Any) -> EntityProxy:
 
 
 def ftm_entities(country: Country) -> Iterator[EntityProxy]:
-    """FollowTheMoney entities for the whole country, in a stable order."""
+    """FollowTheMoney entities for the whole country (with the noise layer's extra records), in a stable order."""
+    country = published(country)
+    noise = country.noise
     currency = country.currency
     pep_holders = {p.holder_id for p in country.positions if p.is_pep}
     relatives_of_peps = {t.relative_id for t in country.family if t.person_id in pep_holders}
@@ -555,12 +597,13 @@ def ftm_entities(country: Country) -> Iterator[EntityProxy]:
         yield _entity(
             "Person",
             public_id(person.id),
-            name=person.name,
+            name=noise.ftm_names.get(person.id, person.name),
             alias=[n.text for n in person.names[1:]],
-            firstName=person.given_name,
-            lastName=person.family_name,
+            # a source that misspells the full name has no separate name parts to give it away
+            firstName=None if person.id in noise.ftm_names else person.given_name,
+            lastName=None if person.id in noise.ftm_names else person.family_name,
             gender=person.gender,
-            birthDate=person.birth_date.isoformat(),
+            birthDate=None if person.id in noise.ftm_without_birth_date else person.birth_date.isoformat(),
             topics=topics,
             position=f"{position.title}, {country.body(position.body_id).name}" if position else None,
         )
@@ -640,7 +683,7 @@ def ftm_entities(country: Country) -> Iterator[EntityProxy]:
             procedureNumber=process.ocid,
             method=process.method_details,
             type=process.category,
-            amount=str(process.award_value),
+            amount=str(process.contract_value),
             currency=currency,
             contractDate=process.contract_signed.isoformat(),
         )
@@ -654,6 +697,41 @@ def ftm_entities(country: Country) -> Iterator[EntityProxy]:
             date=process.award_date.isoformat(),
             status="active",
         )
+    for debarment in country.debarments:
+        yield _entity(
+            "Sanction",
+            public_id(debarment.id),
+            entity=public_id(debarment.company_id),
+            authority=debarment.authority,
+            country=COUNTRY_CODE.lower(),
+            startDate=debarment.start.isoformat(),
+            endDate=debarment.end.isoformat() if debarment.end else None,
+            reason=debarment.grounds,
+            program="Debarment from public procurement",
+        )
+
+
+DEBARMENT_COLUMNS = ("id", "name", "identifiers", "country", "authority", "start_date", "end_date", "grounds")
+
+
+def debarment_rows(country: Country) -> list[dict[str, str]]:
+    """The debarment register as CSV rows (the columns ``probity procurement debarment import`` reads)."""
+    rows = []
+    for debarment in country.debarments:
+        company = country.company(debarment.company_id)
+        rows.append(
+            {
+                "id": public_id(debarment.id),
+                "name": company.name,
+                "identifiers": f"{REGISTER_SCHEME}:{company.registry_number};{TAX_SCHEME}:{company.tax_id}",
+                "country": COUNTRY_CODE,
+                "authority": debarment.authority,
+                "start_date": debarment.start.isoformat(),
+                "end_date": debarment.end.isoformat() if debarment.end else "",
+                "grounds": debarment.grounds,
+            }
+        )
+    return rows
 
 
 # --- declarations --------------------------------------------------------------------------------
@@ -676,9 +754,11 @@ def declaration_document(country: Country, declaration: Declaration) -> dict[str
     position = country.position(declaration.position_id)
     body = country.body(position.body_id)
     relation = {declarant.id: "declarant", **{pid: kind for pid, kind in declaration.family}}
+    written = country.noise.declared_names  # how the declarant spells relatives' names
 
     def person_ref(person: Person) -> dict[str, str]:
-        return {"id": public_id(person.id), "name": person.name, "relation": relation.get(person.id, "other")}
+        name = written.get(person.id, person.name)
+        return {"id": public_id(person.id), "name": name, "relation": relation.get(person.id, "other")}
 
     document: dict[str, Any] = {
         "schema": DECLARATION_SCHEMA,
@@ -703,7 +783,7 @@ def declaration_document(country: Country, declaration: Declaration) -> dict[str
             {
                 "id": public_id(pid),
                 "relation": kind,
-                "name": country.person(pid).name,
+                "name": written.get(pid, country.person(pid).name),
                 "birth_date": country.person(pid).birth_date.isoformat(),
             }
             for pid, kind in declaration.family
@@ -725,6 +805,79 @@ def declaration_document(country: Country, declaration: Declaration) -> dict[str
 
 
 # --- ground truth --------------------------------------------------------------------------------
+
+
+def identity_truth(country: Country) -> list[dict[str, Any]]:
+    """Every true person and company, with each record that stands for it in each file.
+
+    A matcher's pairs can be scored against this: two records are the same identity exactly when they
+    are listed under the same entry. ``noise`` names the changes made to the identity's records.
+    """
+    full = published(country)
+    noise = country.noise
+    base = {p.id for p in country.people} | {c.id for c in country.companies}
+    in_bods = set(bods_people(full))
+    in_ocds = ocds_party_ids(country)
+    by_registry = {c.registry_number: c.id for c in country.companies}
+    declared: dict[str, set[str]] = defaultdict(set)
+    for declaration in country.declarations:
+        for person_id in [declaration.person_id, *(pid for pid, _ in declaration.family)]:
+            declared[person_id].add(declaration.id)
+        for row in declaration.sections.get("corporate_rights", []):
+            company_id = by_registry.get(row.details.get("registry_number", ""))
+            if company_id:
+                declared[company_id].add(declaration.id)
+    kinds: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for source, applied in sorted(noise.applied.items()):
+        for kind, ids in sorted(applied.items()):
+            for entity_id in ids:
+                kinds[entity_id][source].append(kind.removeprefix("company_"))
+
+    def entry(entity_id: str, kind: str, name: str, records: dict[str, list[str]]) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "id": entity_id,
+            "type": kind,
+            "name": name,
+            "origin": "country" if entity_id in base else "noise",
+            "records": {
+                "core": [country.source_key(entity_id)] if entity_id in base else [],
+                **records,
+                "declarations": sorted(declared.get(entity_id, ())),
+            },
+        }
+        if entity_id in kinds:
+            found["noise"] = {source: sorted(k) for source, k in sorted(kinds[entity_id].items())}
+        return found
+
+    identities = [
+        entry(
+            person.id,
+            "person",
+            person.name,
+            {
+                "bods": [public_id(person.id)] if person.id in in_bods else [],
+                "ftm": [public_id(person.id)],
+                "ocds": [],
+            },
+        )
+        for person in full.people
+    ]
+    for company in full.companies:
+        party = party_id(full, company.id)
+        identities.append(
+            entry(
+                company.id,
+                "company",
+                company.name,
+                {
+                    "bods": [public_id(company.id)],
+                    "ftm": [public_id(company.id)],
+                    "ocds": [party] if party in in_ocds else [],
+                },
+            )
+        )
+    return identities
+
 
 
 def ground_truth(country: Country) -> dict[str, Any]:
@@ -796,6 +949,7 @@ def ground_truth(country: Country) -> dict[str, Any]:
                     "ftm": {"ids": sorted(set(ftm_ids))},
                     "declarations": {"ids": list(scheme.declarations)},
                 },
+                "indicators": list(SCHEME_INDICATORS.get(scheme.type, ())),
             }
         )
     return {
@@ -810,13 +964,33 @@ def ground_truth(country: Country) -> dict[str, Any]:
         },
         "scheme_types": dict(sorted(SCHEME_TYPES.items())),
         "schemes": schemes,
+        "identities": identity_truth(country),
+        "hard_negatives": list(country.noise.hard_negatives),
+        "noise": {
+            "rates": {
+                "bods_person": dict(PERSON_NOISE, missing_birth_date=MISSING_BIRTH_DATE),
+                "bods_company": dict(COMPANY_NOISE),
+                "declarations": dict(DECLARATION_NOISE),
+                "ftm_person": dict(FTM_NOISE),
+            },
+            "counts": country.noise.counts(),
+            "nominee_layers": list(country.noise.nominee_layers),
+            "circular_holdings": [list(pair) for pair in country.noise.circular_holdings],
+        },
         "notes": [
             "Core refs are source_key values of the core tables after 'probity demo load'.",
+            "'indicators' lists the procurement detector codes that must flag every process of a scheme.",
             "OCDS refs are ocids and party ids; BODS refs are recordIds; FtM refs are entity ids; "
             "declaration refs are file names without '.json' under declarations/.",
             "Background data may contain ordinary red flags (a single bid now and then); only the schemes "
             "listed here were planted. The shared tax identifiers listed here are the only shared "
             "identifiers in the register.",
+            "'identities' lists every true person and company with the id of each record standing for it: "
+            "core source_keys, BODS recordIds, FtM entity ids, OCDS party ids and the declarations it "
+            "appears in (as declarant, relative or declared company). Records share an id across files "
+            "by construction: a matcher must not use the ids, only names, dates and identifiers.",
+            "'hard_negatives' are pairs of different people with the same or a one-letter-different name; "
+            "a matcher that links them is wrong.",
         ],
     }
 
@@ -897,17 +1071,20 @@ def write_country(country: Country, out_dir: Path, progress: Progress | None = N
         progress("BODS statements", len(statements), len(statements))
     written.append(FILES["bods"])
 
+    full = published(country)
+    counts.update(country.noise.counts())
     ftm_total = (
-        len(country.addresses)
-        + len(country.bodies)
-        + len(country.people)
-        + len(country.companies)
-        + 2 * len(country.positions)
-        + len(country.family)
-        + len(country.ownerships)
-        + sum(1 for o in country.ownerships if o.nominee_for)
-        + len(country.directorships)
-        + 2 * len(country.processes)
+        len(full.addresses)
+        + len(full.bodies)
+        + len(full.people)
+        + len(full.companies)
+        + 2 * len(full.positions)
+        + len(full.family)
+        + len(full.ownerships)
+        + sum(1 for o in full.ownerships if o.nominee_for)
+        + len(full.directorships)
+        + 2 * len(full.processes)
+        + len(full.debarments)
     )
     counts["ftm_entities"] = _write_lines(
         out_dir / FILES["ftm"],
@@ -917,6 +1094,15 @@ def write_country(country: Country, out_dir: Path, progress: Progress | None = N
         progress,
     )
     written.append(FILES["ftm"])
+
+    debarments_path = out_dir / FILES["debarments"]
+    debarments_path.parent.mkdir(parents=True, exist_ok=True)
+    with debarments_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=DEBARMENT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(debarment_rows(country))
+    counts["debarment_rows"] = len(country.debarments)
+    written.append(FILES["debarments"])
 
     declarations_dir = out_dir / DECLARATIONS_DIR
     declarations_dir.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,12 @@ class Command(BaseCommand):
         generate.add_argument(
             "--out", type=Path, default=None, help="output folder (default: <PROBITY_VAR_DIR>/demo)"
         )
+        generate.add_argument(
+            "--no-noise",
+            action="store_true",
+            help="write every name as the civil register has it, without misspellings, look-alikes, "
+            "nominee layers or circular holdings (see docs/demo.md)",
+        )
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         seed: int = options["seed"]
@@ -78,7 +84,7 @@ class Command(BaseCommand):
         bars = _Bars(self.stderr._out, disable=options["verbosity"] < 1)
         try:
             if action == "generate":
-                self.generate(seed, scale, options["out"], bars)
+                self.generate(seed, scale, options["out"], bars, noise=not options.get("no_noise", False))
             else:
                 self.load(seed, scale, bars)
         except (OSError, ValueError) as exc:
@@ -86,9 +92,9 @@ class Command(BaseCommand):
         finally:
             bars.close()
 
-    def generate(self, seed: int, scale: float, out: Path | None, bars: _Bars) -> None:
+    def generate(self, seed: int, scale: float, out: Path | None, bars: _Bars, *, noise: bool = True) -> None:
         out_dir = Path(out) if out is not None else Path(settings.VAR_DIR) / "demo"
-        manifest = demo_generate(seed=seed, scale=scale, out_dir=out_dir, progress=bars)
+        manifest = demo_generate(seed=seed, scale=scale, out_dir=out_dir, progress=bars, noise=noise)
         bars.close()
         counts = manifest.counts
         self.stdout.write(f"Demo country (seed {seed}, scale {scale:g}) written to {out_dir}")
@@ -104,6 +110,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  {counts['schemes']} planted schemes in ground_truth.json; checksums in manifest.json"
         )
+        if noise:
+            self.stdout.write(
+                f"  noise: {counts['noise_hard_negatives']} look-alike people, "
+                f"{counts['noise_nominee_layers']} nominee layers, "
+                f"{counts['noise_circular_holdings']} circular holdings; identities in ground_truth.json"
+            )
 
     def load(self, seed: int, scale: float, bars: _Bars) -> None:
         bars("generating", 0, 1)
