@@ -1,1 +1,1 @@
-"""Asset and interest declarations: versioned schema, e-filing, verification rules, risk-based selection, publication."""
+"""Asset and interest declarations: versioned schema, filing, verification rules, risk scores."""

@@ -6,3 +6,9 @@ class DeclarationsConfig(AppConfig):
     name = "probity.declarations"
     label = "declarations"
     verbose_name = _("Declarations")
+
+    def ready(self) -> None:
+        from probity.declarations import detectors  # noqa: F401  (registers DECL-* detectors)
+        from probity.declarations.rules import register_declaration_rules
+
+        register_declaration_rules()

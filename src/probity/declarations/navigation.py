@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 from probity.core.context_processors import NavItem
 
-NAV_ITEMS = (NavItem("declarations:index", _("Declarations"), "core.view_finding"),)
+NAV_ITEMS = (NavItem("declarations:index", _("Declarations"), "declarations.view_declaration"),)

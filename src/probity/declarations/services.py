@@ -1,0 +1,432 @@
+"""Write operations of the declarations app: submit a version, import files, compare versions.
+
+* ``declaration_submit`` validates a 1.0 payload (plain per-field messages), then in one transaction
+  finds or creates the declaration and appends an immutable version with its SHA-256 content hash,
+  the time and who submitted it, and an audit entry. The same content as the latest version adds
+  nothing (idempotent); different content is a correction, i.e. a new version.
+* ``declaration_import`` reads JSON (one object, an array, or JSON Lines), the demo's 0.1 files, a
+  folder of such files, or the long CSV format (one row per declared item, ``CSV_COLUMNS``). Each
+  declaration is stored in its own transaction: a bad one is reported by record and reason and the
+  others are kept.
+* ``version_diff`` lists what changed between two versions, field by field.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from probity.core.audit import audit_record, current_actor
+from probity.core.models import AuditEntry, Person, PublicBody
+from probity.declarations.adapters import from_demo, is_demo_document
+from probity.declarations.models import Declaration, DeclarationVersion
+from probity.declarations.schema import (
+    ROW_SECTIONS,
+    SCHEMA_VERSION,
+    DeclarationInvalid,
+    FieldError,
+    validate_content,
+)
+
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    declaration: Declaration
+    version: DeclarationVersion
+    created: bool  # False: the content equals the latest version, nothing was added
+
+
+def declaration_submit(
+    *,
+    declarant: Person,
+    payload: Any,
+    submitted_by: str | None = None,
+    source: str = "web",
+) -> SubmitResult:
+    """Validates ``payload`` and stores it as the next version of the declarant's declaration.
+
+    Raises ``DeclarationInvalid`` (with every field's problem) and stores nothing when it is not valid.
+    """
+    errors = validate_content(payload)
+    if errors:
+        raise DeclarationInvalid(errors)
+    content: dict[str, Any] = copy.deepcopy(payload)  # the caller's later edits must not reach the version
+    digest = content_hash(content)
+    actor = submitted_by or current_actor()
+    period = content["period"]
+    body_info = content["position"].get("body") or {}
+    with transaction.atomic():
+        external_id = content.get("external_id")
+        declaration = None
+        if external_id:
+            declaration = Declaration.objects.select_for_update().filter(external_id=external_id).first()
+            if declaration is not None and declaration.declarant_id != declarant.pk:
+                raise DeclarationInvalid(
+                    [FieldError("external_id", f"{external_id!r} already belongs to another declarant's declaration")]
+                )
+        if declaration is None:
+            declaration = (
+                Declaration.objects.select_for_update()
+                .filter(declarant=declarant, declaration_type=content["declaration_type"], year=period["year"])
+                .first()
+            )
+        if declaration is None:
+            declaration = Declaration.objects.create(
+                declarant=declarant,
+                declaration_type=content["declaration_type"],
+                year=period["year"],
+                external_id=external_id or None,
+                body=PublicBody.objects.filter(source_key=body_info["id"]).first() if body_info.get("id") else None,
+                body_name=body_info.get("name", ""),
+                position_title=content["position"]["title"],
+                period_start=date.fromisoformat(period["start"]) if period.get("start") else None,
+                period_end=date.fromisoformat(period["end"]) if period.get("end") else None,
+                status=Declaration.Status.SUBMITTED,
+            )
+        latest = declaration.latest_version()
+        if latest is not None and latest.content_hash == digest:
+            return SubmitResult(declaration, latest, False)
+        version = DeclarationVersion.objects.create(
+            declaration=declaration,
+            number=(latest.number + 1) if latest else 1,
+            schema_version=SCHEMA_VERSION,
+            content=content,
+            content_hash=digest,
+            submitted_at=timezone.now(),
+            submitted_by=actor[:150],
+            source=source[:300],
+        )
+        changed = []
+        if declaration.status != Declaration.Status.SUBMITTED:
+            declaration.status = Declaration.Status.SUBMITTED
+            changed.append("status")
+        if external_id and not declaration.external_id:
+            declaration.external_id = external_id
+            changed.append("external_id")
+        if changed:
+            declaration.save(update_fields=changed)
+        audit_record(
+            action=AuditEntry.Action.OTHER,
+            actor=actor,
+            object_type="declarations.declarationversion",
+            object_id=str(version.pk),
+            object_label=str(version),
+            details={
+                "event": "declaration_submitted",
+                "declaration": declaration.pk,
+                "version": version.number,
+                "content_hash": digest,
+                "correction": latest is not None,
+            },
+        )
+    return SubmitResult(declaration, version, True)
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return self.created + self.unchanged + len(self.errors)
+
+
+CSV_COLUMNS = (
+    "declaration_id",
+    "declarant_id",
+    "declarant_name",
+    "declaration_type",
+    "year",
+    "position_title",
+    "body_name",
+    "reporting_currency",
+    "section",
+    "owner",
+    "kind",
+    "description",
+    "amount",
+    "currency",
+    "share_percent",
+    "date",
+)
+CSV_REQUIRED = ("declaration_id", "declarant_id", "declarant_name", "declaration_type", "year", "position_title")
+
+
+def _declarant_for(content: dict[str, Any]) -> Person:
+    """The core person the declaration belongs to: matched by ``declarant.id`` as source key, else created."""
+    info = content["declarant"]
+    key = info.get("id")
+    if key:
+        person = Person.objects.filter(source_key=key).first()
+        if person is not None:
+            return person
+    try:
+        birth = date.fromisoformat(info["birth_date"]) if info.get("birth_date") else None
+    except (TypeError, ValueError):
+        birth = None  # the schema check that follows reports it; this person is then rolled back
+    return Person.objects.create(name=str(info["name"])[:300], source_key=key or None, birth_date=birth)
+
+
+def _store(record: Any, label: str, report: ImportReport, actor: str, source: str) -> None:
+    if is_demo_document(record):
+        record = from_demo(record)
+    elif not isinstance(record, dict):
+        report.errors.append(f"{label}: is not a JSON object")
+        return
+    if not isinstance(record.get("declarant"), dict) or not record["declarant"].get("name"):
+        report.errors.append(f"{label}: declarant: the field 'name' is required")
+        return
+    try:
+        with transaction.atomic():  # validation fails inside: the declarant created for it is rolled back too
+            result = declaration_submit(
+                declarant=_declarant_for(record), payload=record, submitted_by=actor, source=source
+            )
+    except DeclarationInvalid as exc:
+        report.errors.append(f"{label}: {exc}")
+        return
+    if result.created:
+        report.created += 1
+    else:
+        report.unchanged += 1
+
+
+def _json_records(path: Path) -> Iterator[tuple[str, Any]]:
+    text = path.read_text(encoding="utf-8-sig")
+    stripped = text.lstrip()
+    if path.suffix == ".jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    yield f"{path.name} line {number}", json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield f"{path.name} line {number}", ValueError(f"is not valid JSON ({exc.msg})")
+        return
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        yield path.name, ValueError(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+        return
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            label = item.get("external_id") or item.get("id") if isinstance(item, dict) else None
+            yield f"{path.name} item {index}" + (f" ({label})" if label else ""), item
+    else:
+        yield path.name, data
+
+
+def _money_cell(amount: str, currency: str) -> Any:
+    if amount.strip().lower() in ("not provided", "not_provided"):
+        return {"not_provided": "family_member_refused"}
+    return {"amount": amount.strip(), "currency": currency.strip().upper()}
+
+
+def _csv_records(path: Path) -> Iterator[tuple[str, Any]]:
+    """Groups CSV rows by ``declaration_id``; a bad row makes its whole declaration a reported error."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in CSV_REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            yield path.name, ValueError(f"the CSV lacks the columns {', '.join(missing)}")
+            return
+        grouped: dict[str, dict[str, Any]] = {}
+        broken: dict[str, list[str]] = {}
+        first_row: dict[str, int] = {}
+        for number, row in enumerate(reader, start=2):
+            cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
+            key = cells.get("declaration_id", "")
+            if not key:
+                yield f"{path.name} row {number}", ValueError("has no declaration_id")
+                continue
+            first_row.setdefault(key, number)
+            if key not in grouped:
+                try:
+                    year = int(cells["year"])
+                except ValueError:
+                    broken.setdefault(key, []).append(f"row {number}: year {cells['year']!r} is not a whole number")
+                    year = 0
+                grouped[key] = {
+                    "schema_version": SCHEMA_VERSION,
+                    "external_id": key,
+                    "declaration_type": cells["declaration_type"],
+                    "period": {"year": year},
+                    "declarant": {"id": cells["declarant_id"], "name": cells["declarant_name"]},
+                    "position": {"title": cells["position_title"]},
+                    "family_members": [],
+                }
+                if cells.get("body_name"):
+                    grouped[key]["position"]["body"] = {"name": cells["body_name"]}
+                if cells.get("reporting_currency"):
+                    grouped[key]["reporting_currency"] = cells["reporting_currency"].upper()
+            section = cells.get("section", "")
+            if not section:
+                continue
+            content = grouped[key]
+            if section == "family_members":
+                content["family_members"].append(
+                    {
+                        "id": cells.get("owner", ""),
+                        "relation": cells.get("kind", ""),
+                        "name": cells.get("description", ""),
+                    }
+                )
+                continue
+            if section not in ROW_SECTIONS:
+                broken.setdefault(key, []).append(f"row {number}: {section!r} is not a section of the declaration")
+                continue
+            item: dict[str, Any] = {"owner": cells.get("owner") or "declarant", "kind": cells.get("kind", "")}
+            if cells.get("description"):
+                text_key = {
+                    "corporate_rights": "company",
+                    "beneficial_ownership": "company",
+                    "outside_employment": "organisation",
+                    "memberships": "organisation",
+                }.get(section, "description")
+                item[text_key] = cells["description"]
+            if cells.get("amount"):
+                money_key = (
+                    "value"
+                    if section
+                    in (
+                        "real_estate",
+                        "unfinished_construction",
+                        "valuables",
+                        "vehicles",
+                        "securities",
+                        "corporate_rights",
+                        "intangible_assets",
+                    )
+                    else "amount"
+                )
+                item[money_key] = _money_cell(cells["amount"], cells.get("currency", ""))
+            if cells.get("share_percent"):
+                try:
+                    item["share_percent"] = float(cells["share_percent"])
+                except ValueError:
+                    broken.setdefault(key, []).append(
+                        f"row {number}: share_percent {cells['share_percent']!r} is not a number"
+                    )
+            if cells.get("date"):
+                item["acquired" if section in ("real_estate", "valuables", "vehicles") else "date"] = cells["date"]
+            content.setdefault(section, []).append(item)
+            content.setdefault("_rows", {}).setdefault(section, []).append(number)
+        for key, content in grouped.items():
+            label = f"{path.name} declaration {key!r} (from row {first_row[key]})"
+            rows = content.pop("_rows", {})
+            if broken.get(key):
+                yield label, ValueError("; ".join(broken[key]))
+            else:
+                yield label, (content, rows)
+
+
+def _csv_error_rows(message: str, rows: dict[str, list[int]]) -> str:
+    """Names the CSV row for each ``section[i]`` path in the message."""
+    for section, numbers in rows.items():
+        for index, number in enumerate(numbers):
+            message = message.replace(f"{section}[{index}]", f"{section}[{index}] (row {number})")
+    return message
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl", ".csv") and p.is_file())
+    return [path]
+
+
+def declaration_import(
+    *,
+    path: Path,
+    submitted_by: str = "system:declarations-import",
+    progress: Callable[[int], object] | None = None,
+) -> ImportReport:
+    """Imports every declaration in ``path`` (a file or a folder); re-importing the same content adds nothing."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    report = ImportReport()
+    for file in _files(path):
+        if file.stat().st_size > MAX_IMPORT_BYTES:
+            report.errors.append(f"{file.name}: is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it")
+            continue
+        try:
+            records = list(_csv_records(file) if file.suffix == ".csv" else _json_records(file))
+        except UnicodeDecodeError:
+            report.errors.append(f"{file.name}: is not UTF-8 text")
+            continue
+        for label, record in records:
+            if isinstance(record, Exception):
+                report.errors.append(f"{label}: {record}")
+            elif file.suffix == ".csv":
+                content, rows = record
+                before = len(report.errors)
+                _store(content, label, report, submitted_by, f"import:{file.name}")
+                if len(report.errors) > before:
+                    report.errors[-1] = _csv_error_rows(report.errors[-1], rows)
+            else:
+                _store(record, label, report, submitted_by, f"import:{file.name}")
+            if progress is not None:
+                progress(1)
+    return report
+
+
+# --- versions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    old: Any
+    new: Any
+
+    @property
+    def kind(self) -> str:
+        if self.old is None:
+            return "added"
+        if self.new is None:
+            return "removed"
+        return "changed"
+
+
+def _walk(old: Any, new: Any, path: str, out: list[Change]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            _walk(old.get(key), new.get(key), f"{path}.{key}" if path else key, out)
+    elif isinstance(old, list) and isinstance(new, list):
+        for index in range(max(len(old), len(new))):
+            _walk(
+                old[index] if index < len(old) else None,
+                new[index] if index < len(new) else None,
+                f"{path}[{index}]",
+                out,
+            )
+    elif old != new:
+        out.append(Change(path, old, new))
+
+
+def version_diff(old: DeclarationVersion, new: DeclarationVersion) -> list[Change]:
+    """Each field that differs between two versions (added, removed or changed), in path order."""
+    changes: list[Change] = []
+    _walk(old.content, new.content, "", changes)
+    return changes
