@@ -2,7 +2,7 @@
 
 Parties (entities and people of the beneficial-ownership register), their ultimate beneficial
 owners at a threshold, the chains behind them, what a party holds, BODS ingest (a JSON body with the
-statements) and the issues each ingest found.
+statements), the issues each ingest found, and the conflict-of-interest flags about a party.
 """
 
 from __future__ import annotations
@@ -314,6 +314,42 @@ def party_holdings(request: HttpRequest, party_id: int, threshold: float = 25.0)
             "ownership": {"min": h["share"].own_lo, "max": h["share"].own_hi, "unknown": h["share"].unknown},
         }
         for h in selectors.holdings(party, threshold=_threshold(threshold))
+    ]
+
+
+class ConflictOut(Schema):
+    finding_id: int
+    detector_code: str
+    title: str
+    subject_type: str
+    subject_id: str
+    subject_label: str
+    explanation: str
+    lines: list[str]
+    evidence: dict[str, Any]
+
+
+@router.get(
+    "/parties/{int:party_id}/conflicts",
+    response={200: list[ConflictOut], **errors(403, 404)},
+    summary="Conflict-of-interest flags about a party (latest run of each detector), with the chains",
+)
+def party_conflicts(request: HttpRequest, party_id: int) -> list[dict[str, Any]]:
+    party = _party(request, party_id)
+    _require(_user(request), "core.view_finding", "Your role may not see findings.")
+    return [
+        {
+            "finding_id": c.finding.pk,
+            "detector_code": c.finding.detector_code,
+            "title": c.title,
+            "subject_type": c.finding.subject_type,
+            "subject_id": c.finding.subject_id,
+            "subject_label": c.finding.subject_label,
+            "explanation": c.finding.localized_explanation,
+            "lines": c.lines,
+            "evidence": c.finding.evidence,
+        }
+        for c in selectors.party_conflicts(party)
     ]
 
 

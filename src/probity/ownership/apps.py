@@ -8,4 +8,4 @@ class OwnershipConfig(AppConfig):
     verbose_name = _("Ownership")
 
     def ready(self) -> None:
-        from probity.ownership import detectors  # noqa: F401  (registers the detectors)
+        from probity.ownership import conflicts, detectors  # noqa: F401  (registers the detectors)

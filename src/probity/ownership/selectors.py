@@ -244,3 +244,79 @@ def recent_batches(limit: int = 20) -> QuerySet[IngestBatch]:
 
 def batch_issues(batch: IngestBatch) -> QuerySet[IngestIssue]:
     return batch.issues.order_by("position", "pk")
+
+
+CONFLICT_CODES = ("OWN-COI-OFFICIAL", "OWN-COI-PEP-SUPPLIER", "OWN-COI-BIDDER-LINKS")
+
+
+@dataclass
+class ConflictFinding:
+    """A flagged conflict-of-interest finding that concerns a party, with the lines that explain it."""
+
+    finding: Any
+    title: str
+    lines: list[str]
+
+
+def _conflict_lines(code: str, evidence: dict[str, Any], party: Party) -> list[str] | None:
+    """The chains and links of one finding's evidence, or None when the finding is not about ``party``."""
+    from probity.ownership.conflicts import chain_text, register_subject_key
+
+    key = register_subject_key(party)
+    if code == "OWN-COI-PEP-SUPPLIER":
+        exposed = evidence.get("exposed_owners", [])
+        in_chain = any(step.get("party_id") == party.pk for o in exposed for c in o["chains"] for step in c)
+        if key not in evidence.get("party_keys", []) and not in_chain:
+            return None
+        lines = []
+        for owner in exposed:
+            why = ", ".join(r.get("detail", "") for r in owner.get("pep_reasons", []))
+            lines.append(f"{owner.get('name', '')}: {why}")
+            lines += [chain_text(chain) for chain in owner.get("chains", [])]
+        return lines
+    if code == "OWN-COI-BIDDER-LINKS":
+        lines = []
+        for pair in evidence.get("pairs", []):
+            ids = {b.get("register_party_id") for b in pair["bidders"]}
+            ids |= {i for s in pair["shared"] for i in s.get("register_party_ids", [])}
+            if party.pk not in ids:
+                continue
+            names = " / ".join(b.get("name", "") for b in pair["bidders"])
+            for shared in pair["shared"]:
+                lines.append(f"{names}: {shared['what']} {shared['value']}")
+                lines += list(shared.get("chains", []))
+        return lines or None
+    holdings = [
+        h for h in evidence.get("holdings", []) if party.pk in (h.get("holder_party_id"), h.get("company_party_id"))
+    ]
+    if not holdings:
+        return None
+    return [
+        f"{h['holder']} ({h['relation']}) → {h['company']}: "
+        + interval_label(h["ownership"]["min"], h["ownership"]["max"])
+        + (", control" if h.get("control") else "")
+        for h in holdings
+    ]
+
+
+def party_conflicts(party: Party) -> list[ConflictFinding]:
+    """Flags of the latest run of each conflict-of-interest detector that concern this party."""
+    from probity.core.detectors import detector_registry
+    from probity.core.models import Finding
+
+    registry = detector_registry()
+    found: list[ConflictFinding] = []
+    for code in CONFLICT_CODES:
+        latest = Finding.objects.filter(detector_code=code).order_by("-run_id").values_list("run_id", flat=True).first()
+        if latest is None:
+            continue
+        flags = Finding.objects.filter(run_id=latest, outcome=Finding.Outcome.FLAG)
+        for finding in flags.order_by("subject_label", "pk")[:5000]:
+            evidence = dict(finding.evidence or {})
+            if code == "OWN-COI-OFFICIAL" and party.person_id and finding.subject_id == str(party.person_id):
+                # The official themself: every holding of the family concerns them.
+                evidence["holdings"] = [{**h, "holder_party_id": party.pk} for h in evidence.get("holdings", [])]
+            lines = _conflict_lines(code, evidence, party)
+            if lines is not None:
+                found.append(ConflictFinding(finding, str(registry[code].title) if code in registry else code, lines))
+    return found

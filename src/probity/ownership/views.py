@@ -55,6 +55,7 @@ def party_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "graph": view.graph_json(),
         "holdings": selectors.holdings(party, threshold=threshold / 100),
         "relationships": selectors.direct_relationships(party),
+        "conflicts": selectors.party_conflicts(party) if request.user.has_perm("core.view_finding") else None,
     }
     return render(request, "ownership/party_detail.html", context)
 
