@@ -18,29 +18,6 @@ from probity.reporting.models import Channel
 from tests.conftest import TEST_PASSWORD
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _permissions_exist_before_roles_sync() -> Iterator[None]:
-    """Work-around until core's ``roles_sync_after_migrate`` waits for every app's permissions: on a
-    fresh test database it runs on core's post_migrate, before Django created the permissions of the
-    apps after core, and fails on the first one named in an app's ``roles.py``."""
-    from unittest import mock
-
-    from django.apps import apps as django_apps
-    from django.contrib.auth.management import create_permissions
-
-    from probity.core import roles
-
-    original = roles.roles_sync
-
-    def sync_after_creating_permissions() -> dict[str, int]:
-        for app_config in django_apps.get_app_configs():
-            create_permissions(app_config, verbosity=0)
-        return original()
-
-    with mock.patch.object(roles, "roles_sync", sync_after_creating_permissions):
-        yield
-
-
 @pytest.fixture(autouse=True)
 def _fast_kdf_and_private_store(settings: Any, tmp_path: Path) -> Iterator[None]:
     settings.PROBITY_REPORTING_KDF = "min"

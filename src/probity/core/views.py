@@ -159,11 +159,20 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "core/finding_detail.html", {"finding": finding, "form": form, "detector": detector})
 
 
+def _parameter_text(value: Any) -> Any:
+    """A parameter's value as a reader sees it: yes/no in their language, lists joined."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(item) for item in value)
+    return value
+
+
 @login_required
 @permission_required("core.view_detectorrun", raise_exception=True)
 def detectors(request: HttpRequest) -> HttpResponse:
     registry = [
-        {"code": code, "cls": cls, "parameters": cls.resolve_parameters()}
+        {"code": code, "cls": cls, "parameters": {k: _parameter_text(v) for k, v in cls.resolve_parameters().items()}}
         for code, cls in detector_registry().items()
     ]
     runs = DetectorRun.objects.all()[:20]
