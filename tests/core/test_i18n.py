@@ -28,6 +28,9 @@ TECHNICAL = re.compile(
 )
 
 
+ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:?\d{2})?")
+
+
 class VisibleText(HTMLParser):
     """Collects the text a person sees or hears: text nodes and the labelling attributes.
 
@@ -71,6 +74,7 @@ def untranslated_words(html: str) -> list[str]:
     parser.feed(html)
     found = []
     for text in parser.texts:
+        text = ISO_DATE_TIME.sub("", text)  # data, not words: 2023-03-28T09:00:00Z
         for word in re.findall(r"[A-Za-z][A-Za-z0-9_./:-]{2,}", text):
             if word not in ALLOWED_LATIN and not TECHNICAL.match(word):
                 found.append(f"{word!r} in {text!r}")

@@ -1,0 +1,490 @@
+"""``probity procurement``: procurement data from the console.
+
+    probity procurement ingest PATH… [--errors-out FILE] [--compiled-out FILE.jsonl]
+    probity procurement export-compiled FILE.jsonl[.gz]
+    probity procurement indicators FILE [-s SETTINGS] [--format json|csv] [-o OUT]
+    probity procurement coverage [FILE] [--format table|json|cardinal] [--store]
+    probity procurement debarment import FILE [--format csv|ftm] | debarment list [--active-on DAY]
+    probity procurement detect [FILE] [--indicators CODES] [--param CODE.NAME=VALUE] [--findings auto|flags|all]
+
+Each subcommand is one entry in ``SUBCOMMANDS``: a function that adds its arguments to its
+parser and a function that runs it. Add a subcommand by adding an entry; do not change others.
+Exit codes: 0 done, 1 done but some input was skipped (data errors), 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+# --- indicators ---------------------------------------------------------------------------------
+
+
+def indicators_arguments(parser: CommandParser) -> None:
+    parser.add_argument("file", help="compiled releases, one JSON object a line (JSON Lines)")
+    parser.add_argument(
+        "-s", "--settings", dest="settings_file", metavar="SETTINGS",
+        help="Cardinal's settings file (INI); an indicator runs if its section is present. "
+        "Without it, every indicator runs with its defaults.",
+    )
+    parser.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default json)")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", help="write the results to this file (default: standard output)"
+    )
+    parser.add_argument(
+        "--indicators", metavar="CODES", help="only these indicators, comma-separated (e.g. R003,R024)"
+    )
+    parser.add_argument(
+        "--warehouse", action="store_true",
+        help="write the procurement tables to the configured warehouse (DuckDB or Spark) and run there; "
+        "by default a private in-memory DuckDB is used and the warehouse is not touched",
+    )
+    parser.add_argument(
+        "--memory-limit", default="1GB", help="DuckDB memory limit before spilling to disk (default 1GB)"
+    )
+
+
+def indicators_handle(command: BaseCommand, options: dict[str, Any]) -> int:
+    from tqdm import tqdm
+
+    from probity.config import ConfigurationError
+    from probity.procurement.indicators import indicators
+    from probity.procurement.indicators.output import cardinal_json, results_csv
+    from probity.procurement.indicators.run import indicators_run_file
+    from probity.procurement.indicators.settings import IndicatorSettings, SettingsError, read_settings
+
+    path = Path(options["file"])
+    if not path.is_file():
+        raise CommandError(f"{path} is not a file.", returncode=2)
+    try:
+        settings = read_settings(options["settings_file"]) if options["settings_file"] else IndicatorSettings.defaults()
+    except SettingsError as exc:
+        raise CommandError(str(exc), returncode=2) from exc
+    if options["indicators"]:
+        chosen = [code.strip() for code in options["indicators"].split(",") if code.strip()]
+        unknown = [code for code in chosen if code not in indicators()]
+        if unknown:
+            raise CommandError(f"Unknown indicator(s): {', '.join(unknown)}.", returncode=2)
+        if not options["settings_file"]:
+            settings = IndicatorSettings.defaults(chosen)
+        else:
+            settings.sections = {code: settings.sections.get(code, {}) for code in chosen}
+    temp_directory = Path(django_settings.VAR_DIR) / "tmp" / "duckdb"
+    with tqdm(total=1, desc="indicators", unit="file", file=sys.stderr, disable=None) as progress:
+        try:
+            if options["warehouse"]:
+                from probity.procurement.tables import TABLES, warehouse_name
+                from probity.warehouse.services import warehouse_connection, warehouse_register_table
+
+                with warehouse_connection() as warehouse:
+                    run = indicators_run_file(path, settings, warehouse=warehouse)
+                    for table, row_count in (run.flatten.rows if run.flatten else {}).items():
+                        warehouse_register_table(
+                            name=warehouse_name(table), row_count=row_count, engine=warehouse.engine,
+                            description=TABLES[table].description, source=str(path),
+                        )
+            else:
+                temp_directory.mkdir(parents=True, exist_ok=True)
+                run = indicators_run_file(
+                    path, settings, memory_limit=options["memory_limit"], temp_directory=str(temp_directory)
+                )
+        except ConfigurationError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        progress.update(1)
+    text = results_csv(run.results) if options["format"] == "csv" else cardinal_json(run.results) + "\n"
+    if options["output"]:
+        try:
+            Path(options["output"]).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"{options['output']} cannot be written ({exc.strerror}).", returncode=2) from exc
+    else:
+        command.stdout.write(text, ending="")
+    if options["verbosity"] >= 2:
+        phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run.timings.items())
+        command.stderr.write(f"phases: {phases}")
+    report = run.flatten
+    if report is not None and report.skipped:
+        command.stderr.write(
+            f"{report.skipped} of {report.lines} lines were skipped: not a JSON object with a text 'ocid'."
+        )
+        return 1
+    return 0
+
+
+# --- ingest (OCDS into the warehouse) -----------------------------------------------------------
+
+SHOWN_REJECTIONS = 20
+
+
+def ingest_arguments(parser: CommandParser) -> None:
+    parser.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="OCDS files or folders (folders are searched recursively)"
+    )
+    parser.add_argument(
+        "--errors-out", type=Path, metavar="FILE",
+        help="also write every rejection of this run to FILE (.csv for CSV, anything else for JSON Lines)",
+    )
+    parser.add_argument(
+        "--compiled-out", type=Path, metavar="FILE",
+        help="afterwards, write all compiled releases to FILE as JSON Lines (.gz: gzip)",
+    )
+    parser.add_argument(
+        "--recompile", action="store_true", help="compile every stored process again, not only the changed ones"
+    )
+    parser.add_argument(
+        "--show", type=int, default=SHOWN_REJECTIONS, metavar="N",
+        help=f"rejections to print (default {SHOWN_REJECTIONS}; all are in the warehouse)",
+    )
+
+
+def ingest_handle(command: BaseCommand, options: dict[str, Any]) -> int:
+    from probity.config import ConfigurationError
+    from probity.procurement.ingest import (
+        IngestError,
+        compiled_releases_write,
+        ingest_rejections_write,
+        procurement_ingest,
+    )
+
+    try:
+        report = procurement_ingest(
+            paths=options["paths"], progress=options["verbosity"] >= 1, recompile=options["recompile"]
+        )
+    except (IngestError, ConfigurationError) as exc:
+        raise CommandError(str(exc), returncode=2) from exc
+    out = command.stdout
+    out.write(
+        f"Read {report.read} item(s) from {report.files} file(s): {report.accepted} release(s) accepted, "
+        f"{report.rejected} rejected, {report.warnings} warning(s)."
+    )
+    out.write(
+        f"Releases: {report.new} new, {report.replaced} replaced, {report.unchanged} unchanged, "
+        f"{report.duplicates} identical duplicate(s)."
+    )
+    out.write(
+        f"Compiled {report.compiled} process(es); {report.processes} compiled release(s) in the table "
+        f"ocds_compiled_release of {report.warehouse} (run {report.run_id})."
+    )
+    if report.rejections:
+        shown = report.rejections[: max(options["show"], 0)]
+        out.write(f"Rejected ({len(shown)} of {report.rejected} shown; all in the table ocds_ingest_rejection):")
+        for rejection in shown:
+            where = rejection.position
+            if rejection.line and "line" not in where:
+                where += f" (line {rejection.line})"
+            ids = " ".join(part for part in (rejection.ocid, rejection.release_id) if part)
+            named = f"{where} {ids}" if ids else where
+            out.write(f"  {rejection.source_file} {named}: [{rejection.code}] {rejection.reason}")
+    try:
+        if options["errors_out"]:
+            count = ingest_rejections_write(run_id=report.run_id, path=options["errors_out"])
+            out.write(f"Wrote {count} rejection(s) to {options['errors_out']}.")
+        if options["compiled_out"]:
+            count = compiled_releases_write(path=options["compiled_out"])
+            out.write(f"Wrote {count} compiled release(s) to {options['compiled_out']}.")
+    except OSError as exc:
+        raise CommandError(f"{exc.filename} cannot be written ({exc.strerror}).", returncode=2) from exc
+    return 1 if report.rejected else 0
+
+
+def export_compiled_arguments(parser: CommandParser) -> None:
+    parser.add_argument("path", type=Path, metavar="FILE", help="the JSON Lines file to write (.gz: gzip)")
+
+
+def export_compiled_handle(command: BaseCommand, options: dict[str, Any]) -> int:
+    from probity.config import ConfigurationError
+    from probity.procurement.ingest import compiled_releases_write
+
+    try:
+        count = compiled_releases_write(path=options["path"])
+    except ConfigurationError as exc:
+        raise CommandError(str(exc), returncode=2) from exc
+    except OSError as exc:
+        raise CommandError(f"{options['path']} cannot be written ({exc.strerror}).", returncode=2) from exc
+    command.stdout.write(f"Wrote {count} compiled release(s) to {options['path']}.")
+    return 0
+
+
+# --- coverage (which fields each indicator needs, how often present) -----------------------------
+
+
+def coverage_arguments(parser: CommandParser) -> None:
+    parser.add_argument(
+        "file", nargs="?", type=Path, metavar="FILE",
+        help="compiled releases, one JSON object a line (.gz: gzip); default: the warehouse's ocds_compiled_release",
+    )
+    parser.add_argument(
+        "--format", choices=("table", "json", "cardinal"), default="table",
+        help="table: per indicator, each field's presence (default); json: the same as JSON; "
+        "cardinal: the JSON object of Cardinal's `ocdscardinal coverage` (path → non-empty count)",
+    )
+    parser.add_argument(
+        "--store", action="store_true",
+        help="also keep the result for the Coverage page and the API (always done when reading the warehouse)",
+    )
+
+
+def coverage_handle(command: BaseCommand, options: dict[str, Any]) -> int:
+    import json
+
+    from probity.config import ConfigurationError
+    from probity.procurement.coverage import coverage_compute, coverage_store
+    from probity.warehouse.services import warehouse_connection
+
+    path: Path | None = options["file"]
+    if path is not None and not path.is_file():
+        raise CommandError(f"{path} is not a file.", returncode=2)
+    try:
+        if path is not None and not options["store"]:
+            report, indicators = coverage_compute(path=path)
+        else:
+            with warehouse_connection() as warehouse:
+                report, indicators = coverage_compute(path=path, warehouse=warehouse)
+                coverage_store(warehouse=warehouse, report=report)
+    except (ConfigurationError, LookupError) as exc:
+        raise CommandError(str(exc), returncode=2) from exc
+    out = command.stdout
+    if options["format"] == "cardinal":
+        out.write(json.dumps(report.cardinal(), ensure_ascii=False))
+    elif options["format"] == "json":
+        out.write(json.dumps({
+            "total_releases": report.total_releases, "source": report.source,
+            "indicators": [{
+                "code": i.code, "title": i.title, "releases_with_all": i.releases_with_all,
+                "share_with_all": i.share_with_all,
+                "fields": [{"field": f.field, "releases": f.releases, "share": f.share} for f in i.fields],
+            } for i in indicators],
+        }, ensure_ascii=False, indent=2))
+    else:
+        out.write(f"{report.total_releases} compiled release(s) in {report.source}.")
+        for indicator in indicators:
+            share = "—" if indicator.share_with_all is None else f"{indicator.share_with_all:.0%}"
+            out.write(f"{indicator.code:<16} {share:>5} have every field  {indicator.title}")
+            for field in indicator.fields:
+                field_share = "—" if field.share is None else f"{field.share:.0%}"
+                out.write(f"    {field_share:>5} {field.releases:>9}  {field.field}")
+    if report.invalid_lines:
+        shown = ", ".join(str(n) for n in report.invalid_lines[:20])
+        command.stderr.write(f"{len(report.invalid_lines)} line(s) are not JSON objects and were skipped: {shown}.")
+        return 1
+    return 0
+
+
+# --- debarment register (import CSV / FollowTheMoney, list) -------------------------------------
+
+
+def debarment_arguments(parser: CommandParser) -> None:
+    actions = parser.add_subparsers(dest="debarment_action", metavar="{import,list}", required=True)
+    load = actions.add_parser(
+        "import", help="import a debarment list: CSV (id,name,identifiers,country,authority,start_date,"
+        "end_date,grounds) or FollowTheMoney Sanction entities (JSON Lines)",
+    )
+    load.add_argument("file", type=Path, help="the CSV or .ftm.jsonl / .json file")
+    load.add_argument("--format", choices=("auto", "csv", "ftm"), default="auto",
+                      help="file format (default: from the file name: .csv is CSV, anything else FtM)")
+    load.add_argument(
+        "--source", metavar="NAME", help="name of the list, part of each record's key (default: file name)"
+    )
+    load.add_argument("--show", type=int, default=20, metavar="N", help="rejected records to print (default 20)")
+    shown = actions.add_parser("list", help="print the debarment register")
+    shown.add_argument("--active-on", metavar="YYYY-MM-DD", help="only debarments in force on this day")
+
+
+def debarment_handle(command: BaseCommand, options: dict[str, Any]) -> int:
+    from datetime import date
+
+    from probity.procurement.models import Debarment
+    from probity.procurement.services import debarment_import_csv, debarment_import_ftm
+
+    out = command.stdout
+    if options["debarment_action"] == "list":
+        debarments = Debarment.objects.all()
+        if options["active_on"]:
+            try:
+                day = date.fromisoformat(options["active_on"])
+            except ValueError as exc:
+                raise CommandError(f"--active-on {options['active_on']!r} is not a date (YYYY-MM-DD).",
+                                   returncode=2) from exc
+            debarments = debarments.filter(start_date__lte=day).exclude(end_date__lt=day)
+        for debarment in debarments:
+            until = debarment.end_date.isoformat() if debarment.end_date else "indefinite"
+            since = debarment.start_date.isoformat() if debarment.start_date else "?"
+            out.write(f"{debarment.name}\t{since} – {until}\t{debarment.authority}\t{debarment.source_key}")
+        out.write(f"{debarments.count()} debarment(s).")
+        return 0
+    path: Path = options["file"]
+    if not path.is_file():
+        raise CommandError(f"{path} is not a file.", returncode=2)
+    kind = options["format"]
+    if kind == "auto":
+        kind = "csv" if path.suffix.lower() == ".csv" else "ftm"
+    importer = debarment_import_csv if kind == "csv" else debarment_import_ftm
+    try:
+        report = importer(path=path, source_name=options["source"], actor="system:procurement-debarment")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CommandError(str(exc), returncode=2) from exc
+    out.write(
+        f"Debarments from {report.source}: {report.created} new, {report.updated} changed, "
+        f"{report.unchanged} unchanged, {len(report.errors)} rejected."
+    )
+    for where, reason in report.errors[: max(options["show"], 0)]:
+        command.stderr.write(f"  {where}: {reason}")
+    return 1 if report.errors else 0
+
+
+# --- detect (the beyond-Cardinal indicators, findings and risk scores) -------------------------
+
+
+def detect_arguments(parser: CommandParser) -> None:
+    parser.add_argument(
+        "file", nargs="?", type=Path, metavar="FILE",
+        help="compiled releases, one JSON object a line; default: the warehouse's ocds_compiled_release",
+    )
+    parser.add_argument(
+        "--from-tables", action="store_true",
+        help="read the flattened procurement_* warehouse tables (written by `indicators --warehouse`) "
+        "instead of compiled releases; the work then stays inside the warehouse engine",
+    )
+    parser.add_argument("--indicators", metavar="CODES", help="only these indicators, comma-separated (e.g. P-SPLIT)")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="CODE.NAME=VALUE",
+        help="override a parameter, e.g. P-SPLIT.threshold=100000 (repeatable)",
+    )
+    parser.add_argument(
+        "--findings", choices=("auto", "flags", "all"), default="auto",
+        help="which outcomes become findings: all, flags only, or auto (all up to "
+        "PROBITY_PROCUREMENT_FINDINGS_ALL_MAX processes, flags above; the warehouse matrix keeps all)",
+    )
+
+
+def detect_handle(command: BaseCommand, options: dict[str, Any]) -> int:
+    from tqdm import tqdm
+
+    from probity.config import ConfigurationError
+    from probity.procurement.indicators.beyond import INDICATORS
+    from probity.procurement.indicators.beyond_inputs import read_releases
+    from probity.procurement.services import CARDINAL_CODES, procurement_detect
+
+    known = [*INDICATORS, *CARDINAL_CODES]
+    codes = None
+    if options["indicators"]:
+        codes = [c.strip() for c in options["indicators"].split(",") if c.strip()]
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise CommandError(f"Unknown indicator(s): {', '.join(unknown)}; known: {', '.join(known)}.",
+                               returncode=2)
+    parameters: dict[str, dict[str, str]] = {}
+    for item in options["param"]:
+        name, sep, value = item.partition("=")
+        code, dot, parameter = name.rpartition(".")
+        if not sep or not dot or code not in INDICATORS:
+            raise CommandError(f"--param {item!r} must look like CODE.NAME=VALUE with a known CODE.", returncode=2)
+        parameters.setdefault(code, {})[parameter] = value
+    path: Path | None = options["file"]
+    if path is not None and not path.is_file():
+        raise CommandError(f"{path} is not a file.", returncode=2)
+    if options["from_tables"]:
+        if path is not None:
+            raise CommandError("Give either FILE or --from-tables, not both.", returncode=2)
+        releases: Any = None
+    elif path is not None:
+        releases = read_releases(path)
+    else:
+        from probity.procurement.ingest import compiled_releases_iter
+
+        releases = compiled_releases_iter()
+    findings_for = {"auto": None, "flags": ["flag"], "all": ["flag", "pass", "not_applicable"]}[options["findings"]]
+    selected = codes or known
+    with tqdm(total=len(selected) + 1, desc="indicators", unit="step", file=sys.stderr, disable=None) as bar:
+        try:
+            report = procurement_detect(
+                releases=releases, parameters=parameters, codes=codes, findings_for=findings_for,
+                from_tables=options["from_tables"], started_by="system:procurement-detect",
+                progress=lambda _step: bar.update(1),
+            )
+        except (ConfigurationError, LookupError) as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        except ValueError as exc:
+            raise CommandError(str(exc), returncode=1 if "line" in str(exc) else 2) from exc
+    out = command.stdout
+    out.write(f"{report.processes} contracting process(es) judged by {len(report.indicators)} indicator(s) "
+              f"in {report.seconds:.1f} s; findings stored for: {', '.join(report.findings_for)}.")
+    for code, counts in report.indicators.items():
+        out.write(f"{code:<16} flag {counts.get('flag', 0):>7}  pass {counts.get('pass', 0):>7}  "
+                  f"not applicable {counts.get('not_applicable', 0):>7}  (run {report.runs[code]})")
+    out.write("Matrix: procurement_indicator_results; scores: procurement_risk_process, procurement_risk_buyer, "
+              "procurement_risk_supplier.")
+    return 0
+
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+Arguments = Callable[[CommandParser], None]
+Handler = Callable[[BaseCommand, dict[str, Any]], int]
+
+SUBCOMMANDS: dict[str, tuple[str, Arguments, Handler]] = {
+    "ingest": (
+        "read OCDS 1.0/1.1 packages, records or releases (JSON, JSON Lines, gzip; files or folders) "
+        "into the warehouse and compile one release per process",
+        ingest_arguments,
+        ingest_handle,
+    ),
+    "export-compiled": (
+        "write every compiled release in the warehouse to a JSON Lines file",
+        export_compiled_arguments,
+        export_compiled_handle,
+    ),
+    "indicators": (
+        "Cardinal's red-flag indicators on a file of compiled releases (Cardinal-compatible JSON or CSV)",
+        indicators_arguments,
+        indicators_handle,
+    ),
+    "coverage": (
+        "which fields each indicator needs and how often the compiled releases have them (as Cardinal's coverage)",
+        coverage_arguments,
+        coverage_handle,
+    ),
+    "debarment": (
+        "the debarment register: import a CSV or FollowTheMoney list, or list it",
+        debarment_arguments,
+        debarment_handle,
+    ),
+    "detect": (
+        "run the beyond-Cardinal risk indicators, store findings and the risk scores per process, buyer, supplier",
+        detect_arguments,
+        detect_handle,
+    ),
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Procurement data: OCDS ingest and compiled releases, red-flag indicators.\n\n"
+        f"Subcommands: {', '.join(SUBCOMMANDS)}."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subcommands = parser.add_subparsers(dest="action", metavar="{" + ",".join(SUBCOMMANDS) + "}", required=True)
+        for name, (summary, arguments, _handler) in SUBCOMMANDS.items():
+            sub = subcommands.add_parser(name, help=summary, description=summary)
+            arguments(sub)
+
+    # Subcommands that need neither the database nor the web routes skip Django's system checks,
+    # which import every URL module and API (seconds of start-up on a file of any size).
+    WITHOUT_SYSTEM_CHECKS = frozenset({"indicators"})
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        if options.get("action") in self.WITHOUT_SYSTEM_CHECKS:
+            options["skip_checks"] = True
+        return super().execute(*args, **options)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        _summary, _arguments, handler = SUBCOMMANDS[options["action"]]
+        status = handler(self, options)
+        if status:
+            sys.exit(status)
