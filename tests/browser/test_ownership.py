@@ -12,7 +12,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from probity.ownership.models import Party
 from probity.ownership.services import ownership_ingest
-from tests.browser.conftest import browser, page  # noqa: F401  (the shared Chromium fixtures)
 from tests.conftest import TEST_PASSWORD
 from tests.ownership.test_ingest import entity, holds, person
 
@@ -20,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_analyst_sees_the_chain_graph_and_highlights_an_owner(
-    page: Any,  # noqa: F811
+    page: Any,
     live_server: Any,
     make_user: Any,
     tmp_path: Path,
