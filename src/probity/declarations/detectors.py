@@ -115,8 +115,26 @@ def _weight(params: Mapping[str, Any]) -> float:
     return float(params["weight"])
 
 
+class DeclarationDetector(Detector):
+    """A detector that judges the latest version of each declaration."""
+
+    def dataset(self) -> str:
+        return "declarations: latest version of each declaration"
+
+    def count_subjects(self) -> int | None:
+        return Declaration.objects.count()
+
+
+def _no_earlier_declaration(subject: dict[str, Any]) -> Judgement:
+    return Judgement(
+        **subject,
+        outcome="not_applicable",
+        message=gettext_noop("There is no earlier declaration of this declarant to compare with."),
+    )
+
+
 @register
-class WealthReconciliation(Detector):
+class WealthReconciliation(DeclarationDetector):
     code = "DECL-WEALTH"
     title = _("Unexplained wealth between declarations")
     description = _(
@@ -145,21 +163,11 @@ class WealthReconciliation(Detector):
         Parameter("weight", 5.0, _("weight of a flag in the declaration's risk score"), float),
     )
 
-    def dataset(self) -> str:
-        return "declarations: latest version of each declaration"
-
-    def count_subjects(self) -> int | None:
-        return Declaration.objects.count()
-
     def evaluate(self, params: Mapping[str, Any]) -> Iterator[Judgement]:
         for previous, item in consecutive_pairs(latest_items()):
             subject = _subject(item)
             if previous is None:
-                yield Judgement(
-                    **subject,
-                    outcome="not_applicable",
-                    message=gettext_noop("There is no earlier declaration of this declarant to compare with."),
-                )
+                yield _no_earlier_declaration(subject)
                 continue
             base = reporting_currency(item.content) or "XXX"
             try:
@@ -317,7 +325,7 @@ def arithmetic_issues(content: dict[str, Any], today: date) -> list[str]:
 
 
 @register
-class ArithmeticControl(Detector):
+class ArithmeticControl(DeclarationDetector):
     code = "DECL-ARITHMETIC"
     title = _("Completeness, arithmetic and logic of a declaration")
     description = _(
@@ -326,12 +334,6 @@ class ArithmeticControl(Detector):
     )
     subject_type = SUBJECT
     parameters = (Parameter("weight", 1.0, _("weight of a flag in the declaration's risk score"), float),)
-
-    def dataset(self) -> str:
-        return "declarations: latest version of each declaration"
-
-    def count_subjects(self) -> int | None:
-        return Declaration.objects.count()
 
     def evaluate(self, params: Mapping[str, Any]) -> Iterator[Judgement]:
         today = date.today()
@@ -412,7 +414,7 @@ def crossyear_issues(before: dict[str, Any], after: dict[str, Any]) -> list[str]
 
 
 @register
-class CrossYearConsistency(Detector):
+class CrossYearConsistency(DeclarationDetector):
     code = "DECL-CROSSYEAR"
     title = _("Assets that appear or vanish between declarations")
     description = _(
@@ -422,21 +424,11 @@ class CrossYearConsistency(Detector):
     subject_type = SUBJECT
     parameters = (Parameter("weight", 2.0, _("weight of a flag in the declaration's risk score"), float),)
 
-    def dataset(self) -> str:
-        return "declarations: latest version of each declaration"
-
-    def count_subjects(self) -> int | None:
-        return Declaration.objects.count()
-
     def evaluate(self, params: Mapping[str, Any]) -> Iterator[Judgement]:
         for previous, item in consecutive_pairs(latest_items()):
             subject = _subject(item)
             if previous is None:
-                yield Judgement(
-                    **subject,
-                    outcome="not_applicable",
-                    message=gettext_noop("There is no earlier declaration of this declarant to compare with."),
-                )
+                yield _no_earlier_declaration(subject)
                 continue
             issues = crossyear_issues(previous.content, item.content)
             if issues:
