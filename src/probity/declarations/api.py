@@ -120,3 +120,14 @@ def declaration_detail(request: HttpRequest, declaration_id: int) -> dict[str, A
         "risk_score": risk_scores([declaration.pk]).get(declaration.pk, 0.0) if staff else None,
         "findings": findings,
     }
+
+
+# Sub-routers, each beside the code it serves. Added last so that their fixed prefixes are matched
+# before nothing else: ``/{declaration_id}`` only matches integers.
+from probity.declarations.api_filing import router as filing_router  # noqa: E402
+from probity.declarations.api_public import router as public_router  # noqa: E402
+from probity.declarations.api_verification import router as verification_router  # noqa: E402
+
+router.add_router("/filing", filing_router)
+router.add_router("/verification", verification_router)
+router.add_router("/public", public_router)

@@ -8,7 +8,11 @@ class DeclarationsConfig(AppConfig):
     verbose_name = _("Declarations")
 
     def ready(self) -> None:
-        from probity.declarations import detectors  # noqa: F401  (registers DECL-* detectors)
+        from probity.declarations import (  # noqa: F401  (registers DECL-* detectors)
+            detectors,
+            detectors_registers,
+            detectors_signals,
+        )
         from probity.declarations.rules import register_declaration_rules
 
         register_declaration_rules()

@@ -13,17 +13,19 @@ is the sum of the weights of its flags (``selectors.risk_scores``). Subjects are
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import groupby
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from probity.core.detectors import Detector, Judgement, Parameter, register
-from probity.declarations.models import Declaration
+from probity.declarations.models import Declaration, DeclarationVersion
 from probity.declarations.rates import MissingRate, rate_for
 from probity.declarations.schema import ASSET_SECTIONS, period_end, reporting_currency
 
@@ -50,28 +52,57 @@ class Item:
         return f"{name}, {self.declaration.get_declaration_type_display()} {self.declaration.year}"
 
 
+def iter_latest_items(chunk_size: int = 2000) -> Iterator[Item]:
+    """Every declaration with its latest version's content, streamed in declarant order.
+
+    Declarations of one declarant come together (ordered by declarant, period end, year, id), so
+    that callers can pair consecutive declarations while holding one declarant's at a time.
+    """
+    latest = DeclarationVersion.objects.filter(declaration=OuterRef("pk")).order_by("-number").values("pk")[:1]
+    queryset = (
+        Declaration.objects.annotate(latest_version_id=Subquery(latest))
+        .filter(latest_version_id__isnull=False)
+        .order_by("declarant_id", "period_end", "year", "pk")
+    )
+    batch: list[Declaration] = []
+    for declaration in queryset.iterator(chunk_size=chunk_size):
+        batch.append(declaration)
+        if len(batch) >= chunk_size:
+            yield from _with_content(batch)
+            batch = []
+    if batch:
+        yield from _with_content(batch)
+
+
+def _with_content(batch: list[Declaration]) -> Iterator[Item]:
+    ids = [d.latest_version_id for d in batch]  # type: ignore[attr-defined]
+    contents = dict(DeclarationVersion.objects.filter(pk__in=ids).values_list("pk", "content"))
+    for declaration in batch:
+        yield Item(declaration, contents[declaration.latest_version_id])  # type: ignore[attr-defined]
+
+
 def latest_items() -> list[Item]:
-    """Every declaration with its latest version's content."""
-    items = []
-    queryset = Declaration.objects.prefetch_related("versions").order_by("declarant_id", "year", "pk")
-    for declaration in queryset:
-        versions = sorted(declaration.versions.all(), key=lambda v: v.number)
-        if versions:
-            items.append(Item(declaration, versions[-1].content))
-    return items
+    """Every declaration with its latest version's content (in memory: prefer ``iter_latest_items``)."""
+    return list(iter_latest_items())
 
 
-def consecutive_pairs(items: list[Item]) -> Iterator[tuple[Item | None, Item]]:
-    """Each declaration with the declarant's previous one (by period end), or None for the first."""
-    by_person: dict[int, list[Item]] = defaultdict(list)
-    for item in items:
-        by_person[item.declaration.declarant_id].append(item)
-    for person_items in by_person.values():
-        person_items.sort(key=lambda i: (period_end(i.content), i.declaration.pk))
+def consecutive_pairs(items: Iterable[Item]) -> Iterator[tuple[Item | None, Item]]:
+    """Each declaration with the declarant's previous one (by period end), or None for the first.
+
+    ``items`` must bring each declarant's declarations together (as ``iter_latest_items`` does);
+    only one declarant's declarations are held at a time.
+    """
+    for _person, group in groupby(items, key=lambda i: i.declaration.declarant_id):
+        person_items = sorted(group, key=lambda i: (period_end(i.content), i.declaration.pk))
         previous = None
         for item in person_items:
             yield previous, item
             previous = item
+
+
+def iter_consecutive_pairs() -> Iterator[tuple[Item | None, Item]]:
+    """``consecutive_pairs`` over every declaration, streamed."""
+    return consecutive_pairs(iter_latest_items())
 
 
 def _amount(value: Any, base: str, on: date) -> Decimal | None:
@@ -164,7 +195,7 @@ class WealthReconciliation(DeclarationDetector):
     )
 
     def evaluate(self, params: Mapping[str, Any]) -> Iterator[Judgement]:
-        for previous, item in consecutive_pairs(latest_items()):
+        for previous, item in iter_consecutive_pairs():
             subject = _subject(item)
             if previous is None:
                 yield _no_earlier_declaration(subject)
@@ -337,7 +368,7 @@ class ArithmeticControl(DeclarationDetector):
 
     def evaluate(self, params: Mapping[str, Any]) -> Iterator[Judgement]:
         today = date.today()
-        for item in latest_items():
+        for item in iter_latest_items():
             issues = arithmetic_issues(item.content, today)
             subject = _subject(item)
             if issues:
@@ -425,7 +456,7 @@ class CrossYearConsistency(DeclarationDetector):
     parameters = (Parameter("weight", 2.0, _("weight of a flag in the declaration's risk score"), float),)
 
     def evaluate(self, params: Mapping[str, Any]) -> Iterator[Judgement]:
-        for previous, item in consecutive_pairs(latest_items()):
+        for previous, item in iter_consecutive_pairs():
             subject = _subject(item)
             if previous is None:
                 yield _no_earlier_declaration(subject)

@@ -106,7 +106,7 @@ def _plain(error: SchemaError) -> str:
         value_errors = [e for e in error.context or [] if e.relative_schema_path[0] == 0 and e.validator != "type"]
         if value_errors:
             return _plain(value_errors[0])
-        return "has the wrong kind of value, or write {\"not_provided\": \"family_member_refused\"}"
+        return 'has the wrong kind of value, or write {"not_provided": "family_member_refused"}'
     if kind == "type":
         return f"{json.dumps(error.instance)[:40]} must be of type {error.validator_value}"
     if kind in ("minimum", "maximum"):

@@ -11,7 +11,14 @@ from probity.core.models import DetectorRun, Finding
 from probity.core.rules import visible_to
 from probity.declarations.models import Declaration
 
-DETECTOR_CODES = ("DECL-WEALTH", "DECL-ARITHMETIC", "DECL-CROSSYEAR")
+DETECTOR_PREFIX = "DECL-"
+
+
+def detector_codes() -> tuple[str, ...]:
+    """Every registered declarations detector (codes starting with ``DECL-``), in code order."""
+    from probity.core.detectors import detector_registry
+
+    return tuple(code for code in detector_registry() if code.startswith(DETECTOR_PREFIX))
 
 
 def declarations_visible(user: Any) -> QuerySet[Declaration]:
@@ -21,7 +28,7 @@ def declarations_visible(user: Any) -> QuerySet[Declaration]:
 def latest_findings(declaration_ids: list[int] | None = None) -> QuerySet[Finding]:
     """Findings about declarations from the latest successful run of each declarations detector."""
     runs = []
-    for code in DETECTOR_CODES:
+    for code in detector_codes():
         run = (
             DetectorRun.objects.filter(detector_code=code, status=DetectorRun.Status.SUCCEEDED)
             .order_by("-started_at", "-pk")

@@ -16,7 +16,25 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-DETECTORS = ("DECL-WEALTH", "DECL-ARITHMETIC", "DECL-CROSSYEAR")
+# Subcommands defined beside the code they drive: each module has ``add_parsers(sub)`` and
+# ``COMMANDS`` (subcommand name → ``handler(command, options) -> exit code``).
+EXTENSION_MODULES = (
+    "probity.declarations.cli_filing",
+    "probity.declarations.cli_verification",
+    "probity.declarations.cli_publication",
+)
+
+
+def _extensions() -> list[Any]:
+    from importlib import import_module
+
+    return [import_module(name) for name in EXTENSION_MODULES]
+
+
+def _detector_codes() -> tuple[str, ...]:
+    from probity.declarations.selectors import detector_codes
+
+    return detector_codes()
 
 
 class Command(BaseCommand):
@@ -29,13 +47,23 @@ class Command(BaseCommand):
         rates = sub.add_parser("rates", help="import the exchange-rate table (CSV: date,currency,base_currency,rate)")
         rates.add_argument("file")
         verify = sub.add_parser("verify", help="run the declaration detectors and print each one's counts")
-        verify.add_argument("--detectors", default=",".join(DETECTORS), help="comma-separated detector codes")
+        verify.add_argument(
+            "--detectors", default="", help="comma-separated detector codes (default: every declarations detector)"
+        )
         verify.add_argument(
             "--param", action="append", default=[], metavar="CODE.NAME=VALUE", help="a detector parameter"
         )
+        for module in _extensions():
+            module.add_parsers(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        code = getattr(self, f"_{options['subcommand']}")(options)
+        name = options["subcommand"]
+        for module in _extensions():
+            if name in module.COMMANDS:
+                code = module.COMMANDS[name](self, options)
+                break
+        else:
+            code = getattr(self, f"_{name}")(options)
         if code:
             sys.exit(code)
 
@@ -51,8 +79,9 @@ class Command(BaseCommand):
             if not path.exists():
                 self.stderr.write(f"{path}: no such file or folder")
                 return 2
-            with tqdm(desc=path.name, unit=" declarations", file=sys.stderr, disable=None) as bar, audit_actor(
-                "system:declarations-import"
+            with (
+                tqdm(desc=path.name, unit=" declarations", file=sys.stderr, disable=None) as bar,
+                audit_actor("system:declarations-import"),
             ):
                 report = declaration_import(path=path, progress=bar.update)
             for error in report.errors:
@@ -78,8 +107,9 @@ class Command(BaseCommand):
             return 2
         for error in report.errors:
             self.stderr.write(error)
-        self.stdout.write(f"{path}: {report.created} rates stored, {report.unchanged} unchanged, "
-                          f"{len(report.errors)} rejected")
+        self.stdout.write(
+            f"{path}: {report.created} rates stored, {report.unchanged} unchanged, {len(report.errors)} rejected"
+        )
         return 1 if report.errors else 0
 
     def _verify(self, options: dict[str, Any]) -> int:
@@ -88,7 +118,7 @@ class Command(BaseCommand):
         from probity.core.detectors import get_detector
         from probity.core.services import detector_run
 
-        codes = [c.strip() for c in options["detectors"].split(",") if c.strip()]
+        codes = [c.strip() for c in options["detectors"].split(",") if c.strip()] or list(_detector_codes())
         params: dict[str, dict[str, str]] = {}
         for item in options["param"]:
             name, sep, value = item.partition("=")
@@ -110,8 +140,11 @@ class Command(BaseCommand):
                     bar.total = total
 
                 run = detector_run(
-                    code=code, parameters=params.get(code), started_by="system:declarations-verify",
-                    progress=bar.update, total_hint=total_hint,
+                    code=code,
+                    parameters=params.get(code),
+                    started_by="system:declarations-verify",
+                    progress=bar.update,
+                    total_hint=total_hint,
                 )
             self.stdout.write(
                 f"{code}: {run.subjects_checked} checked, {run.flagged} flagged, {run.passed} passed, "

@@ -1,0 +1,7 @@
+"""Declarations API: filing endpoints for declarants and integrations."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["declarations"])

@@ -1,0 +1,12 @@
+"""``probity declarations`` subcommands for selection for audit and the verification workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+COMMANDS: dict[str, Callable[[Any, dict[str, Any]], int]] = {}
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this area's subcommands to the ``probity declarations`` parser."""
