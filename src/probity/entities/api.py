@@ -102,17 +102,28 @@ class LinkOut(Schema):
 
 def _entity_out(entity: Entity) -> dict[str, Any]:
     return {
-        "id": entity.pk, "ftm_id": entity.ftm_id, "schema": entity.schema, "caption": entity.caption,
-        "dataset": entity.dataset, "topics": entity.topics or [], "birth_date": entity.birth_date,
-        "countries": entity.countries or [], "cluster": entity.cluster,
+        "id": entity.pk,
+        "ftm_id": entity.ftm_id,
+        "schema": entity.schema,
+        "caption": entity.caption,
+        "dataset": entity.dataset,
+        "topics": entity.topics or [],
+        "birth_date": entity.birth_date,
+        "countries": entity.countries or [],
+        "cluster": entity.cluster,
     }
 
 
 def _candidate_out(candidate: MatchCandidate) -> dict[str, Any]:
     return {
-        "id": candidate.pk, "left": _entity_out(candidate.left), "right": _entity_out(candidate.right),
-        "probability": candidate.probability, "match_weight": candidate.match_weight,
-        "explanation": candidate.explanation, "status": candidate.status, "run_label": candidate.run_label,
+        "id": candidate.pk,
+        "left": _entity_out(candidate.left),
+        "right": _entity_out(candidate.right),
+        "probability": candidate.probability,
+        "match_weight": candidate.match_weight,
+        "explanation": candidate.explanation,
+        "status": candidate.status,
+        "run_label": candidate.run_label,
     }
 
 
@@ -120,19 +131,21 @@ def _candidate_out(candidate: MatchCandidate) -> dict[str, Any]:
 
 
 @router.get(
-    "/entities", response={200: list[EntityOut], **errors(403, 422)}, by_alias=True,
+    "/entities",
+    response={200: list[EntityOut], **errors(403, 422)},
+    by_alias=True,
     summary="Entities from every source (search 'q' in names in any script)",
 )
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
-def entity_list(
-    request: HttpRequest, q: str = "", dataset: str = "", ftm_schema: str = ""
-) -> list[dict[str, Any]]:
+def entity_list(request: HttpRequest, q: str = "", dataset: str = "", ftm_schema: str = "") -> list[dict[str, Any]]:
     _require(_user(request), "entities.view_entity", "Your role may not see entities.")
     return [_entity_out(e) for e in selectors.entity_search(q=q, dataset=dataset, schema=ftm_schema)]
 
 
 @router.get(
-    "/entities/{int:entity_id}", response={200: EntityDetailOut, **errors(403, 404)}, by_alias=True,
+    "/entities/{int:entity_id}",
+    response={200: EntityDetailOut, **errors(403, 404)},
+    by_alias=True,
     summary="One entity: names in all scripts, identifiers, its cluster and its match candidates",
 )
 def entity_detail(request: HttpRequest, entity_id: int) -> dict[str, Any]:
@@ -152,7 +165,9 @@ def entity_detail(request: HttpRequest, entity_id: int) -> dict[str, Any]:
 
 
 @router.get(
-    "/candidates", response={200: list[CandidateOut], **errors(403, 422)}, by_alias=True,
+    "/candidates",
+    response={200: list[CandidateOut], **errors(403, 422)},
+    by_alias=True,
     summary="Match candidates, most probable first",
 )
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
@@ -167,7 +182,8 @@ def candidate_list(
 
 
 @router.post(
-    "/candidates/{int:candidate_id}/decision", response={200: DecisionOut, **errors(400, 403, 404, 409, 422)},
+    "/candidates/{int:candidate_id}/decision",
+    response={200: DecisionOut, **errors(400, 403, 404, 409, 422)},
     summary="Confirm (merge) or reject (never raise again) a match candidate; a rejection needs a reason",
 )
 def candidate_decide(request: HttpRequest, candidate_id: int, payload: DecisionIn) -> Any:
@@ -184,21 +200,45 @@ def candidate_decide(request: HttpRequest, candidate_id: int, payload: DecisionI
             candidate=candidate, decision=payload.decision, reason=payload.reason, actor=actor
         )
     return {
-        "id": decision.pk, "candidate_id": candidate.pk, "decision": decision.decision,
-        "reason": decision.reason, "decided_by": decision.decided_by, "decided_at": decision.decided_at,
+        "id": decision.pk,
+        "candidate_id": candidate.pk,
+        "decision": decision.decision,
+        "reason": decision.reason,
+        "decided_by": decision.decided_by,
+        "decided_at": decision.decided_at,
     }
 
 
 @router.post(
-    "/link", response={200: LinkOut, **errors(400, 403, 422)},
+    "/link",
+    response={200: LinkOut, **errors(400, 403, 422)},
     summary="Run entity resolution (Splink) over the stored entities and store new candidates",
 )
 def link_run(request: HttpRequest, payload: LinkIn) -> dict[str, int]:
     user = _user(request)
     _require(user, "entities.add_matchcandidate", "Your role may not run entity resolution.")
-    return services.entities_link(
-        schema=payload.schema_name, threshold=payload.threshold, actor=user.get_username()
-    )
+    return services.entities_link(schema=payload.schema_name, threshold=payload.threshold, actor=user.get_username())
+
+
+@router.get(
+    "/export.ftm",
+    response={200: None, **errors(403)},
+    summary="Probity's people, organisations, positions, family ties, ownership and contracts as FtM JSON Lines",
+    openapi_extra={"responses": {"200": {"content": {"application/x-ndjson": {}}}}},
+)
+def ftm_export(request: HttpRequest) -> Any:
+    """The same file as ``probity entities export-ftm``: one FollowTheMoney entity a line (audited)."""
+    import io
+
+    from django.http import HttpResponse
+
+    user = _user(request)
+    _require(user, services.EXPORT_PERMISSION, "Your role may not export Probity's registers.")
+    out = io.StringIO()
+    services.ftm_export(out=out, actor=user.get_username())
+    response = HttpResponse(out.getvalue(), content_type="application/x-ndjson; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="probity.ftm.jsonl"'
+    return response
 
 
 # --- screening (yente-compatible) --------------------------------------------------------------
@@ -265,18 +305,18 @@ class MatchParams(Schema):
 
 
 @match_router.post(
-    "/{dataset}", response={200: EntityMatchResponse, **errors(400, 403, 404, 422)}, by_alias=True,
+    "/{dataset}",
+    response={200: EntityMatchResponse, **errors(400, 403, 404, 422)},
+    by_alias=True,
     summary="Screen entities against a dataset (yente /match shapes; 'default' = every dataset)",
     description=(
-        "Request `{\"queries\": {\"q1\": {\"schema\": \"Person\", \"properties\": {\"name\": [...], "
-        "\"birthDate\": [...]}}}}`; query parameters `limit`, `threshold`, `cutoff`, `algorithm`, "
+        'Request `{"queries": {"q1": {"schema": "Person", "properties": {"name": [...], '
+        '"birthDate": [...]}}}}`; query parameters `limit`, `threshold`, `cutoff`, `algorithm`, '
         "`exclude_entity_ids`. Each response lists results at or above `cutoff`, best first, with `match` "
         "set at `threshold` and the `features` that made the score. Names match across scripts."
     ),
 )
-def match(
-    request: HttpRequest, dataset: str, payload: EntityMatchQuery, params: Query[MatchParams]
-) -> dict[str, Any]:
+def match(request: HttpRequest, dataset: str, payload: EntityMatchQuery, params: Query[MatchParams]) -> dict[str, Any]:
     _require(_user(request), "entities.view_entity", "Your role may not screen against the lists.")
     if params.algorithm not in screening.ALGORITHM_ALIASES:
         raise ApiError(400, "bad_request", f"Unknown algorithm {params.algorithm!r}; use {screening.ALGORITHM}.")
@@ -292,14 +332,16 @@ def match(
         raw = {"id": example.id, "schema": example.schema_name, "properties": example.properties}
         try:
             responses[key] = screening.match_one(
-                raw, dataset=dataset, limit=params.limit, threshold=params.threshold, cutoff=params.cutoff,
+                raw,
+                dataset=dataset,
+                limit=params.limit,
+                threshold=params.threshold,
+                cutoff=params.cutoff,
                 exclude_ids=set(params.exclude_entity_ids),
             )
         except screening.QueryError as exc:
             problems[key] = str(exc)
     if problems:
         raise ApiError(400, "bad_request", "Some queries cannot be screened; 'details' says why.", problems)
-    matcher = {
-        name: {"description": text, "coefficient": 1.0, "url": ""} for name, text in screening.FEATURES.items()
-    }
+    matcher = {name: {"description": text, "coefficient": 1.0, "url": ""} for name, text in screening.FEATURES.items()}
     return {"responses": responses, "matcher": matcher, "limit": params.limit}

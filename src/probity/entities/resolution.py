@@ -24,23 +24,61 @@ LOGGER = logging.getLogger("probity.entities")
 PERSON_SCHEMAS = ("Person",)
 ORGANISATION_SCHEMAS = ("Company", "Organization", "LegalEntity", "PublicBody")
 IDENTIFIER_PROPS = (
-    "idNumber", "taxNumber", "innCode", "registrationNumber", "leiCode", "vatCode", "ogrnCode", "okpoCode",
-    "passportNumber", "swiftBic", "imoNumber", "wikidataId",
+    "idNumber",
+    "taxNumber",
+    "innCode",
+    "registrationNumber",
+    "leiCode",
+    "vatCode",
+    "ogrnCode",
+    "okpoCode",
+    "passportNumber",
+    "swiftBic",
+    "imoNumber",
+    "wikidataId",
 )
 DEFAULT_PRIOR = 0.001
 TF_MIN_RECORDS = 1000
 """Prior probability that two records are the same entity (Splink's ``probability_two_random_records_match``)."""
 RECORD_COLUMNS = (
-    "unique_id", "source_dataset", "name_fp", "name_skel", "name_tokens", "name_keys", "key_first", "key_last",
-    "birth_date", "birth_ym", "birth_year", "countries", "identifiers",
+    "unique_id",
+    "source_dataset",
+    "name_fp",
+    "name_skel",
+    "name_tokens",
+    "name_keys",
+    "key_first",
+    "key_last",
+    "name_initials",
+    "name_abbrevs",
+    "birth_date",
+    "birth_ym",
+    "birth_year",
+    "countries",
+    "identifiers",
 )
 
 # Human-readable labels of the comparison levels, shown with the weights on the entity page.
 LEVEL_LABELS: dict[str, dict[int, str]] = {
-    "name": {-1: "missing", 5: "same name", 4: "same sounds in any order", 3: "two or more tokens agree",
-             2: "similar spelling", 1: "one token sounds alike", 0: "different"},
-    "birth": {-1: "missing", 3: "same date", 2: "same month", 1: "same year", 4: "same year, another month",
-              0: "different"},
+    "name": {
+        -1: "missing",
+        5: "same name",
+        4: "same sounds in any order",
+        3: "two or more tokens agree",
+        6: "same name with a given name as its initial",
+        2: "similar spelling",
+        1: "one token sounds alike",
+        0: "different",
+    },
+    "birth": {
+        -1: "missing",
+        3: "same date",
+        5: "same month, day unknown on one side",
+        2: "same month",
+        1: "same year",
+        4: "same year, another month",
+        0: "different",
+    },
     "country": {-1: "missing", 1: "a country in common", 0: "different"},
     "identifier": {-1: "missing", 1: "an identifier in common", 0: "different"},
 }
@@ -53,6 +91,30 @@ def schemas_for(schema: str) -> tuple[str, ...]:
 
 def _normalise_identifier(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
+
+
+SKELETON_MIN_JARO_WINKLER = 0.92
+"""Two names whose consonant skeletons agree count as "same sounds" only if their spellings are this close
+(Jaro-Winkler of the fingerprints): skeletons merge so much that "Leon Jurak" and "Ilan Jurak", or
+"Natalia Volkova" and "Andrei Volkov", share one; a transliteration or a slip keeps the spelling close."""
+
+
+def sound_key(token: str) -> str:
+    """The token's consonant skeleton, or its folded spelling when the skeleton is shorter than two letters.
+
+    A skeleton of one letter ("gao" → "k", "bo" → "p") says almost nothing about how a token sounds:
+    without the fallback "Gao Wei" and "Zhou Bo" would share the skeleton "k p".
+    """
+    key = names.skeleton(token)
+    return key if len(key) >= 2 else names.squash(token)
+
+
+def _abbreviations(tokens: Sequence[str]) -> list[str]:
+    """The name written with one of its tokens as an initial, tokens sorted: "klara kosta" → "k kosta", …"""
+    if len(tokens) < 2:
+        return []
+    forms = {" ".join(sorted([*tokens[:i], token[0], *tokens[i + 1 :]])) for i, token in enumerate(tokens)}
+    return sorted(forms)
 
 
 def name_columns(all_names: Iterable[str], *, organisation: bool = False) -> dict[str, Any]:
@@ -74,13 +136,19 @@ def name_columns(all_names: Iterable[str], *, organisation: bool = False) -> dic
     primary = all_names[0] if all_names else ""
     primary_tokens = [t for t in names.tokens(primary) if len(t) > 1] if primary else []
     skeletons = sorted(names.skeleton(t) for t in primary_tokens if names.skeleton(t))
+    sounds = sorted(sound_key(t) for t in primary_tokens)
+    # "K. Costa": the initials kept (the fingerprint drops them), to meet "Klara Costa"'s abbreviations.
+    every_token = [names.squash(t) for t in names.tokens(primary)] if primary else []
+    has_initial = any(len(t) == 1 for t in every_token) and any(len(t) > 1 for t in every_token)
     return {
         "name_fp": names.name_fingerprint(primary) or None,
-        "name_skel": " ".join(skeletons) or None,
+        "name_skel": " ".join(sounds) or None,
         "name_tokens": sorted(tokens) or None,
         "name_keys": sorted(keys) or None,
         "key_first": skeletons[0] if skeletons else None,
         "key_last": skeletons[-1] if skeletons else None,
+        "name_initials": " ".join(sorted(every_token)) if has_initial else None,
+        "name_abbrevs": _abbreviations([names.squash(t) for t in primary_tokens]) or None,
     }
 
 
@@ -129,28 +197,79 @@ def settings(
         output_column_name="name",
         comparison_levels=[
             cll.NullLevel("name_fp"),
-            _level(cll, cll.ExactMatchLevel("name_fp", term_frequency_adjustments=tf), 0.45, 0.0002,
-                   LEVEL_LABELS["name"][5]),
-            _level(cll, cll.ExactMatchLevel("name_skel"), 0.2, 0.0005, LEVEL_LABELS["name"][4]),
-            _level(cll, cll.ArrayIntersectLevel("name_tokens", min_intersection=2), 0.15, 0.001,
-                   LEVEL_LABELS["name"][3]),
+            _level(
+                cll,
+                cll.ExactMatchLevel("name_fp", term_frequency_adjustments=tf),
+                0.45,
+                0.0002,
+                LEVEL_LABELS["name"][5],
+            ),
+            _level(
+                cll,
+                cll.And(cll.ExactMatchLevel("name_skel"), cll.JaroWinklerLevel("name_fp", SKELETON_MIN_JARO_WINKLER)),
+                0.2,
+                0.0005,
+                LEVEL_LABELS["name"][4],
+            ),
+            _level(
+                cll, cll.ArrayIntersectLevel("name_tokens", min_intersection=2), 0.15, 0.001, LEVEL_LABELS["name"][3]
+            ),
+            # "K. Costa" against "Klara Costa": one name is the other with a given name reduced to its initial
+            _level(
+                cll,
+                cll.CustomLevel(
+                    "(name_initials_l IS NOT NULL AND array_contains(name_abbrevs_r, name_initials_l)) OR "
+                    "(name_initials_r IS NOT NULL AND array_contains(name_abbrevs_l, name_initials_r))"
+                ),
+                0.04,
+                0.0005,
+                LEVEL_LABELS["name"][6],
+            ),
             # a spelling slip: close strings whose consonant skeletons differ by at most one letter
-            _level(cll, cll.And(cll.JaroWinklerLevel("name_fp", 0.9), cll.LevenshteinLevel("name_skel", 1)),
-                   0.08, 0.004, LEVEL_LABELS["name"][2]),
-            _level(cll, cll.ArrayIntersectLevel("name_keys", min_intersection=1), 0.08, 0.05,
-                   LEVEL_LABELS["name"][1]),
+            # (two edits at most: on a sorted fingerprint Jaro-Winkler alone rewards a shared first token,
+            # "jonas orban" against "jonas radan")
+            _level(
+                cll,
+                cll.And(
+                    cll.JaroWinklerLevel("name_fp", 0.9),
+                    cll.LevenshteinLevel("name_fp", 2),
+                    cll.LevenshteinLevel("name_skel", 1),
+                ),
+                0.08,
+                0.004,
+                LEVEL_LABELS["name"][2],
+            ),
+            _level(cll, cll.ArrayIntersectLevel("name_keys", min_intersection=1), 0.04, 0.05, LEVEL_LABELS["name"][1]),
             _level(cll, cll.ElseLevel(), 0.04, 0.9443, LEVEL_LABELS["name"][0]),
         ],
     )
+    # A date known only to the month or year on one side is compared at the precision both sides have:
+    # agreeing there is what a true pair does (m as high as for the full date), and as rare for two
+    # strangers as a month (1 in ~1 000) or a year (1 in ~70) is. Scoring it like a full date that
+    # differs in its day (m 0.06) made every register person, whose birth date the register gives
+    # as a year and month, look like a near miss.
     month_unknown = "(birth_ym_l IS NULL OR birth_ym_r IS NULL)"
+    day_unknown = "(birth_date_l IS NULL OR birth_date_r IS NULL)"
     birth = cl.CustomComparison(
         output_column_name="birth",
         comparison_levels=[
             cll.NullLevel("birth_year"),
             _level(cll, cll.ExactMatchLevel("birth_date"), 0.85, 0.0001, LEVEL_LABELS["birth"][3]),
+            _level(
+                cll,
+                cll.CustomLevel(f"birth_ym_l = birth_ym_r AND {day_unknown}"),
+                0.85,
+                0.001,
+                LEVEL_LABELS["birth"][5],
+            ),
             _level(cll, cll.ExactMatchLevel("birth_ym"), 0.06, 0.001, LEVEL_LABELS["birth"][2]),
-            _level(cll, cll.CustomLevel(f"birth_year_l = birth_year_r AND {month_unknown}"), 0.05, 0.004,
-                   LEVEL_LABELS["birth"][1]),
+            _level(
+                cll,
+                cll.CustomLevel(f"birth_year_l = birth_year_r AND {month_unknown}"),
+                0.85,
+                0.014,
+                LEVEL_LABELS["birth"][1],
+            ),
             _level(cll, cll.ExactMatchLevel("birth_year"), 0.005, 0.009, LEVEL_LABELS["birth"][4]),
             _level(cll, cll.ElseLevel(), 0.035, 0.9859, LEVEL_LABELS["birth"][0]),
         ],
@@ -159,8 +278,9 @@ def settings(
         output_column_name="country",
         comparison_levels=[
             cll.NullLevel("countries"),
-            _level(cll, cll.ArrayIntersectLevel("countries", min_intersection=1), 0.95, 0.3,
-                   LEVEL_LABELS["country"][1]),
+            _level(
+                cll, cll.ArrayIntersectLevel("countries", min_intersection=1), 0.95, 0.3, LEVEL_LABELS["country"][1]
+            ),
             _level(cll, cll.ElseLevel(), 0.05, 0.7, LEVEL_LABELS["country"][0]),
         ],
     )
@@ -168,8 +288,13 @@ def settings(
         output_column_name="identifier",
         comparison_levels=[
             cll.NullLevel("identifiers"),
-            _level(cll, cll.ArrayIntersectLevel("identifiers", min_intersection=1), 0.9, 0.00001,
-                   LEVEL_LABELS["identifier"][1]),
+            _level(
+                cll,
+                cll.ArrayIntersectLevel("identifiers", min_intersection=1),
+                0.9,
+                0.00001,
+                LEVEL_LABELS["identifier"][1],
+            ),
             _level(cll, cll.ElseLevel(), 0.1, 0.99999, LEVEL_LABELS["identifier"][0]),
         ],
     )
@@ -222,9 +347,58 @@ def db_api(backend: str = "duckdb", **options: Any) -> Any:
     raise ValueError(f"unknown resolution backend {backend!r}: use 'duckdb' or 'spark'")
 
 
-def linker_for(tables: Sequence[Any], *, backend: str = "duckdb", link_type: str = "dedupe_only",
-               scale: bool = False, api: Any = None, tf: bool = False, estimate_prior: bool = False) -> Any:
+def prior_for(link_type: str, sizes: Sequence[int], datasets: int = 1) -> float:
+    """The prior that two records are the same entity, bounded by what the data's shape allows.
+
+    Each source lists an entity at most once, so in a link between two sources a record has at most
+    one partner: at most ``min(sizes)`` true pairs among ``product(sizes)``, a prior of at most
+    ``1 / max(sizes)``. In a dedupe across ``datasets`` sources of ``n`` records in all, a cluster has
+    at most one record per source: at most ``n (S − 1) / 2`` true pairs among ``n (n − 1) / 2``.
+    Small jobs keep ``DEFAULT_PRIOR``; a fixed 0.001 over thousands × thousands of records made every
+    namesake without a birth date a "match" (demo country at scale 5: precision 0.06).
+    """
+    sizes = [s for s in sizes if s > 0]
+    if not sizes:
+        return DEFAULT_PRIOR
+    if link_type == "link_only" and len(sizes) == 2:
+        return min(DEFAULT_PRIOR, 1.0 / max(sizes))
+    total = sum(sizes)
+    if datasets >= 2 and total > 1:
+        return min(DEFAULT_PRIOR, (datasets - 1) / (total - 1))
+    return DEFAULT_PRIOR
+
+
+def _size_of(table: Any) -> int | None:
+    for attribute in ("num_rows", "shape"):
+        value = getattr(table, attribute, None)
+        if value is not None:
+            return int(value[0] if isinstance(value, tuple) else value)
+    return None
+
+
+def _datasets_of(tables: Sequence[Any]) -> int:
+    found: set[Any] = set()
+    for table in tables:
+        if hasattr(table, "column_names") and "source_dataset" in table.column_names:
+            found.update(table.column("source_dataset").unique().to_pylist())
+        elif hasattr(table, "columns") and "source_dataset" in table.columns:
+            found.update(table["source_dataset"].unique().tolist())
+    return len(found)
+
+
+def linker_for(
+    tables: Sequence[Any],
+    *,
+    backend: str = "duckdb",
+    link_type: str = "dedupe_only",
+    scale: bool = False,
+    api: Any = None,
+    tf: bool = False,
+    estimate_prior: bool = False,
+) -> Any:
     """A Splink linker over ``tables`` (pandas/pyarrow frames, or names of tables already in ``api``).
+
+    The prior is ``prior_for`` the tables' sizes when they are frames (``DEFAULT_PRIOR`` for named tables).
 
     ``estimate_prior`` replaces the fixed prior by Splink's estimate from exact name
     + birth month agreement (assumed to find 60 % of the true pairs): at national scale the share of true pairs
@@ -233,14 +407,18 @@ def linker_for(tables: Sequence[Any], *, backend: str = "duckdb", link_type: str
     from splink import Linker, block_on
 
     api = api or db_api(backend)
+    sizes = [_size_of(table) for table in tables]
+    prior = DEFAULT_PRIOR
+    if all(size is not None for size in sizes):
+        prior = prior_for(link_type, [s for s in sizes if s is not None], _datasets_of(tables))
     frames = [api.register(table) for table in tables]
     linker = Linker(
-        frames if len(frames) > 1 else frames[0], settings(link_type, scale=scale, tf=tf), log_level=None
+        frames if len(frames) > 1 else frames[0],
+        settings(link_type, scale=scale, tf=tf, prior=prior),
+        log_level=None,
     )
     if estimate_prior:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on("name_fp", "birth_ym")], recall=0.6
-        )
+        linker.training.estimate_probability_two_random_records_match([block_on("name_fp", "birth_ym")], recall=0.6)
     return linker
 
 
@@ -303,9 +481,22 @@ def _arrow_schema() -> Any:
     import pyarrow as pa
 
     text = pa.string()
-    return pa.schema([
-        ("unique_id", pa.int64()), ("source_dataset", text), ("name_fp", text), ("name_skel", text),
-        ("name_tokens", pa.list_(text)), ("name_keys", pa.list_(text)), ("key_first", text), ("key_last", text),
-        ("birth_date", text), ("birth_ym", text), ("birth_year", text), ("countries", pa.list_(text)),
-        ("identifiers", pa.list_(text)),
-    ])
+    return pa.schema(
+        [
+            ("unique_id", pa.int64()),
+            ("source_dataset", text),
+            ("name_fp", text),
+            ("name_skel", text),
+            ("name_tokens", pa.list_(text)),
+            ("name_keys", pa.list_(text)),
+            ("key_first", text),
+            ("key_last", text),
+            ("name_initials", text),
+            ("name_abbrevs", pa.list_(text)),
+            ("birth_date", text),
+            ("birth_ym", text),
+            ("birth_year", text),
+            ("countries", pa.list_(text)),
+            ("identifiers", pa.list_(text)),
+        ]
+    )

@@ -48,6 +48,7 @@ class Relation:
     other: Entity | None
     other_id: str
     via: Entity
+    details: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +81,41 @@ def entity_identifiers(entity: Entity) -> list[tuple[str, str]]:
     return out
 
 
+RELATION_DETAIL_PROPS = (
+    "role",
+    "relationship",
+    "percentage",
+    "sharesCount",
+    "amount",
+    "currency",
+    "status",
+    "startDate",
+    "endDate",
+    "date",
+)
+"""Properties of a relation entity shown beside it ("nominee shareholder", "100.00 %", "218793.66 XTS" …)."""
+
+
+def relation_details(via: Entity) -> list[str]:
+    """The relation's own facts, in a fixed order: role, kinship, share, amount, dates."""
+    properties = via.properties or {}
+    out: list[str] = []
+    for prop in RELATION_DETAIL_PROPS:
+        values = [str(v) for v in properties.get(prop, []) if v]
+        if not values or prop == "currency":
+            continue
+        if prop == "percentage":
+            out.extend(f"{v} %" for v in values)
+        elif prop == "amount":
+            currency = " ".join(str(c) for c in properties.get("currency", []))
+            out.extend(f"{v} {currency}".strip() for v in values)
+        elif prop in {"startDate", "endDate", "date"}:
+            out.append(f"{_property_label(via.schema, prop)} {', '.join(values)}")
+        else:
+            out.extend(values)
+    return out
+
+
 def entity_relations(entity: Entity) -> list[Relation]:
     """Relations that name this entity (and, through a confirmed cluster, its other records)."""
     ids = list(Entity.objects.filter(cluster=entity.cluster).values_list("ftm_id", flat=True)) or [entity.ftm_id]
@@ -94,12 +130,19 @@ def entity_relations(entity: Entity) -> list[Relation]:
     for ref in refs:
         via = ref.entity
         targets = [r for r in EntityReference.objects.filter(entity=via).exclude(target_id__in=ids)]
+        details = relation_details(via)
         if not targets:
-            relations.append(Relation(via.schema, _property_label(via.schema, ref.prop), None, "", via))
+            relations.append(Relation(via.schema, _property_label(via.schema, ref.prop), None, "", via, details))
         for target in targets:
             relations.append(
-                Relation(via.schema, _property_label(via.schema, ref.prop), others.get(target.target_id),
-                         target.target_id, via)
+                Relation(
+                    via.schema,
+                    _property_label(via.schema, ref.prop),
+                    others.get(target.target_id),
+                    target.target_id,
+                    via,
+                    details,
+                )
             )
     return relations
 

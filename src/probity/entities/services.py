@@ -2,8 +2,9 @@
 
 * ``ftm_import`` reads FollowTheMoney entities (OpenSanctions / Aleph JSON Lines) into ``Entity`` rows:
   idempotent by entity id, each bad entity reported with its line, id and reason, the rest kept.
-* ``ftm_export`` writes Probity's people, organisations, positions, family ties and (when the ownership
-  app has them) ownership interests as FtM entities; ``entities_sync_core`` takes the same entities in
+* ``ftm_export`` writes Probity's people, organisations, positions, family ties, (when the ownership
+  app has them) ownership interests and (when the procurement warehouse has them) contracts, their
+  awards, buyers and suppliers as FtM entities; ``entities_sync_core`` takes the same entities in
   as the ``probity`` dataset so they are screened and resolved with the lists.
 * ``entities_link`` runs Splink (``resolution.py``) and stores candidate pairs; ``match_decide`` records
   an analyst's confirm (clusters merge) or reject (the pair is never raised again), both audited.
@@ -55,8 +56,12 @@ class ImportReport:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "read": self.read, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-            "rejected": self.rejected, "errors": self.errors[:MAX_ERRORS_KEPT],
+            "read": self.read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": self.errors[:MAX_ERRORS_KEPT],
             "warnings": self.warnings[:MAX_ERRORS_KEPT],
         }
 
@@ -162,8 +167,14 @@ def _write_names(entity: Entity, proxy: EntityProxy) -> None:
         if key in {(n.name, n.kind) for n in new}:
             continue
         new.append(
-            EntityName(entity=entity, name=name, kind=kind, script=names.main_script(name),
-                       normalised=names.normalise(name)[:500], keys=name_index_keys(name))
+            EntityName(
+                entity=entity,
+                name=name,
+                kind=kind,
+                script=names.main_script(name),
+                normalised=names.normalise(name)[:500],
+                keys=name_index_keys(name),
+            )
         )
     EntityName.objects.filter(entity=entity).exclude(pk__in=keep).delete()
     EntityName.objects.bulk_create(new)
@@ -250,10 +261,16 @@ def ftm_import(
                 progress(1)
         if report.created or report.updated:
             audit_record(
-                action=AuditEntry.Action.OTHER, actor=actor, object_type="entities.import",
+                action=AuditEntry.Action.OTHER,
+                actor=actor,
+                object_type="entities.import",
                 object_label=dataset[:200],
-                details={"dataset": dataset, "created": report.created, "updated": report.updated,
-                         "rejected": report.rejected},
+                details={
+                    "dataset": dataset,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "rejected": report.rejected,
+                },
             )
     return report
 
@@ -261,22 +278,31 @@ def ftm_import(
 # --- export ----------------------------------------------------------------------------------
 
 FAMILY_RELATIONSHIPS: dict[str, str] = {
-    FamilyRelation.Kind.SPOUSE: "spouse", FamilyRelation.Kind.CHILD: "child",
-    FamilyRelation.Kind.PARENT: "parent", FamilyRelation.Kind.SIBLING: "sibling",
+    FamilyRelation.Kind.SPOUSE: "spouse",
+    FamilyRelation.Kind.CHILD: "child",
+    FamilyRelation.Kind.PARENT: "parent",
+    FamilyRelation.Kind.SIBLING: "sibling",
     FamilyRelation.Kind.OTHER: "relative",
 }
 PERSON_ID_PROPS: dict[str, str] = {
-    Identifier.Scheme.TAX_ID: "taxNumber", Identifier.Scheme.OTHER: "idNumber",
-    Identifier.Scheme.PROCUREMENT: "idNumber", Identifier.Scheme.COMPANY_REGISTER: "idNumber",
-    Identifier.Scheme.LEI: "idNumber", Identifier.Scheme.VAT: "taxNumber",
+    Identifier.Scheme.TAX_ID: "taxNumber",
+    Identifier.Scheme.OTHER: "idNumber",
+    Identifier.Scheme.PROCUREMENT: "idNumber",
+    Identifier.Scheme.COMPANY_REGISTER: "idNumber",
+    Identifier.Scheme.LEI: "idNumber",
+    Identifier.Scheme.VAT: "taxNumber",
 }
 ORGANISATION_ID_PROPS: dict[str, str] = {
-    Identifier.Scheme.COMPANY_REGISTER: "registrationNumber", Identifier.Scheme.TAX_ID: "taxNumber",
-    Identifier.Scheme.VAT: "vatCode", Identifier.Scheme.LEI: "leiCode", Identifier.Scheme.PROCUREMENT: "idNumber",
+    Identifier.Scheme.COMPANY_REGISTER: "registrationNumber",
+    Identifier.Scheme.TAX_ID: "taxNumber",
+    Identifier.Scheme.VAT: "vatCode",
+    Identifier.Scheme.LEI: "leiCode",
+    Identifier.Scheme.PROCUREMENT: "idNumber",
     Identifier.Scheme.OTHER: "idNumber",
 }
 ORGANISATION_SCHEMAS: dict[str, str] = {
-    Organisation.Kind.COMPANY: "Company", Organisation.Kind.PARTNERSHIP: "Company",
+    Organisation.Kind.COMPANY: "Company",
+    Organisation.Kind.PARTNERSHIP: "Company",
     Organisation.Kind.STATE_ENTERPRISE: "Company",
 }
 
@@ -354,7 +380,8 @@ def core_organisation_proxies() -> Iterator[EntityProxy]:
 
 
 def core_relation_proxies() -> Iterator[EntityProxy]:
-    """Positions (with their bodies and occupancies), family ties and ownership (BODS relationships)."""
+    """Positions (with their bodies and occupancies), family ties, ownership (BODS relationships) and the
+    procurement warehouse's contracts (``probity.entities.contracts``)."""
     bodies_done: set[int] = set()
     for position in Position.objects.select_related("body").order_by("pk"):
         body = position.body
@@ -393,6 +420,9 @@ def core_relation_proxies() -> Iterator[EntityProxy]:
         family.add("relationship", FAMILY_RELATIONSHIPS.get(relation.kind, "relative"))
         yield family
     yield from _ownership_proxies()
+    from probity.entities.contracts import contract_proxies
+
+    yield from contract_proxies()
 
 
 def _party_ftm_id(party: Any) -> str:
@@ -429,7 +459,9 @@ def _ownership_proxies() -> Iterator[EntityProxy]:
     done: set[str] = set()
     relationships = (
         relationship_model.objects.filter(closed=False, subject__isnull=False, interested_party__isnull=False)
-        .select_related("subject", "interested_party").prefetch_related("interests").order_by("pk")
+        .select_related("subject", "interested_party")
+        .prefetch_related("interests")
+        .order_by("pk")
     )
     for relationship in relationships.iterator(chunk_size=2000):
         for party in (relationship.subject, relationship.interested_party):
@@ -459,16 +491,26 @@ def core_proxies() -> Iterator[EntityProxy]:
     yield from core_relation_proxies()
 
 
+EXPORT_PERMISSION = "entities.change_entity"
+"""Who may export Probity's registers as FtM (page and API): the administrators' permission, because the
+file holds every official's and relative's name and birth date."""
+
+
 def ftm_export(*, out: IO[str], actor: str = AUDIT_ACTOR, progress: Progress | None = None) -> int:
-    """Writes Probity's people, organisations, positions, family ties (and ownership) as FtM JSON Lines."""
+    """Writes Probity's people, organisations, positions, family ties, ownership and contracts as FtM JSON Lines."""
     count = 0
     for proxy in core_proxies():
         out.write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
         count += 1
         if progress is not None:
             progress(1)
-    audit_record(action=AuditEntry.Action.EXPORT, actor=actor, object_type="entities.ftm",
-                 object_label="FollowTheMoney export", details={"entities": count})
+    audit_record(
+        action=AuditEntry.Action.EXPORT,
+        actor=actor,
+        object_type="entities.ftm",
+        object_label="FollowTheMoney export",
+        details={"entities": count},
+    )
     return count
 
 
@@ -546,16 +588,32 @@ def entities_link(
             if clusters.get(left) == clusters.get(right):
                 skipped += 1  # already merged through other confirmed pairs
                 continue
-            new.append(MatchCandidate(
-                left_id=left, right_id=right, probability=prediction.probability,
-                match_weight=prediction.match_weight, explanation=prediction.explanation, run_label=label,
-            ))
+            new.append(
+                MatchCandidate(
+                    left_id=left,
+                    right_id=right,
+                    probability=prediction.probability,
+                    match_weight=prediction.match_weight,
+                    explanation=prediction.explanation,
+                    run_label=label,
+                )
+            )
             created += 1
         MatchCandidate.objects.bulk_create(new, batch_size=1000)
         audit_record(
-            action=AuditEntry.Action.OTHER, actor=actor, object_type="entities.link", object_label=label,
-            details={"schema": schema, "records": len(records), "created": created, "updated": updated,
-                     "skipped_decided": skipped, "threshold": threshold, "backend": backend},
+            action=AuditEntry.Action.OTHER,
+            actor=actor,
+            object_type="entities.link",
+            object_label=label,
+            details={
+                "schema": schema,
+                "records": len(records),
+                "created": created,
+                "updated": updated,
+                "skipped_decided": skipped,
+                "threshold": threshold,
+                "backend": backend,
+            },
         )
     return {"records": len(records), "created": created, "updated": updated, "skipped": skipped}
 

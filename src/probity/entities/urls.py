@@ -8,5 +8,6 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("<int:pk>/", views.entity_detail, name="entity"),
     path("candidates/", views.candidates, name="candidates"),
+    path("export.ftm", views.ftm_export, name="export"),
     path("candidates/<int:pk>/decision/", views.candidate_decide, name="decide"),
 ]

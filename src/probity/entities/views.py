@@ -3,6 +3,7 @@ match candidates with their explanation and confirm/reject buttons), and the lis
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django import forms
@@ -31,10 +32,12 @@ LEVEL_LABELS = {
     "same name": gettext_lazy("same name"),
     "same sounds in any order": gettext_lazy("same sounds, any order"),
     "two or more tokens agree": gettext_lazy("two or more parts agree"),
+    "same name with a given name as its initial": gettext_lazy("same name, a given name as its initial"),
     "similar spelling": gettext_lazy("similar spelling"),
     "one token sounds alike": gettext_lazy("one part sounds alike"),
     "different": gettext_lazy("different"),
     "same date": gettext_lazy("same date"),
+    "same month, day unknown on one side": gettext_lazy("same month (day unknown on one side)"),
     "same month": gettext_lazy("same month"),
     "same year": gettext_lazy("same year"),
     "same year, another month": gettext_lazy("same year, another month"),
@@ -42,17 +45,27 @@ LEVEL_LABELS = {
     "an identifier in common": gettext_lazy("an identifier in common"),
 }
 NAME_KIND_LABELS = {
-    "name": gettext_lazy("Name"), "alias": gettext_lazy("Alias"), "weakAlias": gettext_lazy("Weak alias"),
-    "previousName": gettext_lazy("Previous name"), "transliteration": gettext_lazy("Transliteration"),
+    "name": gettext_lazy("Name"),
+    "alias": gettext_lazy("Alias"),
+    "weakAlias": gettext_lazy("Weak alias"),
+    "previousName": gettext_lazy("Previous name"),
+    "transliteration": gettext_lazy("Transliteration"),
 }
 RELATION_LABELS = {
-    "Ownership": gettext_lazy("Ownership"), "Family": gettext_lazy("Family"),
-    "Directorship": gettext_lazy("Directorship"), "Sanction": gettext_lazy("Sanction"),
-    "Occupancy": gettext_lazy("Position held"), "Representation": gettext_lazy("Representation"),
-    "Membership": gettext_lazy("Membership"), "Associate": gettext_lazy("Associate"),
-    "Employment": gettext_lazy("Employment"), "Address": gettext_lazy("Address"),
-    "Payment": gettext_lazy("Payment"), "ContractAward": gettext_lazy("Contract award"),
-    "Passport": gettext_lazy("Identity document"), "UnknownLink": gettext_lazy("Other link"),
+    "Ownership": gettext_lazy("Ownership"),
+    "Family": gettext_lazy("Family"),
+    "Directorship": gettext_lazy("Directorship"),
+    "Sanction": gettext_lazy("Sanction"),
+    "Occupancy": gettext_lazy("Position held"),
+    "Representation": gettext_lazy("Representation"),
+    "Membership": gettext_lazy("Membership"),
+    "Associate": gettext_lazy("Associate"),
+    "Employment": gettext_lazy("Employment"),
+    "Address": gettext_lazy("Address"),
+    "Payment": gettext_lazy("Payment"),
+    "ContractAward": gettext_lazy("Contract award"),
+    "Passport": gettext_lazy("Identity document"),
+    "UnknownLink": gettext_lazy("Other link"),
 }
 
 
@@ -74,12 +87,14 @@ def _explanation_rows(explanation: dict[str, Any]) -> list[dict[str, Any]]:
     for field_name, detail in explanation.items():
         level = str(detail.get("level", ""))
         weight = float(detail.get("weight", 0.0))
-        rows.append({
-            "field": FIELD_LABELS.get(field_name, field_name),
-            "level": LEVEL_LABELS.get(level, level),
-            "weight": weight,
-            "agrees": weight > 0,
-        })
+        rows.append(
+            {
+                "field": FIELD_LABELS.get(field_name, field_name),
+                "level": LEVEL_LABELS.get(level, level),
+                "weight": weight,
+                "agrees": weight > 0,
+            }
+        )
     return rows
 
 
@@ -94,9 +109,17 @@ def index(request: HttpRequest) -> HttpResponse:
     queryset = selectors.entity_search(q=q, dataset=dataset)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     open_candidates = MatchCandidate.objects.filter(status=MatchCandidate.Status.OPEN).count()
-    return render(request, "entities/index.html", {
-        "form": form, "page": page, "datasets": selectors.dataset_counts(), "open_candidates": open_candidates,
-    })
+    return render(
+        request,
+        "entities/index.html",
+        {
+            "form": form,
+            "page": page,
+            "datasets": selectors.dataset_counts(),
+            "open_candidates": open_candidates,
+            "can_export": request.user.has_perm(services.EXPORT_PERMISSION),
+        },
+    )
 
 
 @login_required
@@ -112,15 +135,32 @@ def entity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for candidate in page.candidates
     ]
-    relations = [
-        {"label": RELATION_LABELS.get(r.schema, r.schema), "relation": r} for r in page.relations
-    ]
+    relations = [{"label": RELATION_LABELS.get(r.schema, r.schema), "relation": r} for r in page.relations]
     names = [{"name": n, "kind": NAME_KIND_LABELS.get(n.kind, n.kind)} for n in page.names]
-    return render(request, "entities/entity_detail.html", {
-        "entity": entity, "page": page, "names": names, "candidates": candidates, "relations": relations,
-        "decision_form": DecisionForm(),
-        "can_decide": request.user.has_perm("entities.decide_matchcandidate"),
-    })
+    return render(
+        request,
+        "entities/entity_detail.html",
+        {
+            "entity": entity,
+            "page": page,
+            "names": names,
+            "candidates": candidates,
+            "relations": relations,
+            "decision_form": DecisionForm(),
+            "can_decide": request.user.has_perm("entities.decide_matchcandidate"),
+        },
+    )
+
+
+@login_required
+@permission_required(services.EXPORT_PERMISSION, raise_exception=True)
+def ftm_export(request: HttpRequest) -> HttpResponse:
+    """Downloads the FtM export (people, organisations, positions, family, ownership, contracts); audited."""
+    out = io.StringIO()
+    services.ftm_export(out=out, actor=request.user.get_username())
+    response = HttpResponse(out.getvalue(), content_type="application/x-ndjson; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="probity.ftm.jsonl"'
+    return response
 
 
 @login_required
@@ -134,9 +174,16 @@ def candidates(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"candidate": c, "rows": _explanation_rows(c.explanation)} for c in page]
-    return render(request, "entities/candidates.html", {
-        "page": page, "rows": rows, "status": status, "statuses": MatchCandidate.Status.choices,
-    })
+    return render(
+        request,
+        "entities/candidates.html",
+        {
+            "page": page,
+            "rows": rows,
+            "status": status,
+            "statuses": MatchCandidate.Status.choices,
+        },
+    )
 
 
 @login_required
@@ -154,7 +201,9 @@ def candidate_decide(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             services.match_decide(
-                candidate=candidate, decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"],
+                candidate=candidate,
+                decision=form.cleaned_data["decision"],
+                reason=form.cleaned_data["reason"],
                 actor=request.user.get_username(),
             )
         except ValueError:

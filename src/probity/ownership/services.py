@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -245,7 +245,10 @@ def ownership_ingest(
                 flush()
         flush()
         records_project(dataset=dataset, record_ids=touched)
-        for relationship in Relationship.objects.filter(dataset=dataset, record_id__in=touched):
+        touched_relationships = Relationship.objects.filter(dataset=dataset, record_id__in=touched).select_related(
+            "statement", "subject"
+        )
+        for relationship in touched_relationships:
             for side, ref, party in (
                 ("subject", relationship.subject_ref, relationship.subject_id),
                 ("interested party", relationship.interested_party_ref, relationship.interested_party_id),
@@ -422,7 +425,9 @@ def records_project(*, dataset: str, record_ids: set[str]) -> None:
         r.record_id: r
         for r in Relationship.objects.filter(dataset=dataset, record_id__in=list(relationship_statements))
     }
-    interests: list[Interest] = []
+    interests: list[tuple[Relationship, Interest]] = []
+    new_relationships: list[Relationship] = []
+    changed_relationships: list[Relationship] = []
     for record_id, statement in relationship_statements.items():
         details = statement.payload.get("recordDetails") or {}
         subject, party = details.get("subject"), details.get("interestedParty")
@@ -441,48 +446,72 @@ def records_project(*, dataset: str, record_ids: set[str]) -> None:
         }
         relationship = existing.get(record_id)
         if relationship is None:
-            relationship = Relationship.objects.create(dataset=dataset, record_id=record_id, **fields)
+            relationship = Relationship(dataset=dataset, record_id=record_id, **fields)
+            new_relationships.append(relationship)
         else:
             for name, value in fields.items():
                 setattr(relationship, name, value)
-            relationship.save()
-            relationship.interests.all().delete()
+            changed_relationships.append(relationship)
         for interest in details.get("interests", []) or []:
             if not isinstance(interest, dict):
                 continue
             beneficial = interest.get("beneficialOwnershipOrControl")
             interests.append(
-                Interest(
-                    relationship=relationship,
-                    type=str(interest.get("type", ""))[:64],
-                    direct_or_indirect=str(interest.get("directOrIndirect", ""))[:16],
-                    beneficial_ownership_or_control=beneficial if isinstance(beneficial, bool) else None,
-                    start_date=str(interest.get("startDate", ""))[:10],
-                    end_date=str(interest.get("endDate", ""))[:10],
-                    details=str(interest.get("details", ""))[:2000],
-                    **_share_fields(interest.get("share")),
+                (
+                    relationship,
+                    Interest(
+                        type=str(interest.get("type", ""))[:64],
+                        direct_or_indirect=str(interest.get("directOrIndirect", ""))[:16],
+                        beneficial_ownership_or_control=beneficial if isinstance(beneficial, bool) else None,
+                        start_date=str(interest.get("startDate", ""))[:10],
+                        end_date=str(interest.get("endDate", ""))[:10],
+                        details=str(interest.get("details", ""))[:2000],
+                        **_share_fields(interest.get("share")),
+                    ),
                 )
             )
-    Interest.objects.bulk_create(interests, batch_size=BATCH_SIZE)
+    # In batches, not one query per relationship; the new rows get their keys back (PostgreSQL, SQLite).
+    Relationship.objects.bulk_create(new_relationships, batch_size=BATCH_SIZE)
+    if changed_relationships:
+        Relationship.objects.bulk_update(
+            changed_relationships,
+            [
+                "subject_ref",
+                "interested_party_ref",
+                "subject_id",
+                "interested_party_id",
+                "unspecified_reason",
+                "is_component",
+                "component_records",
+                "closed",
+                "statement",
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        for start in range(0, len(changed_relationships), BATCH_SIZE):
+            Interest.objects.filter(relationship__in=changed_relationships[start : start + BATCH_SIZE]).delete()
+    for relationship, interest in interests:
+        interest.relationship = relationship
+    Interest.objects.bulk_create([interest for _, interest in interests], batch_size=BATCH_SIZE)
     # Relationships stored earlier may have pointed at parties that only arrived now.
-    for relationship in Relationship.objects.filter(dataset=dataset, subject__isnull=True).exclude(subject_ref=""):
-        found = (
-            Party.objects.filter(dataset=dataset, record_id=relationship.subject_ref)
-            .values_list("id", flat=True)
-            .first()
+    for field, ref_field in (("subject", "subject_ref"), ("interested_party", "interested_party_ref")):
+        waiting = list(
+            Relationship.objects.filter(dataset=dataset, **{f"{field}__isnull": True})
+            .exclude(**{ref_field: ""})
+            .only("pk", ref_field)
         )
-        if found:
-            Relationship.objects.filter(pk=relationship.pk).update(subject_id=found)
-    for relationship in Relationship.objects.filter(dataset=dataset, interested_party__isnull=True).exclude(
-        interested_party_ref=""
-    ):
-        found = (
-            Party.objects.filter(dataset=dataset, record_id=relationship.interested_party_ref)
-            .values_list("id", flat=True)
-            .first()
-        )
-        if found:
-            Relationship.objects.filter(pk=relationship.pk).update(interested_party_id=found)
+        if not waiting:
+            continue
+        found: dict[str, int] = {}
+        for chunk in _chunks(getattr(r, ref_field) for r in waiting):
+            found.update(Party.objects.filter(dataset=dataset, record_id__in=chunk).values_list("record_id", "id"))
+        resolved = []
+        for relationship in waiting:
+            party_id = found.get(getattr(relationship, ref_field))
+            if party_id:
+                setattr(relationship, f"{field}_id", party_id)
+                resolved.append(relationship)
+        Relationship.objects.bulk_update(resolved, [field], batch_size=BATCH_SIZE)
 
 
 # --- links to core ------------------------------------------------------------------------
@@ -501,10 +530,29 @@ def _issuer(scheme: str) -> str:
     return head.upper() if len(head) == 2 and head.isalpha() and head.upper() != "XI" else ""
 
 
+LINK_CHUNK = 500
+"""Values per ``IN (…)`` query when parties are linked to core records (below every backend's limit)."""
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), LINK_CHUNK):
+        yield ordered[start : start + LINK_CHUNK]
+
+
 def parties_link(*, parties: list[Party]) -> int:
-    """Links parties to core organisations (by identifier) and people (by name and birth month)."""
-    linked = 0
-    for party in parties:
+    """Links parties to core organisations (by identifier) and people (by name and birth month).
+
+    An entity party is linked when its identifiers, in any of ``ORGANISATION_SCHEMES``, name exactly one
+    organisation; a person party when exactly one person has one of its names (as their name or an
+    alternative name) and its birth year and month. The candidates of all ``parties`` are read in a few
+    batched queries (one per ``LINK_CHUNK`` identifiers or names), not one query per party: per-party
+    queries that filtered on the birth year and month scanned the whole people table each time, which
+    made the ingest grow with parties × people.
+    """
+    entity_hashes: dict[int, set[str]] = {}
+    person_keys: dict[int, set[tuple[str, int, int]]] = {}
+    for index, party in enumerate(parties):
         if party.kind == Party.Kind.ENTITY:
             hashes = set()
             for identifier in party.identifiers:
@@ -513,38 +561,49 @@ def parties_link(*, parties: list[Party]) -> int:
                     continue
                 for core_scheme in ORGANISATION_SCHEMES:
                     hashes.add(Identifier.hash_value(core_scheme, _issuer(scheme), value))
-            if not hashes:
-                continue
-            matches = set(
-                Identifier.objects.filter(organisation__isnull=False, value_hash__in=hashes).values_list(
-                    "organisation_id", flat=True
-                )
-            )
-            if len(matches) == 1:
-                organisation_id = matches.pop()
-                if party.organisation_id != organisation_id:
-                    Party.objects.filter(pk=party.pk).update(organisation_id=organisation_id)
-                    party.organisation_id = organisation_id
-                    linked += 1
+            if hashes:
+                entity_hashes[index] = hashes
         elif party.name and len(party.birth_date) >= 7:
-            year, month = int(party.birth_date[:4]), int(party.birth_date[5:7])
-            names = [party.name, *party.other_names]
-            candidates = set(
-                Person.objects.filter(name__in=names, birth_date__year=year, birth_date__month=month).values_list(
-                    "id", flat=True
-                )
-            ) | set(
-                PersonName.objects.filter(
-                    name__in=names, person__birth_date__year=year, person__birth_date__month=month
-                ).values_list("person_id", flat=True)
-            )
-            if len(candidates) == 1:
-                person_id = candidates.pop()
-                if party.person_id != person_id:
-                    Party.objects.filter(pk=party.pk).update(person_id=person_id)
-                    party.person_id = person_id
-                    linked += 1
-    return linked
+            try:
+                year, month = int(party.birth_date[:4]), int(party.birth_date[5:7])
+            except ValueError:
+                continue
+            person_keys[index] = {(name, year, month) for name in [party.name, *party.other_names] if name}
+
+    organisations_by_hash: dict[str, set[int]] = defaultdict(set)
+    for chunk in _chunks(h for hashes in entity_hashes.values() for h in hashes):
+        found = Identifier.objects.filter(organisation__isnull=False, value_hash__in=chunk).values_list(
+            "value_hash", "organisation_id"
+        )
+        for value_hash, organisation_id in found:
+            organisations_by_hash[value_hash].add(organisation_id)
+    people_by_key: dict[tuple[str, int, int], set[int]] = defaultdict(set)
+    for chunk in _chunks(name for keys in person_keys.values() for name, _, _ in keys):
+        rows = list(
+            Person.objects.filter(name__in=chunk, birth_date__isnull=False).values_list("name", "birth_date", "id")
+        )
+        rows += PersonName.objects.filter(
+            name__in=chunk, person__isnull=False, person__birth_date__isnull=False
+        ).values_list("name", "person__birth_date", "person_id")
+        for name, birth_date, person_id in rows:
+            if birth_date is not None and person_id is not None:
+                people_by_key[(name, birth_date.year, birth_date.month)].add(person_id)
+
+    changed: list[Party] = []
+    for index, hashes in entity_hashes.items():
+        matches = set().union(*(organisations_by_hash.get(h, set()) for h in hashes))
+        party = parties[index]
+        if len(matches) == 1 and party.organisation_id != (organisation_id := next(iter(matches))):
+            party.organisation_id = organisation_id
+            changed.append(party)
+    for index, keys in person_keys.items():
+        candidates = set().union(*(people_by_key.get(key, set()) for key in keys))
+        party = parties[index]
+        if len(candidates) == 1 and party.person_id != (person_id := next(iter(candidates))):
+            party.person_id = person_id
+            changed.append(party)
+    Party.objects.bulk_update(changed, ["organisation", "person"], batch_size=BATCH_SIZE)
+    return len(changed)
 
 
 def organisation_party(organisation: Organisation) -> Party | None:

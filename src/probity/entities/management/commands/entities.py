@@ -17,7 +17,8 @@ class Command(BaseCommand):
     help = (
         "Entities across sources.\n\n"
         "  import-ftm FILE...   import FollowTheMoney entities (JSON Lines; OpenSanctions format); idempotent\n"
-        "  export-ftm           write Probity's people, organisations, positions and family ties as FtM\n"
+        "  export-ftm           write Probity's people, organisations, positions, family ties, ownership\n"
+        "                       and contracts (from the procurement warehouse) as FtM\n"
         "  sync-core            take Probity's own people and organisations in as the 'probity' dataset\n"
         "  names NAME...        show how names are normalised, transliterated and keyed\n"
         "  link                 run entity resolution (Splink) and store candidate pairs for review\n"
@@ -63,13 +64,18 @@ class Command(BaseCommand):
             )
         elif action == "names":
             for name in options["names"]:
-                self.stdout.write(json.dumps({
-                    "name": name,
-                    "scripts": sorted(names.text_scripts(name)),
-                    "normalised": names.normalise(name),
-                    "transliterations": names.transliterations(name),
-                    "keys": sorted(names.name_keys(name)),
-                }, ensure_ascii=False))
+                self.stdout.write(
+                    json.dumps(
+                        {
+                            "name": name,
+                            "scripts": sorted(names.text_scripts(name)),
+                            "normalised": names.normalise(name),
+                            "transliterations": names.transliterations(name),
+                            "keys": sorted(names.name_keys(name)),
+                        },
+                        ensure_ascii=False,
+                    )
+                )
         elif action == "link":
             if not 0 <= options["threshold"] <= 1:
                 raise CommandError("--threshold must be between 0 and 1", returncode=2)
