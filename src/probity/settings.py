@@ -11,6 +11,7 @@ Variables (all optional):
 ``PROBITY_HTTPS``           true when served over TLS: secure cookies, HSTS, redirect (default: true)
 ``PROBITY_AUDIT_KEY``       key for the audit log's HMAC chain (default: derived from the secret key)
 ``PROBITY_IDENTIFIER_KEY``  key for hashing national ID numbers (default: derived from the secret key)
+``PROBITY_BASE_URL``        the public address of the site, for links in e-mails (default: none, relative links)
 
 In production set PROBITY_AUDIT_KEY and PROBITY_IDENTIFIER_KEY explicitly: if they are derived from the
 secret key, rotating it breaks verification of existing audit entries and matching of hashed IDs.
@@ -90,6 +91,11 @@ CACHES: dict[str, dict[str, object]] = {
 PROBITY_REPORTING_PEPPER = os.environ.get("PROBITY_REPORTING_PEPPER") or hashlib.sha256(
     b"probity-reporting-pepper:" + SECRET_KEY.encode()
 ).hexdigest()
+
+# The site's public address, for links in reminder and notification e-mails.
+PROBITY_BASE_URL = os.environ.get("PROBITY_BASE_URL", "").strip()
+# A declaration step with many rows posts many fields; Django's default (1000) would refuse ~55 rows.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("account/sign-out/", views.sign_out, name="logout"),
     path("account/second-factor/", views.second_factor, name="second_factor"),
     path("account/second-factor/setup/", views.second_factor_setup, name="second_factor_setup"),
+    path("account/password/", views.password_change, name="password_change"),
     path("account/tokens/", views.tokens, name="tokens"),
     path("findings/", views.findings, name="findings"),
     path("findings/<int:pk>/", views.finding_detail, name="finding"),

@@ -7,7 +7,8 @@ from typing import Any, cast
 
 import segno
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
@@ -17,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.db import transaction
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -110,6 +112,47 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
         "next": _safe_next(request, ""),
     }
     return render(request, "core/second_factor_setup.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change one's own password. A handler's reporting key is re-wrapped under the new password in the
+    same transaction, so that their encrypted cases stay readable (``reporting.services``)."""
+    from probity.reporting import crypto as reporting_crypto
+    from probity.reporting.services import staff_password_change
+
+    user = cast(User, request.user)
+    form = PasswordChangeForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                staff_password_change(
+                    user=user,
+                    old_password=form.cleaned_data["old_password"],
+                    new_password=form.cleaned_data["new_password1"],
+                )
+                form.save()
+                audit_record(
+                    action=AuditEntry.Action.OTHER,
+                    object_type="auth.user",
+                    object_id=str(user.pk),
+                    object_label=user.get_username(),
+                    details={"event": "password_changed"},
+                )
+        except reporting_crypto.DecryptionError:
+            form.add_error(
+                None,
+                _(
+                    "Your reporting key could not be opened with your current password, so the password was not "
+                    "changed. Ask a key custodian to restore your key with your recovery key first."
+                ),
+            )
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Your password has been changed."))
+            return redirect("core:dashboard")
+    return render(request, "core/password_change.html", {"form": form})
 
 
 @login_required
