@@ -6,7 +6,14 @@ pass of Cardinal's Rust code (``ocdscardinal.coverage``) over the same file, in 
 
 It writes N synthetic compiled releases with bids (about 1 kB each: 100 000 ≈ 100 MB) to
 ``var/benchmarks/`` (kept for the next run), then times each tool as its own process under
-``/usr/bin/time -v`` (wall time and peak resident memory) and prints the ratio. The data is
+``/usr/bin/time -v`` (wall time, CPU time and peak resident memory) and prints the ratios.
+
+Probity is timed three ways: ``probity procurement indicators`` compiling its Ibis expressions
+afresh (``--no-plan-cache``: what a first run with new settings costs); the same command reusing
+the SQL an earlier run with the same settings kept (``var/cache/procurement-indicator-sql``; one
+untimed run fills it); and that run without Django's start-up, through
+``python -m probity.procurement.indicators.command`` (what ``probity procurement indicators`` costs
+once ``probity.cli`` dispatches to it before ``django.setup()``). The data is
 deterministic (a fixed seed) and exercises every indicator: short tender periods, single
 bidders, close and far second bids, identical prices, late bids, disqualifications, and suppliers
 across many classification groups.
@@ -181,6 +188,13 @@ def timed(command: list[str]) -> tuple[float, float, float, int, str]:
     return wall, cpu, peak, completed.returncode, completed.stderr
 
 
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--releases", type=int, default=100_000)
@@ -200,39 +214,53 @@ def main() -> int:
     settings.write_text(SETTINGS)
     output = args.folder / f"procurement-{args.releases}.results.json"
 
+    load = _load()
     rust = [str(VENV / "python"), "-c", f"import ocdscardinal; ocdscardinal.coverage({str(data)!r})"]
-    probity = [
-        str(VENV / "probity"),
-        "procurement",
-        "-v",
-        "2",
-        "indicators",
-        str(data),
-        "-s",
-        str(settings),
+    arguments = ["procurement", "-v", "2", "indicators", str(data), "-s", str(settings)]
+    outputs = {
+        "compiled": output.with_suffix(".compiled.json"),
+        "kept": output,
+        "fast": output.with_suffix(".fast.json"),
+    }
+    probity_compiled = [str(VENV / "probity"), *arguments, "--no-plan-cache", "-o", str(outputs["compiled"])]
+    probity_kept = [str(VENV / "probity"), *arguments, "-o", str(outputs["kept"])]
+    probity_fast = [
+        str(VENV / "python"),
+        "-m",
+        "probity.procurement.indicators.command",
+        *arguments,
         "-o",
-        str(output),
+        str(outputs["fast"]),
     ]
+    subprocess.run(probity_kept, capture_output=True, check=False)  # fills the SQL plan cache (untimed)
+    commands = {
+        "cardinal coverage (Rust, one pass)": rust,
+        "probity indicators, compiling": probity_compiled,
+        "probity indicators, SQL kept": probity_kept,
+        "same, without Django start-up": probity_fast,
+    }
     best: dict[str, tuple[float, float, float, int, str]] = {}
     for _ in range(args.repeat):
-        for name, command in (("cardinal coverage (Rust, one pass)", rust), ("probity indicators (11)", probity)):
+        for name, command in commands.items():
             measured = timed(command)
             if name not in best or measured[0] < best[name][0]:
                 best[name] = measured
-    print(f"data: {args.releases} releases, {size_mb:.0f} MB ({data})")
-    for name, (wall, cpu, peak, code, _err) in best.items():
-        print(f"{name:<36} wall {wall:8.2f} s   cpu {cpu:8.2f} s   peak {peak:7.0f} MB   exit {code}")
-    print(
-        "probity phases:", " ".join(line for line in best["probity indicators (11)"][4].splitlines() if "phase" in line)
-    )
+    print(f"data: {args.releases} releases, {size_mb:.0f} MB ({data}); load average before: {load}")
     rust_wall, rust_cpu = best["cardinal coverage (Rust, one pass)"][:2]
-    ours_wall, ours_cpu = best["probity indicators (11)"][:2]
-    print(f"ratio probity / rust pass: wall {ours_wall / rust_wall:.2f}, cpu {ours_cpu / rust_cpu:.2f}")
+    for name, (wall, cpu, peak, code, err) in best.items():
+        phases = " ".join(line.strip() for line in err.splitlines() if "phase" in line)
+        ratio = f"ratio wall {wall / rust_wall:5.2f} cpu {cpu / rust_cpu:5.2f}"
+        print(f"{name:<36} wall {wall:7.2f} s  cpu {cpu:7.2f} s  peak {peak:6.0f} MB  exit {code}  {ratio}  {phases}")
+    print(f"load average after: {_load()}")
     if not args.skip_check:
-        results = json.loads(output.read_text())
+        texts = {kind: path.read_text() for kind, path in outputs.items()}
+        if len(set(texts.values())) != 1:
+            print("ERROR: the three Probity runs gave different results", file=sys.stderr)
+            return 1
+        results = json.loads(texts["kept"])
         counts = {group: len(subjects) for group, subjects in results.items()}
         codes = sorted({code for subjects in results.values() for values in subjects.values() for code in values})
-        print(f"results: {counts}; indicators with flags: {', '.join(codes)}")
+        print(f"results (identical in the three runs): {counts}; indicators with flags: {', '.join(codes)}")
     return 0
 
 

@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "probity.settings")
     from probity.config import ConfigurationError
 
+    # ``probity procurement indicators FILE`` touches no database: it runs without Django's start-up.
+    from probity.procurement.indicators.command import main as procurement_indicators_main
+
+    status = procurement_indicators_main(argv)
+    if status is not None:
+        return status
+
     try:
         import django
 

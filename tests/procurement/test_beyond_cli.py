@@ -35,7 +35,7 @@ def demo(tmp_path: Path, settings: Any) -> Path:
 
 def test_detect_prints_counts_per_indicator_and_stores_findings(demo: Path) -> None:
     out, _ = run("detect", str(demo / "ocds" / "releases.jsonl"), "--findings", "flags")
-    assert "contracting process(es) judged by 21 indicator(s)" in out  # 13 beyond + 8 Cardinal
+    assert "contracting process(es) judged by 24 indicator(s)" in out  # 13 beyond + 11 Cardinal
     assert "P-SPLIT" in out and "R018" in out and "procurement_risk_process" in out
     assert Finding.objects.filter(detector_code="P-SPLIT").exists()
     assert not Finding.objects.filter(outcome="pass", detector_code__startswith="P-").exists()

@@ -297,20 +297,25 @@ def test_registry_refuses_a_second_indicator_with_the_same_code() -> None:
 
 
 def test_default_outcomes_are_the_flags_with_a_reason(shared_data: Path) -> None:
-    # R025 judges tenderers and keeps the default ``outcomes`` (flags only); the process-level
-    # indicators' pass / not applicable are tested in test_cardinal_outcomes.py.
+    # ``Indicator.outcomes`` (for an indicator that gives flags only) returns the flags of
+    # ``results``; Cardinal's eleven all judge every process (test_cardinal_outcomes.py).
     from probity.procurement.flatten import flatten_file
+    from probity.procurement.indicators import Indicator
     from probity.procurement.indicators.run import needed_tables, warehouse_tables
 
     settings = parse_settings(case_settings("R025"))
     names = needed_tables(["R025"])
+    r025 = indicators()["R025"]()
     with DuckDBWarehouse(":memory:") as warehouse:
         flatten_file(warehouse.backend.con, shared_data / "cardinal" / "R025.jsonl", tables=names)
         tables = warehouse_tables(warehouse, names)
-        frame = warehouse.execute(indicators()["R025"]().outcomes(tables, settings))
-    assert sorted(frame.subject_id) == ["F", "N"]
-    assert set(frame.outcome) == {"flag"}
-    assert set(frame.reason) == {"Excessive unsuccessful bids"}
+        flags = warehouse.execute(Indicator.outcomes(r025, tables, settings))
+        processes = warehouse.execute(r025.outcomes(tables, settings))
+        ocids = warehouse.execute(warehouse.table("procurement_processes").ocid)
+    assert sorted(flags.subject_id) == ["F", "N"]  # Cardinal's flagged tenderers
+    assert set(flags.outcome) == {"flag"}
+    assert set(flags.reason) == {"Excessive unsuccessful bids"}
+    assert sorted(processes.subject_id) == sorted(ocids.ocid)  # one outcome per process
 
 
 @pytest.mark.django_db

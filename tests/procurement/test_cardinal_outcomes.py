@@ -18,6 +18,7 @@ import pytest
 from probity.procurement.flatten import flatten_file
 from probity.procurement.indicators import indicators
 from probity.procurement.indicators.cardinal import (
+    CARDINAL_CODES,
     MESSAGES,
     PROCESS_OUTCOME_CODES,
     evidence_params,
@@ -81,7 +82,30 @@ threshold = 0.05
 [R036]
 [R058]
 threshold = 0.5
+[R025]
+threshold = 0.5
+percentile = 0
+[R038]
+threshold = 0.5
+minimum_submitted_bids = 1
+minimum_contracting_processes = 1
+[R048]
+threshold = 2
+minimum_contracting_processes = 1
 """
+
+
+def classified(ocid: str, supplier: str, codes: list[str] | None) -> dict[str, Any]:
+    """A compiled release with one active award to ``supplier``, of items with these CPV codes."""
+    data = release(ocid)
+    award: dict[str, Any] = {"id": "a1", "status": "active", "suppliers": [{"id": supplier}]}
+    if codes is not None:
+        award["items"] = [
+            {"id": str(n), "classification": {"scheme": "CPV", "id": code}} for n, code in enumerate(codes)
+        ]
+    data["awards"] = [award]
+    return data
+
 
 WON = [("active", ["T1"])]
 PERIOD = ("2020-01-01T00:00:00Z", "2020-01-10T00:00:00Z")
@@ -130,6 +154,27 @@ CASES_BY_CODE: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], s
         release("na", details="NPC", bids=[("T1", "disqualified", 100, None), ("T2", "valid", 200, None)], awards=WON),
         "no_price_comparison: NPC",
     ),
+    # R025 (threshold 0.5, every tenderer bids often enough): T9 bids and never wins.
+    "R025": (
+        release("flag", bids=[("T9", "valid", 100, None), ("T1", "valid", 90, None)], awards=WON),
+        release("pass", bids=[("T2", "valid", 100, None)], awards=[("active", ["T2"])]),
+        release("na", bids=[("T9", "valid", 100, None)], awards=[("pending", ["T9"])]),
+        "awards_not_final",
+    ),
+    # R038 (threshold 0.5, one bid is enough): T9's only bid is disqualified.
+    "R038": (
+        release("flag", bids=[("T9", "disqualified", 100, None), ("T1", "valid", 90, None)]),
+        release("pass", bids=[("T1", "valid", 100, None), ("T2", "valid", 110, None)]),
+        release("na", tenderers=2),
+        "missing_field: bids.details",
+    ),
+    # R048 (threshold 2 groups, one process is enough): S1 sells in CPV groups 30 and 45.
+    "R048": (
+        classified("flag", "S1", ["30192000", "45000000"]),
+        classified("pass", "S2", ["30192000", "30197000"]),
+        classified("na", "S3", None),
+        "insufficient_data: no active award to one supplier with classified items",
+    ),
     "R058": (
         release("flag", bids=[("T1", "valid", 100, None), ("T2", "valid", 200, None)], awards=WON),
         release("pass", bids=[("T1", "valid", 100, None), ("T2", "valid", 110, None)], awards=WON),
@@ -156,6 +201,34 @@ EXPECTED_EVIDENCE = {
         {"lowest_amount": 100.0, "lowest_disqualified": False},
     ),
     "R058": ({"ratio": 1.0, "minimum_ratio": 0.5}, {"ratio": 0.1, "minimum_ratio": 0.5}),
+    "R025": (
+        {"bidders": 2, "flagged_bidders": 1, "win_ratio": 0.0, "maximum_ratio": 0.5, "minimum_bids": 1.0},
+        {"bidders": 1, "flagged_bidders": 0, "win_ratio": 1.0, "maximum_ratio": 0.5, "minimum_bids": 1.0},
+    ),
+    "R038": (
+        {
+            "disqualified": 1,
+            "submitted": 2,
+            "flagged_parties": 1,
+            "highest_ratio": 1.0,
+            "buyer_flagged": False,
+            "procuring_entity_flagged": False,
+            "flagged_tenderers": 1,
+        },
+        {
+            "disqualified": 0,
+            "submitted": 2,
+            "flagged_parties": 0,
+            "highest_ratio": 0.0,
+            "buyer_flagged": False,
+            "procuring_entity_flagged": False,
+            "flagged_tenderers": 0,
+        },
+    ),
+    "R048": (
+        {"groups": 2.0, "minimum_groups": 2.0, "supplier_processes": 1},
+        {"groups": 1.0, "minimum_groups": 2.0, "supplier_processes": 1},
+    ),
 }
 
 
@@ -174,9 +247,22 @@ def write(tmp_path: Path, releases: list[dict[str, Any]]) -> Path:
     return path
 
 
-def test_every_process_level_indicator_has_a_case() -> None:
+def test_every_cardinal_indicator_judges_every_process_and_has_a_case() -> None:
     assert set(CASES_BY_CODE) == set(PROCESS_OUTCOME_CODES)
-    assert set(PROCESS_OUTCOME_CODES) == {"R003", "R018", "R024", "R028", "R030", "R035", "R036", "R058"}
+    assert set(PROCESS_OUTCOME_CODES) == set(CARDINAL_CODES)
+
+
+def test_a_supplier_with_too_few_processes_is_not_applicable(tmp_path: Path) -> None:
+    flagged, passed, _na, _reason = CASES_BY_CODE["R048"]
+    path = write(tmp_path, [flagged, passed])
+    frame = outcomes(path, "R048", SETTINGS)
+    assert set(frame.outcome) == {"flag", "pass"}
+    stricter = (
+        SETTINGS.rstrip().removesuffix("minimum_contracting_processes = 1") + "minimum_contracting_processes = 2\n"
+    )
+    frame = outcomes(path, "R048", stricter)
+    assert set(frame.outcome) == {"not_applicable"}
+    assert set(frame.reason) == {"insufficient_data: the supplier has fewer than 2 contracting processes"}
 
 
 @pytest.mark.parametrize("code", sorted(CASES_BY_CODE))
@@ -208,7 +294,9 @@ def test_flag_pass_and_not_applicable_with_reason(tmp_path: Path, code: str) -> 
         assert all(evidence[outcome].get(name) is not None for name in names), (outcome, names)
 
 
-PROCESS_CASES = [name for name in CASES if name.split("-")[0] in PROCESS_OUTCOME_CODES]
+PARTY_CODES = ("R025", "R038", "R048")  # Cardinal flags parties; Probity judges their processes too
+PROCESS_CASES = [name for name in CASES if name.split("-")[0] not in PARTY_CODES]
+PARTY_CASES = [name for name in CASES if name.split("-")[0] in PARTY_CODES]
 
 
 @pytest.mark.parametrize("name", PROCESS_CASES)
@@ -221,6 +309,50 @@ def test_flags_of_outcomes_are_cardinals_flags(shared_data: Path, name: str) -> 
     assert frame[frame.outcome == "not_applicable"]["reason"].notna().all()
     assert frame[frame.outcome != "not_applicable"]["reason"].isna().all()
     assert set(frame.outcome) <= {"flag", "pass", "not_applicable"}
+    assert frame.index.is_unique
+
+
+def _parties_of(release: dict[str, Any], code: str) -> set[tuple[str, str]]:
+    """The (Cardinal group, id) of the parties a process involves for a party indicator."""
+    bidders = {
+        ("Tenderer", str(tenderer.get("id")))
+        for bid in (release.get("bids") or {}).get("details") or []
+        for tenderer in bid.get("tenderers") or []
+    }
+    if code == "R025":
+        return bidders
+    if code == "R038":
+        buyer = ("Buyer", str((release.get("buyer") or {}).get("id")))
+        entity = ("ProcuringEntity", str(((release.get("tender") or {}).get("procuringEntity") or {}).get("id")))
+        return bidders | {buyer, entity}
+    return {
+        ("Tenderer", str(supplier.get("id")))
+        for award in release.get("awards") or []
+        for supplier in award.get("suppliers") or []
+    }
+
+
+@pytest.mark.parametrize("name", PARTY_CASES)
+def test_party_indicators_flag_the_processes_of_cardinals_flagged_parties(shared_data: Path, name: str) -> None:
+    """R025, R038, R048: Cardinal flags tenderers, buyers and procuring entities. A process is
+    flagged only if it involves one of them, each of them has a flagged process, and Cardinal's
+    JSON output (``results``) is unchanged (``test_cardinal``)."""
+    code = name.split("-")[0]
+    path = shared_data / "cardinal" / f"{name}.jsonl"
+    frame = outcomes(path, code, case_settings(name))
+    flagged_parties = {
+        (group, subject) for group, subjects in expected(shared_data, name).items() for subject in subjects
+    }
+    assert flagged_parties, name
+    releases = {r["ocid"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r.get("ocid")}
+    flagged_processes = set(frame.index[frame.outcome == "flag"])
+    assert flagged_processes
+    for ocid in flagged_processes:
+        assert _parties_of(releases[ocid], code) & flagged_parties, ocid
+    for party in flagged_parties:
+        assert any(party in _parties_of(releases[ocid], code) for ocid in flagged_processes), party
+    assert frame[frame.outcome == "not_applicable"]["reason"].notna().all()
+    assert frame[frame.outcome != "not_applicable"]["reason"].isna().all()
     assert frame.index.is_unique
 
 

@@ -24,7 +24,12 @@ RELEASE = {
             "identifier": {"scheme": "XX-REG", "id": "123"},
             "address": {"countryName": "Testland"},
         },
-        {"id": "T1", "name": "Firm", "roles": ["tenderer", "supplier"]},
+        {
+            "id": "T1",
+            "name": "Firm",
+            "roles": ["tenderer", "supplier"],
+            "contactPoint": {"name": "A. Clerk", "email": "bids@firm.example", "telephone": "+1 555 0100"},
+        },
     ],
     "tender": {
         "id": "t",
@@ -169,6 +174,17 @@ def test_values_are_flattened_with_keys_and_order(releases: Path) -> None:
     assert tenderers == [(1, 1, "T1"), (2, 1, "T2"), (2, 2, "7")]  # a numeric id becomes text
     assert award == [("1", ["b1"], 1)]
     assert parties == [("B1", ["buyer", "procuringEntity"], "123"), ("T1", ["tenderer", "supplier"], None)]
+
+
+def test_parties_keep_their_contact_point(releases: Path) -> None:
+    """``contact_point_telephone`` is what ownership's bidder-links detector compares."""
+    with DuckDBWarehouse(":memory:") as warehouse:
+        flatten_into_warehouse(warehouse, releases, tables=["parties"])
+        rows = warehouse.backend.con.execute(
+            "SELECT party_id, contact_point_name, contact_point_email, contact_point_telephone "
+            "FROM procurement_parties ORDER BY 1"
+        ).fetchall()
+    assert rows == [("B1", None, None, None), ("T1", "A. Clerk", "bids@firm.example", "+1 555 0100")]
 
 
 def test_dates_that_are_not_rfc3339_have_no_timestamp(tmp_path: Path) -> None:

@@ -24,51 +24,108 @@ WINNER = {"id": "XD-CO-100", "name": "甲建设公司"}
 LOSER = {"id": "XD-CO-200", "name": "乙工程公司"}
 
 
-def _release(ocid: str, *, buyer: dict[str, str], method: str, published: str, value: float,
-             bids: list[tuple[dict[str, str], float, str]], winner: dict[str, str] | None,
-             award_value: float | None = None) -> dict[str, Any]:
+def _release(
+    ocid: str,
+    *,
+    buyer: dict[str, str],
+    method: str,
+    published: str,
+    value: float,
+    bids: list[tuple[dict[str, str], float, str]],
+    winner: dict[str, str] | None,
+    award_value: float | None = None,
+) -> dict[str, Any]:
     parties = [{**buyer, "roles": ["buyer"], "identifier": {"scheme": "XD-GOV", "id": buyer["id"]}}]
     for tenderer, _amount, _status in bids:
         parties.append({**tenderer, "roles": ["tenderer"], "identifier": {"scheme": "XD-REG", "id": tenderer["id"]}})
     release: dict[str, Any] = {
-        "ocid": ocid, "id": f"{ocid}-1", "date": f"{published}T09:00:00Z", "tag": ["compiled"],
-        "initiationType": "tender", "buyer": buyer, "parties": parties,
+        "ocid": ocid,
+        "id": f"{ocid}-1",
+        "date": f"{published}T09:00:00Z",
+        "tag": ["compiled"],
+        "initiationType": "tender",
+        "buyer": buyer,
+        "parties": parties,
         "tender": {
-            "id": f"{ocid}-t", "title": f"道路维修 {ocid[-3:]}", "status": "complete",
-            "procurementMethod": method, "procurementMethodDetails": method,
-            "mainProcurementCategory": "works", "value": {"amount": value, "currency": "XTS"},
+            "id": f"{ocid}-t",
+            "title": f"道路维修 {ocid[-3:]}",
+            "status": "complete",
+            "procurementMethod": method,
+            "procurementMethodDetails": method,
+            "mainProcurementCategory": "works",
+            "value": {"amount": value, "currency": "XTS"},
             "datePublished": f"{published}T09:00:00Z",
             "tenderPeriod": {"startDate": f"{published}T09:00:00Z", "endDate": f"{published[:8]}28T09:00:00Z"},
             "numberOfTenderers": len(bids),
         },
-        "bids": {"details": [
-            {"id": f"{ocid}-b{i}", "status": status, "date": f"{published[:8]}20T09:00:00Z",
-             "value": {"amount": amount, "currency": "XTS"}, "tenderers": [tenderer]}
-            for i, (tenderer, amount, status) in enumerate(bids, start=1)
-        ]},
+        "bids": {
+            "details": [
+                {
+                    "id": f"{ocid}-b{i}",
+                    "status": status,
+                    "date": f"{published[:8]}20T09:00:00Z",
+                    "value": {"amount": amount, "currency": "XTS"},
+                    "tenderers": [tenderer],
+                }
+                for i, (tenderer, amount, status) in enumerate(bids, start=1)
+            ]
+        },
     }
     if winner is not None:
-        release["awards"] = [{
-            "id": f"{ocid}-a1", "status": "active", "date": f"{published[:8]}28T10:00:00Z",
-            "value": {"amount": award_value or value, "currency": "XTS"}, "suppliers": [winner],
-        }]
-        release["contracts"] = [{
-            "id": f"{ocid}-c1", "awardID": f"{ocid}-a1", "status": "active",
-            "value": {"amount": award_value or value, "currency": "XTS"}, "dateSigned": f"{published[:8]}28T12:00:00Z",
-        }]
+        release["awards"] = [
+            {
+                "id": f"{ocid}-a1",
+                "status": "active",
+                "date": f"{published[:8]}28T10:00:00Z",
+                "value": {"amount": award_value or value, "currency": "XTS"},
+                "suppliers": [winner],
+            }
+        ]
+        release["contracts"] = [
+            {
+                "id": f"{ocid}-c1",
+                "awardID": f"{ocid}-a1",
+                "status": "active",
+                "value": {"amount": award_value or value, "currency": "XTS"},
+                "dateSigned": f"{published[:8]}28T12:00:00Z",
+            }
+        ]
     return release
 
 
 RELEASES = [
     # A direct award with a single bid: the non-open and single-bid indicators flag it.
-    _release("ocds-xd-000-001", buyer=BUYER, method="direct", published="2023-03-01", value=49_000.0,
-             bids=[(WINNER, 48_900.0, "valid")], winner=WINNER),
+    _release(
+        "ocds-xd-000-001",
+        buyer=BUYER,
+        method="direct",
+        published="2023-03-01",
+        value=49_000.0,
+        bids=[(WINNER, 48_900.0, "valid")],
+        winner=WINNER,
+    ),
     # An open tender with two bids, won by the lowest.
-    _release("ocds-xd-000-002", buyer=BUYER, method="open", published="2024-05-01", value=200_000.0,
-             bids=[(WINNER, 150_000.0, "valid"), (LOSER, 180_000.0, "valid")], winner=WINNER, award_value=150_000.0),
+    _release(
+        "ocds-xd-000-002",
+        buyer=BUYER,
+        method="open",
+        published="2024-05-01",
+        value=200_000.0,
+        bids=[(WINNER, 150_000.0, "valid"), (LOSER, 180_000.0, "valid")],
+        winner=WINNER,
+        award_value=150_000.0,
+    ),
     # Another buyer, an open tender won by the other company.
-    _release("ocds-xd-000-003", buyer=OTHER_BUYER, method="open", published="2022-07-01", value=90_000.0,
-             bids=[(WINNER, 95_000.0, "valid"), (LOSER, 85_000.0, "valid")], winner=LOSER, award_value=85_000.0),
+    _release(
+        "ocds-xd-000-003",
+        buyer=OTHER_BUYER,
+        method="open",
+        published="2022-07-01",
+        value=90_000.0,
+        bids=[(WINNER, 95_000.0, "valid"), (LOSER, 85_000.0, "valid")],
+        winner=LOSER,
+        award_value=85_000.0,
+    ),
 ]
 
 
@@ -90,8 +147,9 @@ def build_procurement_data(folder: Path, releases: list[dict[str, Any]] = RELEAS
 
 
 @pytest.fixture(scope="session")
-def procurement_warehouse(tmp_path_factory: pytest.TempPathFactory, django_db_setup: None,
-                          django_db_blocker: Any) -> Path:
+def procurement_warehouse(
+    tmp_path_factory: pytest.TempPathFactory, django_db_setup: None, django_db_blocker: Any
+) -> Path:
     """One warehouse for the whole run: flattening and running every indicator takes a while.
 
     The indicators' findings are written inside a transaction that is rolled back, so no test sees
@@ -119,8 +177,9 @@ def empty_warehouse(settings: Any, tmp_path: Path) -> None:
     settings.PROBITY_WAREHOUSE = WarehouseSetting("duckdb", str(tmp_path / "none" / "warehouse.duckdb"))
 
 
-def test_analyst_sees_every_process_with_its_flags(procurement_data: Path,
-                                                   verified_client: Callable[..., Client]) -> None:
+def test_analyst_sees_every_process_with_its_flags(
+    procurement_data: Path, verified_client: Callable[..., Client]
+) -> None:
     response = verified_client("analyst").get(reverse("procurement:index"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -130,34 +189,48 @@ def test_analyst_sees_every_process_with_its_flags(procurement_data: Path,
     assert "P-NONOPEN" in html  # the direct award is flagged
 
 
-def test_filter_by_flag_keeps_only_the_flagged_process(procurement_data: Path,
-                                                       verified_client: Callable[..., Client]) -> None:
+def test_filter_by_flag_keeps_only_the_flagged_process(
+    procurement_data: Path, verified_client: Callable[..., Client]
+) -> None:
     html = verified_client("analyst").get(reverse("procurement:index"), {"flag": "P-NONOPEN"}).content.decode()
     assert "ocds-xd-000-001" in html
     assert "ocds-xd-000-002" not in html and "ocds-xd-000-003" not in html
     assert "1 contracting process" in html
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ({"buyer": "XD-GOV-HEALTH"}, {"ocds-xd-000-003"}),
-    ({"buyer": "道路"}, {"ocds-xd-000-001", "ocds-xd-000-002"}),
-    ({"supplier": "XD-CO-200"}, {"ocds-xd-000-003"}),
-    ({"supplier": "甲建设"}, {"ocds-xd-000-001", "ocds-xd-000-002"}),
-    ({"date_from": "2023-01-01", "date_to": "2023-12-31"}, {"ocds-xd-000-001"}),
-    ({"date_from": "2024-01-01"}, {"ocds-xd-000-002"}),
-    ({"score_min": "0.15"}, {"ocds-xd-000-001"}),
-    ({"score_max": "0.15"}, {"ocds-xd-000-002", "ocds-xd-000-003"}),
-])
-def test_filters_narrow_the_list(procurement_data: Path, verified_client: Callable[..., Client],
-                                 query: dict[str, str], expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"buyer": "XD-GOV-HEALTH"}, {"ocds-xd-000-003"}),
+        ({"buyer": "道路"}, {"ocds-xd-000-001", "ocds-xd-000-002"}),
+        ({"supplier": "XD-CO-200"}, {"ocds-xd-000-003"}),
+        ({"supplier": "甲建设"}, {"ocds-xd-000-001", "ocds-xd-000-002"}),
+        ({"date_from": "2023-01-01", "date_to": "2023-12-31"}, {"ocds-xd-000-001"}),
+        ({"date_from": "2024-01-01"}, {"ocds-xd-000-002"}),
+        ({"score_min": "0.1"}, {"ocds-xd-000-001"}),
+        ({"score_max": "0.1"}, {"ocds-xd-000-002", "ocds-xd-000-003"}),
+    ],
+)
+def test_filters_narrow_the_list(
+    procurement_data: Path, verified_client: Callable[..., Client], query: dict[str, str], expected: set[str]
+) -> None:
     from probity.procurement.selectors import ProcessFilters, process_list
 
     html = verified_client("analyst").get(reverse("procurement:index"), query).content.decode()
     shown = {release["ocid"] for release in RELEASES if release["ocid"] in html}
     assert shown == expected
-    filters = ProcessFilters(**{key: (date.fromisoformat(value) if key.startswith("date") else
-                                      float(value) if key.startswith("score") else value)
-                                for key, value in query.items()})
+    filters = ProcessFilters(
+        **{
+            key: (
+                date.fromisoformat(value)
+                if key.startswith("date")
+                else float(value)
+                if key.startswith("score")
+                else value
+            )
+            for key, value in query.items()
+        }
+    )
     assert {row["ocid"] for row in process_list(filters).rows} == expected
 
 
@@ -179,8 +252,9 @@ def test_invalid_filters_are_explained(procurement_data: Path, verified_client: 
     assert "The lowest score is above the highest score." in response.content.decode()
 
 
-def test_process_page_explains_each_flag_with_its_values(procurement_data: Path,
-                                                         verified_client: Callable[..., Client]) -> None:
+def test_process_page_explains_each_flag_with_its_values(
+    procurement_data: Path, verified_client: Callable[..., Client]
+) -> None:
     response = verified_client("analyst").get(reverse("procurement:process", args=["ocds-xd-000-001"]))
     assert response.status_code == 200
     html = response.content.decode()
@@ -191,8 +265,9 @@ def test_process_page_explains_each_flag_with_its_values(procurement_data: Path,
     assert "Risk score" in html and "coverage" in html
 
 
-def test_process_page_shows_why_an_indicator_did_not_apply(procurement_data: Path,
-                                                           verified_client: Callable[..., Client]) -> None:
+def test_process_page_shows_why_an_indicator_did_not_apply(
+    procurement_data: Path, verified_client: Callable[..., Client]
+) -> None:
     html = verified_client("analyst").get(reverse("procurement:process", args=["ocds-xd-000-002"])).content.decode()
     assert "outcome-pass" in html
     assert "outcome-not_applicable" in html or "Not applicable" in html
@@ -202,8 +277,9 @@ def test_unknown_process_is_404(procurement_data: Path, verified_client: Callabl
     assert verified_client("analyst").get(reverse("procurement:process", args=["nope"])).status_code == 404
 
 
-def test_buyer_profile_shows_score_chart_and_processes(procurement_data: Path,
-                                                       verified_client: Callable[..., Client]) -> None:
+def test_buyer_profile_shows_score_chart_and_processes(
+    procurement_data: Path, verified_client: Callable[..., Client]
+) -> None:
     response = verified_client("analyst").get(reverse("procurement:buyer", args=[BUYER["id"]]))
     assert response.status_code == 200
     html = response.content.decode()
@@ -212,8 +288,9 @@ def test_buyer_profile_shows_score_chart_and_processes(procurement_data: Path,
     assert "<svg" in html and 'class="bar"' in html and ">2023<" in html and ">2024<" in html
 
 
-def test_supplier_profile_lists_the_processes_it_won(procurement_data: Path,
-                                                     verified_client: Callable[..., Client]) -> None:
+def test_supplier_profile_lists_the_processes_it_won(
+    procurement_data: Path, verified_client: Callable[..., Client]
+) -> None:
     html = verified_client("analyst").get(reverse("procurement:supplier", args=[LOSER["id"]])).content.decode()
     assert "乙工程公司" in html and "ocds-xd-000-003" in html and "ocds-xd-000-001" not in html
 
@@ -226,8 +303,9 @@ def test_buyer_and_supplier_lists(procurement_data: Path, verified_client: Calla
     assert "乙工程公司" in suppliers and "甲建设公司" not in suppliers
 
 
-def test_coverage_page_shows_fields_per_indicator(procurement_data: Path,
-                                                  verified_client: Callable[..., Client]) -> None:
+def test_coverage_page_shows_fields_per_indicator(
+    procurement_data: Path, verified_client: Callable[..., Client]
+) -> None:
     html = verified_client("analyst").get(reverse("procurement:coverage")).content.decode()
     assert "<code>tender.numberOfTenderers</code>" in html and "R018" in html
     assert "<code>contracts.amendments</code>" in html  # no release has amendments
@@ -241,8 +319,9 @@ def test_pages_say_plainly_when_there_is_no_data(empty_warehouse: None, verified
     assert "No ingest has run yet." in client.get(reverse("procurement:ingest")).content.decode()
 
 
-def test_ingest_page_lists_runs_and_rejections(settings: Any, tmp_path: Path,
-                                               verified_client: Callable[..., Client]) -> None:
+def test_ingest_page_lists_runs_and_rejections(
+    settings: Any, tmp_path: Path, verified_client: Callable[..., Client]
+) -> None:
     from probity.procurement.ingest import procurement_ingest
 
     settings.PROBITY_WAREHOUSE = WarehouseSetting("duckdb", str(tmp_path / "warehouse.duckdb"))
@@ -257,8 +336,14 @@ def test_ingest_page_lists_runs_and_rejections(settings: Any, tmp_path: Path,
 def test_debarment_register_lists_and_searches(procurement_data: Path, verified_client: Callable[..., Client]) -> None:
     from probity.procurement.models import Debarment
 
-    Debarment.objects.create(name="丙公司", authority="公共采购局", start_date=date(2020, 1, 1),
-                             end_date=date(2021, 1, 1), grounds="欺诈", source_key="test:1")
+    Debarment.objects.create(
+        name="丙公司",
+        authority="公共采购局",
+        start_date=date(2020, 1, 1),
+        end_date=date(2021, 1, 1),
+        grounds="欺诈",
+        source_key="test:1",
+    )
     Debarment.objects.create(name="丁公司", authority="公共采购局", start_date=date(2020, 1, 1), source_key="test:2")
     client = verified_client("auditor")
     html = client.get(reverse("procurement:debarments")).content.decode()
@@ -282,8 +367,9 @@ def test_anonymous_is_sent_to_sign_in(client: Client) -> None:
     assert response.status_code == 302 and reverse("core:login") in response["Location"]
 
 
-def test_pages_show_no_english_in_chinese(procurement_data: Path, verified_client: Callable[..., Client],
-                                          make_user: Callable[..., Any]) -> None:
+def test_pages_show_no_english_in_chinese(
+    procurement_data: Path, verified_client: Callable[..., Client], make_user: Callable[..., Any]
+) -> None:
     from probity.core.services import user_create
     from tests.core.test_i18n import untranslated_words
 
@@ -291,12 +377,17 @@ def test_pages_show_no_english_in_chinese(procurement_data: Path, verified_clien
     client = verified_client(user=user)
     client.cookies["django_language"] = "zh-hans"
     pages = [
-        reverse("procurement:index"), reverse("procurement:index") + "?flag=P-NONOPEN",
+        reverse("procurement:index"),
+        reverse("procurement:index") + "?flag=P-NONOPEN",
         reverse("procurement:process", args=["ocds-xd-000-001"]),
         reverse("procurement:process", args=["ocds-xd-000-002"]),
-        reverse("procurement:buyer", args=[BUYER["id"]]), reverse("procurement:supplier", args=[WINNER["id"]]),
-        reverse("procurement:buyers"), reverse("procurement:suppliers"), reverse("procurement:coverage"),
-        reverse("procurement:ingest"), reverse("procurement:debarments"),
+        reverse("procurement:buyer", args=[BUYER["id"]]),
+        reverse("procurement:supplier", args=[WINNER["id"]]),
+        reverse("procurement:buyers"),
+        reverse("procurement:suppliers"),
+        reverse("procurement:coverage"),
+        reverse("procurement:ingest"),
+        reverse("procurement:debarments"),
     ]
     for url in pages:
         response = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
@@ -306,8 +397,9 @@ def test_pages_show_no_english_in_chinese(procurement_data: Path, verified_clien
         assert untranslated_words(html) == [], (url, untranslated_words(html))
 
 
-def test_pages_work_on_flattened_tables_before_any_indicator_ran(settings: Any, tmp_path: Path,
-                                                                 verified_client: Callable[..., Client]) -> None:
+def test_pages_work_on_flattened_tables_before_any_indicator_ran(
+    settings: Any, tmp_path: Path, verified_client: Callable[..., Client]
+) -> None:
     from probity.procurement.flatten import flatten_into_warehouse
     from probity.warehouse.services import warehouse_connection
 
@@ -327,15 +419,23 @@ def test_pages_work_on_flattened_tables_before_any_indicator_ran(settings: Any, 
     assert "No procurement data yet." not in listing
 
 
-def test_cardinal_flags_appear_on_the_list_and_the_process_page(settings: Any, tmp_path: Path,
-                                                                verified_client: Callable[..., Client]) -> None:
+def test_cardinal_flags_appear_on_the_list_and_the_process_page(
+    settings: Any, tmp_path: Path, verified_client: Callable[..., Client]
+) -> None:
     """Cardinal's R018 (single bid in an open procedure) is computed on the tables and explained."""
     from probity.procurement.flatten import flatten_into_warehouse
     from probity.warehouse.services import warehouse_connection
 
     settings.PROBITY_WAREHOUSE = WarehouseSetting("duckdb", str(tmp_path / "warehouse.duckdb"))
-    single = _release("ocds-xd-000-009", buyer=BUYER, method="open", published="2024-02-01", value=10_000.0,
-                      bids=[(WINNER, 9_000.0, "valid")], winner=WINNER)
+    single = _release(
+        "ocds-xd-000-009",
+        buyer=BUYER,
+        method="open",
+        published="2024-02-01",
+        value=10_000.0,
+        bids=[(WINNER, 9_000.0, "valid")],
+        winner=WINNER,
+    )
     path = tmp_path / "compiled.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in [*RELEASES, single]), encoding="utf-8")
     with warehouse_connection() as warehouse:
@@ -352,8 +452,9 @@ def test_cardinal_flags_appear_on_the_list_and_the_process_page(settings: Any, t
     assert [word for word in untranslated_words(chinese) if "analyst-" not in word] == []  # but the user name
 
 
-def test_case_handlers_read_the_debarment_register_only(empty_warehouse: None,
-                                                        verified_client: Callable[..., Client]) -> None:
+def test_case_handlers_read_the_debarment_register_only(
+    empty_warehouse: None, verified_client: Callable[..., Client]
+) -> None:
     client = verified_client("case_handler")
     assert client.get(reverse("procurement:debarments")).status_code == 200
     assert client.get(reverse("procurement:index")).status_code == 403

@@ -193,11 +193,18 @@ class DebarmentImportOut(Schema):
 
 def _process_out(row: dict[str, Any]) -> ProcessOut:
     return ProcessOut(
-        ocid=row["ocid"], date=row.get("process_date"), title=row.get("tender_title"),
-        buyer_id=row.get("buyer_id"), buyer_name=row.get("buyer_name"),
-        procurement_method=row.get("procurement_method"), tender_status=row.get("tender_status"),
-        value_amount=row.get("tender_value_amount"), value_currency=row.get("tender_value_currency"),
-        number_of_tenderers=row.get("number_of_tenderers"), score=row.get("score"), coverage=row.get("coverage"),
+        ocid=row["ocid"],
+        date=row.get("process_date"),
+        title=row.get("tender_title"),
+        buyer_id=row.get("buyer_id"),
+        buyer_name=row.get("buyer_name"),
+        procurement_method=row.get("procurement_method"),
+        tender_status=row.get("tender_status"),
+        value_amount=row.get("tender_value_amount"),
+        value_currency=row.get("tender_value_currency"),
+        number_of_tenderers=row.get("number_of_tenderers"),
+        score=row.get("score"),
+        coverage=row.get("coverage"),
         flags=row.get("flags", []),
     )
 
@@ -209,10 +216,17 @@ def processes(request: HttpRequest, filters: Query[ProcessFilterIn]) -> ProcessL
     _reader(request)
     result = selectors.process_list(
         selectors.ProcessFilters(
-            flag=filters.flag, buyer=filters.buyer, supplier=filters.supplier, date_from=filters.date_from,
-            date_to=filters.date_to, score_min=filters.score_min, score_max=filters.score_max, sort=filters.sort,
+            flag=filters.flag,
+            buyer=filters.buyer,
+            supplier=filters.supplier,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            score_min=filters.score_min,
+            score_max=filters.score_max,
+            sort=filters.sort,
         ),
-        offset=max(0, filters.offset), limit=_limit(filters.limit),
+        offset=max(0, filters.offset),
+        limit=_limit(filters.limit),
     )
     return ProcessListOut(items=[_process_out(row) for row in result.rows], count=result.total)
 
@@ -226,12 +240,27 @@ def process(request: HttpRequest, ocid: str) -> ProcessDetailOut:
     if detail is None:
         raise HttpError(404, f"No contracting process has the OCID {ocid!r}.")
     return ProcessDetailOut(
-        ocid=detail.ocid, process=_jsonable(detail.process), awards=_jsonable(detail.awards),
-        suppliers=_jsonable(detail.suppliers), bids=_jsonable(detail.bids), contracts=_jsonable(detail.contracts),
-        score=detail.score, coverage=detail.coverage,
-        results=[OutcomeOut(code=o.code, title=o.title, outcome=o.outcome,  # type: ignore[arg-type]
-                            reason=o.reason, explanation=o.explanation, value=_jsonable(o.value),
-                            evidence=_jsonable(o.evidence), finding_id=o.finding_id) for o in detail.outcomes],
+        ocid=detail.ocid,
+        process=_jsonable(detail.process),
+        awards=_jsonable(detail.awards),
+        suppliers=_jsonable(detail.suppliers),
+        bids=_jsonable(detail.bids),
+        contracts=_jsonable(detail.contracts),
+        score=detail.score,
+        coverage=detail.coverage,
+        results=[
+            OutcomeOut(
+                code=o.code,
+                title=o.title,
+                outcome=o.outcome,  # type: ignore[arg-type]
+                reason=o.reason,
+                explanation=o.explanation,
+                value=_jsonable(o.value),
+                evidence=_jsonable(o.evidence),
+                finding_id=o.finding_id,
+            )
+            for o in detail.outcomes
+        ],
     )
 
 
@@ -253,8 +282,9 @@ def _jsonable(value: Any) -> Any:
 def _parties(request: HttpRequest, kind: str, q: str, limit: int, offset: int) -> PartyListOut:
     _reader(request)
     rows, total = selectors.party_list(kind, query=q.strip(), offset=max(0, offset), limit=_limit(limit))
-    return PartyListOut(items=[PartyOut(id=r.key, name=r.name, processes=r.processes, score=r.score) for r in rows],
-                        count=total)
+    return PartyListOut(
+        items=[PartyOut(id=r.key, name=r.name, processes=r.processes, score=r.score) for r in rows], count=total
+    )
 
 
 def _profile(request: HttpRequest, kind: str, key: str) -> ProfileOut:
@@ -264,10 +294,15 @@ def _profile(request: HttpRequest, kind: str, key: str) -> ProfileOut:
         raise HttpError(404, f"No {kind} has the identifier {key!r} in the procurement data.")
     return ProfileOut(
         kind=kind,  # type: ignore[arg-type]
-        id=found.key, name=found.name, processes=found.processes, total_value=found.total_value,
-        score=found.score, coverage=found.coverage,
+        id=found.key,
+        name=found.name,
+        processes=found.processes,
+        total_value=found.total_value,
+        score=found.score,
+        coverage=found.coverage,
         years=[YearScoreOut(year=y.year, score=y.score, processes=y.processes, flags=y.flags) for y in found.years],
-        flag_counts=dict(found.flag_counts), recent=[_process_out(row) for row in found.recent],
+        flag_counts=dict(found.flag_counts),
+        recent=[_process_out(row) for row in found.recent],
     )
 
 
@@ -304,14 +339,23 @@ def coverage(request: HttpRequest) -> CoverageOut:
     if report is None:
         return CoverageOut(computed=False, indicators=[], paths={})
     indicators = [
-        IndicatorCoverageOut(code=i.code, title=i.title, releases_with_all=i.releases_with_all,
-                             share_with_all=i.share_with_all,
-                             fields=[FieldCoverageOut(field=f.field, releases=f.releases, share=f.share)
-                                     for f in i.fields])
+        IndicatorCoverageOut(
+            code=i.code,
+            title=i.title,
+            releases_with_all=i.releases_with_all,
+            share_with_all=i.share_with_all,
+            fields=[FieldCoverageOut(field=f.field, releases=f.releases, share=f.share) for f in i.fields],
+        )
         for i in indicator_coverage(report)
     ]
-    return CoverageOut(computed=True, total_releases=report.total_releases, source=report.source,
-                       computed_at=report.computed_at, indicators=indicators, paths=report.cardinal())
+    return CoverageOut(
+        computed=True,
+        total_releases=report.total_releases,
+        source=report.source,
+        computed_at=report.computed_at,
+        indicators=indicators,
+        paths=report.cardinal(),
+    )
 
 
 @router.get("/ingest-runs", response=RowsOut, summary="The latest OCDS ingest runs")
@@ -332,8 +376,9 @@ def ingest_rejections(request: HttpRequest, run_id: str = "", limit: int = 100, 
 
 
 @router.get("/debarments", response=DebarmentListOut, summary="The debarment register")
-def debarments(request: HttpRequest, q: str = "", current: bool = False, limit: int = 50,
-               offset: int = 0) -> DebarmentListOut:
+def debarments(
+    request: HttpRequest, q: str = "", current: bool = False, limit: int = 50, offset: int = 0
+) -> DebarmentListOut:
     """Debarments, searchable by name or authority; ``current=true`` keeps those in force today."""
     user = getattr(request, "auth", None)
     if user is None or not user.has_perm("procurement.view_debarment"):
@@ -342,17 +387,28 @@ def debarments(request: HttpRequest, q: str = "", current: bool = False, limit: 
     count = queryset.count()
     start = max(0, offset)
     items = [
-        DebarmentOut(id=d.pk, name=d.name, identifiers=list(d.identifiers or []), country=d.country,
-                     authority=d.authority, start_date=d.start_date, end_date=d.end_date, grounds=d.grounds,
-                     source=d.source, source_name=d.source_name, organisation_id=d.organisation_id)
-        for d in queryset[start:start + _limit(limit)]
+        DebarmentOut(
+            id=d.pk,
+            name=d.name,
+            identifiers=list(d.identifiers or []),
+            country=d.country,
+            authority=d.authority,
+            start_date=d.start_date,
+            end_date=d.end_date,
+            grounds=d.grounds,
+            source=d.source,
+            source_name=d.source_name,
+            organisation_id=d.organisation_id,
+        )
+        for d in queryset[start : start + _limit(limit)]
     ]
     return DebarmentListOut(items=items, count=count)
 
 
 @router.post("/debarments/import", response=DebarmentImportOut, summary="Import a debarment list (CSV or FtM)")
-def debarments_import(request: HttpRequest, file: File[UploadedFile],
-                      format: Form[Literal["csv", "ftm"]] = "csv") -> DebarmentImportOut:  # noqa: A002
+def debarments_import(
+    request: HttpRequest, file: File[UploadedFile], format: Form[Literal["csv", "ftm"]] = "csv"
+) -> DebarmentImportOut:  # noqa: A002
     """Imports a CSV file (columns id, name, identifiers, country, authority, start_date, end_date,
     grounds) or FollowTheMoney entities (JSON lines). Re-importing the same list changes nothing;
     each rejected record is listed with its line or entity id and the reason."""
@@ -372,6 +428,10 @@ def debarments_import(request: HttpRequest, file: File[UploadedFile],
         name = Path(file.name or path.name).name
         importer = services.debarment_import_csv if format == "csv" else services.debarment_import_ftm
         report = importer(path=path, source_name=name, actor=user.get_username())
-    return DebarmentImportOut(source=name, created=report.created, updated=report.updated,
-                              unchanged=report.unchanged,
-                              errors=[{"where": where, "reason": reason} for where, reason in report.errors])
+    return DebarmentImportOut(
+        source=name,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        errors=[{"where": where, "reason": reason} for where, reason in report.errors],
+    )

@@ -145,29 +145,49 @@ def releases_coverage(releases: Iterable[dict[str, Any]], *, source: str = "") -
 CARDINAL_FIELDS: dict[str, tuple[str, ...]] = {
     "R003": ("tender.procurementMethod", "tender.tenderPeriod.startDate", "tender.tenderPeriod.endDate"),
     "R018": ("tender.procurementMethod", "tender.numberOfTenderers"),
-    "R024": ("bids.details.status", "bids.details.value.amount", "bids.details.tenderers.id", "awards.status",
-             "awards.suppliers.id"),
+    "R024": (
+        "bids.details.status",
+        "bids.details.value.amount",
+        "bids.details.tenderers.id",
+        "awards.status",
+        "awards.suppliers.id",
+    ),
     "R025": ("bids.details.status", "bids.details.tenderers.id", "awards.status", "awards.suppliers.id"),
     "R028": ("bids.details.value.amount", "bids.details.tenderers.id"),
-    "R030": ("tender.tenderPeriod.endDate", "bids.details.date", "bids.details.tenderers.id", "awards.status",
-             "awards.suppliers.id"),
+    "R030": (
+        "tender.tenderPeriod.endDate",
+        "bids.details.date",
+        "bids.details.tenderers.id",
+        "awards.status",
+        "awards.suppliers.id",
+    ),
     "R035": ("bids.details.status", "bids.details.tenderers.id", "awards.status", "awards.suppliers.id"),
     "R036": ("tender.awardCriteria", "bids.details.status", "bids.details.value.amount"),
     "R038": ("buyer.id", "bids.details.status", "bids.details.tenderers.id"),
     "R048": ("awards.status", "awards.suppliers.id", "awards.items.classification.id"),
-    "R058": ("bids.details.status", "bids.details.value.amount", "bids.details.tenderers.id", "awards.status",
-             "awards.suppliers.id"),
+    "R058": (
+        "bids.details.status",
+        "bids.details.value.amount",
+        "bids.details.tenderers.id",
+        "awards.status",
+        "awards.suppliers.id",
+    ),
 }
 
 
 # Cardinal's indicator titles, marked here so that the procurement catalogue translates them
 # (the indicator classes keep them as plain text, as Cardinal names them).
 CARDINAL_TITLES = (
-    gettext_noop("Short submission period"), gettext_noop("Single bid received"),
-    gettext_noop("Price close to winning bid"), gettext_noop("Excessive unsuccessful bids"),
-    gettext_noop("Identical bid prices"), gettext_noop("Late bid won"),
-    gettext_noop("All except winning bid disqualified"), gettext_noop("Lowest bid disqualified"),
-    gettext_noop("Excessive disqualified bids"), gettext_noop("Heterogeneous supplier"),
+    gettext_noop("Short submission period"),
+    gettext_noop("Single bid received"),
+    gettext_noop("Price close to winning bid"),
+    gettext_noop("Excessive unsuccessful bids"),
+    gettext_noop("Identical bid prices"),
+    gettext_noop("Late bid won"),
+    gettext_noop("All except winning bid disqualified"),
+    gettext_noop("Lowest bid disqualified"),
+    gettext_noop("Excessive disqualified bids"),
+    gettext_noop("Heterogeneous supplier"),
     gettext_noop("Heavily discounted bid"),
 )
 
@@ -225,8 +245,12 @@ class IndicatorCoverage:
     share_with_all: float | None
 
 
-def indicator_coverage(report: CoverageReport, requirements: list[IndicatorFields] | None = None,
-                       *, all_fields: dict[str, int] | None = None) -> list[IndicatorCoverage]:
+def indicator_coverage(
+    report: CoverageReport,
+    requirements: list[IndicatorFields] | None = None,
+    *,
+    all_fields: dict[str, int] | None = None,
+) -> list[IndicatorCoverage]:
     """For each indicator: each field's presence, and how many releases have all its fields.
 
     ``all_fields`` maps indicator code → releases having all its fields, when the caller counted it
@@ -248,8 +272,9 @@ def indicator_coverage(report: CoverageReport, requirements: list[IndicatorField
     return result
 
 
-def count_releases_with_all(releases: Iterable[dict[str, Any]],
-                            requirements: list[IndicatorFields]) -> tuple[CoverageReport, dict[str, int]]:
+def count_releases_with_all(
+    releases: Iterable[dict[str, Any]], requirements: list[IndicatorFields]
+) -> tuple[CoverageReport, dict[str, int]]:
     """Walks the releases once; also counts, per indicator, the releases that have all its fields."""
     report = CoverageReport()
     with_all: Counter[str] = Counter()
@@ -351,12 +376,21 @@ def coverage_store(*, warehouse: Any, report: CoverageReport) -> int:
         "source": [report.source] * len(paths),
         "computed_at": [computed_at.replace(tzinfo=None)] * len(paths),
     }
-    schema = pa.schema([
-        ("path", pa.string()), ("field", pa.string()), ("nodes", pa.int64()), ("releases", pa.int64()),
-        ("total_releases", pa.int64()), ("source", pa.string()), ("computed_at", pa.timestamp("us")),
-    ])
+    schema = pa.schema(
+        [
+            ("path", pa.string()),
+            ("field", pa.string()),
+            ("nodes", pa.int64()),
+            ("releases", pa.int64()),
+            ("total_releases", pa.int64()),
+            ("source", pa.string()),
+            ("computed_at", pa.timestamp("us")),
+        ]
+    )
     warehouse_load_table(
-        warehouse, COVERAGE_TABLE, pa.table(rows, schema=schema),
+        warehouse,
+        COVERAGE_TABLE,
+        pa.table(rows, schema=schema),
         description="How often each OCDS field is present in the compiled releases (probity procurement coverage)",
         source=report.source,
     )
@@ -375,8 +409,9 @@ def coverage_load(*, warehouse: Any) -> CoverageReport | None:
     report.source = str(frame["source"].iloc[0])
     stamp = frame["computed_at"].iloc[0]
     report.computed_at = stamp.to_pydatetime().replace(tzinfo=UTC) if hasattr(stamp, "to_pydatetime") else None
-    for path, dotted, nodes, releases in zip(frame["path"], frame["field"], frame["nodes"], frame["releases"],
-                                             strict=True):
+    for path, dotted, nodes, releases in zip(
+        frame["path"], frame["field"], frame["nodes"], frame["releases"], strict=True
+    ):
         report.nodes[str(path)] = int(nodes)
         if dotted:
             report.releases[str(dotted)] = int(releases)

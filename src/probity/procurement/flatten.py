@@ -26,6 +26,7 @@ from probity.procurement.tables import TABLES, warehouse_name
 
 if TYPE_CHECKING:
     import duckdb
+    import ibis.expr.types as ir
 
     from probity.warehouse.services import Warehouse
 
@@ -49,7 +50,8 @@ RELEASE_COLUMNS: dict[str, str] = {
         "STRUCT(id VARCHAR, name VARCHAR, roles VARCHAR[], "
         "identifier STRUCT(scheme VARCHAR, id VARCHAR, legalName VARCHAR), "
         "address STRUCT(streetAddress VARCHAR, locality VARCHAR, region VARCHAR, postalCode VARCHAR, "
-        "countryName VARCHAR))[]"
+        "countryName VARCHAR), "
+        "contactPoint STRUCT(name VARCHAR, email VARCHAR, telephone VARCHAR))[]"
     ),
     "tender": (
         "STRUCT(id VARCHAR, title VARCHAR, status VARCHAR, procurementMethod VARCHAR, "
@@ -147,7 +149,9 @@ def _select(table: str, source: str, *, light_contracts: bool = False) -> str:
             p.identifier.scheme AS identifier_scheme, p.identifier.id AS identifier_id,
             p.identifier.legalName AS identifier_legal_name,
             p.address.streetAddress AS street_address, p.address.locality, p.address.region,
-            p.address.postalCode AS postal_code, p.address.countryName AS country_name
+            p.address.postalCode AS postal_code, p.address.countryName AS country_name,
+            p.contactPoint.name AS contact_point_name, p.contactPoint.email AS contact_point_email,
+            p.contactPoint.telephone AS contact_point_telephone
         FROM (SELECT ocid, unnest(parties) AS p, generate_subscripts(parties, 1)::BIGINT AS party_index
               FROM {source} WHERE parties IS NOT NULL)"""
     if table == "lots":
@@ -290,11 +294,13 @@ def flatten_file(
     tables: Sequence[str] = tuple(TABLES),
     prefixed: bool = True,
     temporary: bool = False,
+    suffix: str = "",
 ) -> FlattenReport:
     """Reads compiled releases from ``path`` and (re)creates ``tables`` in a DuckDB connection.
 
-    Tables are named ``procurement_<table>`` (``prefixed``) or plainly. ``temporary`` makes them
-    temporary tables, for one run of the indicators without touching the warehouse file.
+    Tables are named ``procurement_<table>`` (``prefixed``) or plainly, followed by ``suffix``.
+    ``temporary`` makes them temporary tables, for one run of the indicators without touching the
+    warehouse file.
     Raises ``FileNotFoundError`` if the file is missing.
     """
     source_path = Path(path)
@@ -314,7 +320,7 @@ def flatten_file(
         kind = "TEMP TABLE" if temporary else "TABLE"
         light = _light_contracts(tables)
         for table in tables:
-            name = warehouse_name(table) if prefixed else table
+            name = (warehouse_name(table) if prefixed else table) + suffix
             connection.execute(f'CREATE OR REPLACE {kind} "{name}" AS {_select(table, staging, light_contracts=light)}')
             report.rows[table] = int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # type: ignore[index]
     finally:
@@ -348,23 +354,76 @@ def flatten_to_parquet(
 
 
 def flatten_into_warehouse(
-    warehouse: Warehouse, path: str | Path, *, tables: Sequence[str] = tuple(TABLES)
+    warehouse: Warehouse,
+    path: str | Path,
+    *,
+    tables: Sequence[str] = tuple(TABLES),
+    suffix: str = "",
+    append: bool = False,
 ) -> FlattenReport:
-    """Flattens ``path`` into the warehouse as ``procurement_<table>`` tables, on either engine.
+    """Flattens ``path`` into the warehouse as ``procurement_<table>`` tables (followed by
+    ``suffix``), on either engine.
 
     DuckDB builds the tables in place; on Spark, DuckDB writes Parquet that becomes Spark tables
-    through the ``Warehouse`` interface, so both engines hold the same rows and types.
+    through the ``Warehouse`` interface, so both engines hold the same rows and types. By default
+    the tables are replaced; with ``append`` the file's contracting processes are added to those
+    already there (see ``merge_by_ocid``).
     """
+    if append:
+        report = flatten_into_warehouse(warehouse, path, tables=tables, suffix=suffix + APPEND_STAGING)
+        merge_by_ocid(warehouse, tables, staging_suffix=suffix + APPEND_STAGING, suffix=suffix)
+        return report
     if warehouse.engine == "duckdb":
         connection = warehouse.backend.con  # type: ignore[attr-defined]
-        return flatten_file(connection, path, tables=tables)
+        return flatten_file(connection, path, tables=tables, suffix=suffix)
     with tempfile.TemporaryDirectory(prefix="probity-parquet-") as scratch:
         report = flatten_to_parquet(path, scratch, tables=tables)
         for table in tables:
             name = warehouse_name(table)
             data = warehouse.backend.read_parquet(str(Path(scratch) / name / "part-0.parquet"))
-            warehouse.create_table(name, data)
+            warehouse.create_table(name + suffix, data)
     return report
+
+
+APPEND_STAGING = "__appended"
+
+
+def merge_by_ocid(warehouse: Warehouse, tables: Sequence[str], *, staging_suffix: str, suffix: str = "") -> None:
+    """Adds the rows of the staging tables (``procurement_<table><staging_suffix>``) to the tables
+    ``procurement_<table><suffix>``, then drops the staging tables.
+
+    A contracting process is one OCID: one that is already there is replaced as a whole by the new
+    file's rows (a later compiled release of the same process), the others are kept. A column the
+    older table lacks (added in a later version of Probity) is NULL in its rows.
+    """
+    present = set(warehouse.list_tables())
+    for table in tables:
+        name, staging = warehouse_name(table) + suffix, warehouse_name(table) + staging_suffix
+        new = warehouse.table(staging)
+        if name in present:
+            merged = merged_by_key(warehouse.table(name), new, "ocid")
+            warehouse.create_table(name, merged)
+        else:
+            warehouse.create_table(name, new)
+        _drop_table(warehouse, staging)
+
+
+def _drop_table(warehouse: Warehouse, name: str) -> None:
+    # Not Ibis's drop_table: Ibis 12 with sqlglot >= 30.18 emits an empty DROP statement
+    # (ibis-project/ibis#12101). ``name`` is built from this module's constants.
+    quote = '"' if warehouse.engine == "duckdb" else "`"
+    warehouse.backend.raw_sql(f"DROP TABLE IF EXISTS {quote}{name}{quote}")  # type: ignore[attr-defined]
+
+
+def merged_by_key(old: ir.Table, new: ir.Table, key: str) -> ir.Table:
+    """``new`` plus the rows of ``old`` whose ``key`` is not in ``new``, in ``new``'s columns."""
+    import ibis
+
+    columns = {}
+    for column, dtype in new.schema().items():
+        columns[column] = old[column].cast(dtype) if column in old.columns else ibis.null().cast(dtype)
+    kept = old.filter((~old[key].isin(new.select(key)[key])).fill_null(True)).select(**columns)
+    return kept.union(new.select(*new.columns), distinct=False)
 
 
 def parquet_tables(warehouse: Warehouse, folder: str | Path, tables: Sequence[str]) -> dict[str, object]:

@@ -1,11 +1,13 @@
 """Where the indicator results and the risk scores live (for pages, API and exports).
 
-The matrix and the scores cover the 13 beyond-Cardinal indicators (``indicators.beyond``) and the
-eight process-level Cardinal indicators (``indicators.cardinal.PROCESS_OUTCOME_CODES``: R003, R018,
-R024, R028, R030, R035, R036, R058; their message is in ``indicators.cardinal.MESSAGES``).
+The matrix and the scores cover the 13 beyond-Cardinal indicators (``indicators.beyond``) and
+Cardinal's eleven (``indicators.cardinal.PROCESS_OUTCOME_CODES``; R025, R038 and R048 judge a
+process by the tenderers, buyer, procuring entity or suppliers it involves; their message is in
+``indicators.cardinal.MESSAGES``).
 
 Written by ``probity.procurement.services.procurement_detect`` (command ``probity procurement
-detect``); every table is replaced as a whole on each run. All are warehouse tables (read them with
+detect``); every table is computed afresh over all processes on each run (``detect FILE
+--append`` adds a file's processes to the ones judged before). All are warehouse tables (read them with
 ``warehouse_connection()`` and Ibis, or ``probity warehouse query``):
 
 ``procurement_indicator_results`` — the full pass / flag / not-applicable matrix, one row per

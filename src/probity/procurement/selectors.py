@@ -80,8 +80,12 @@ def result_table_names() -> dict[str, str]:
         from probity.procurement import results as results_module
     except ImportError:
         return names
-    for key, constant in (("results", "RESULTS_TABLE"), ("process_scores", "PROCESS_SCORES_TABLE"),
-                          ("buyer_scores", "BUYER_SCORES_TABLE"), ("supplier_scores", "SUPPLIER_SCORES_TABLE")):
+    for key, constant in (
+        ("results", "RESULTS_TABLE"),
+        ("process_scores", "PROCESS_SCORES_TABLE"),
+        ("buyer_scores", "BUYER_SCORES_TABLE"),
+        ("supplier_scores", "SUPPLIER_SCORES_TABLE"),
+    ):
         value = getattr(results_module, constant, None)
         if isinstance(value, str):
             names[key] = value
@@ -193,9 +197,9 @@ def _process_date(processes: ir.Table) -> ir.Value:
     """The date of a process as ``YYYY-MM-DD`` text: tender publication, else tender start, else release date."""
     import ibis
 
-    return ibis.coalesce(
-        processes.tender_date_published, processes.tender_period_start_date, processes.date
-    ).substr(0, 10)
+    return ibis.coalesce(processes.tender_date_published, processes.tender_period_start_date, processes.date).substr(
+        0, 10
+    )
 
 
 def _flagged_ocids(catalogue: _Catalogue, code: str) -> ir.Table | None:
@@ -219,7 +223,8 @@ def _finding_flagged_ocids(code: str, limit: int = 100_000) -> list[str]:
 
     return list(
         Finding.objects.filter(detector_code=code, subject_type="process", outcome="flag")
-        .values_list("subject_id", flat=True).distinct()[:limit]
+        .values_list("subject_id", flat=True)
+        .distinct()[:limit]
     )
 
 
@@ -254,9 +259,13 @@ def process_list(filters: ProcessFilters, *, offset: int = 0, limit: int = 50) -
         if filters.supplier and catalogue.has(AWARD_SUPPLIERS):
             suppliers = catalogue.warehouse.table(AWARD_SUPPLIERS)
             needle = filters.supplier.strip()
-            matching = suppliers.filter(
-                (suppliers.supplier_id == needle) | suppliers.supplier_name.ilike(f"%{_like(needle)}%")
-            ).select(supplier_ocid=suppliers.ocid).distinct()
+            matching = (
+                suppliers.filter(
+                    (suppliers.supplier_id == needle) | suppliers.supplier_name.ilike(f"%{_like(needle)}%")
+                )
+                .select(supplier_ocid=suppliers.ocid)
+                .distinct()
+            )
             expr = expr.semi_join(matching, expr.ocid == matching.supplier_ocid)
         elif filters.supplier:
             expr = expr.filter(expr.ocid.isnull())  # no supplier table: nothing can match
@@ -291,11 +300,28 @@ def process_list(filters: ProcessFilters, *, offset: int = 0, limit: int = 50) -
             total = int(_scalar(catalogue.warehouse, expr.count()) or 0)
         column, ascending = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
         key = expr[column].asc(nulls_first=False) if ascending else expr[column].desc(nulls_first=False)
-        wanted = [name for name in (
-            "ocid", "process_date", "tender_title", "buyer_id", "buyer_name", "procurement_method",
-            "procurement_method_details", "tender_status", "tender_value_amount", "tender_value_currency",
-            "number_of_tenderers", "bid_count", "award_count", "score", "coverage", "flag_count",
-        ) if name in expr.columns]
+        wanted = [
+            name
+            for name in (
+                "ocid",
+                "process_date",
+                "tender_title",
+                "buyer_id",
+                "buyer_name",
+                "procurement_method",
+                "procurement_method_details",
+                "tender_status",
+                "tender_value_amount",
+                "tender_value_currency",
+                "number_of_tenderers",
+                "bid_count",
+                "award_count",
+                "score",
+                "coverage",
+                "flag_count",
+            )
+            if name in expr.columns
+        ]
         page = expr.order_by([key, expr.ocid.asc()]).select(wanted).limit(limit, offset=offset)
         rows = _records(catalogue.warehouse.execute(page))
         _attach_flags(catalogue, rows)
@@ -513,8 +539,11 @@ def process_detail(ocid: str) -> ProcessDetail | None:
         for code, flagged in cardinal_flags(catalogue).items():
             if ocid in flagged and code not in matrix:
                 matrix[code] = {
-                    "outcome": "flag", "value": flagged[ocid], "evidence": {},
-                    "message": CARDINAL_FLAG_MESSAGE, "message_params": {"value": round(flagged[ocid], 4)},
+                    "outcome": "flag",
+                    "value": flagged[ocid],
+                    "evidence": {},
+                    "message": CARDINAL_FLAG_MESSAGE,
+                    "message_params": {"value": round(flagged[ocid], 4)},
                 }
     registry = detector_registry()
     findings = {
@@ -537,17 +566,19 @@ def process_detail(ocid: str) -> ProcessDetail | None:
                 explanation = gettext(str(message)) % params if params else gettext(str(message))
             except (KeyError, TypeError, ValueError):
                 explanation = str(message)
-        detail.outcomes.append(IndicatorOutcome(
-            code=code,
-            title=str(detector.title) if detector else titles.get(code, code),
-            description=str(detector.description) if detector else "",
-            outcome=outcome if outcome in OUTCOMES else "not_applicable",
-            reason=reason,
-            explanation=explanation,
-            value=row.get("value"),
-            evidence={key: value for key, value in evidence.items() if key != "reason"},
-            finding_id=finding.pk if finding else None,
-        ))
+        detail.outcomes.append(
+            IndicatorOutcome(
+                code=code,
+                title=str(detector.title) if detector else titles.get(code, code),
+                description=str(detector.description) if detector else "",
+                outcome=outcome if outcome in OUTCOMES else "not_applicable",
+                reason=reason,
+                explanation=explanation,
+                value=row.get("value"),
+                evidence={key: value for key, value in evidence.items() if key != "reason"},
+                finding_id=finding.pk if finding else None,
+            )
+        )
     order = {"flag": 0, "not_applicable": 2, "pass": 1}
     detail.outcomes.sort(key=lambda item: (order[item.outcome], item.code))
     if detail.score is None and detail.outcomes:
@@ -603,8 +634,9 @@ def _score_years(catalogue: _Catalogue, kind: str, key: str) -> tuple[list[YearS
             coverage = row.get("coverage")
             continue
         processes = int(row.get("processes") or row.get("process_count") or 0)
-        years.append(YearScore(int(year), row.get(score_col), processes,
-                               int(row.get("flags") or row.get("flag_count") or 0)))
+        years.append(
+            YearScore(int(year), row.get(score_col), processes, int(row.get("flags") or row.get("flag_count") or 0))
+        )
     years.sort(key=lambda item: item.year)
     if overall is None and years:
         weighted = [(item.score, item.processes or 1) for item in years if item.score is not None]
@@ -674,15 +706,33 @@ def profile(kind: str, key: str) -> Profile | None:
 
             joined = mine.mutate(score=ibis.null("float64"))
         recent_query = joined.order_by([joined.process_date.desc(nulls_first=False), joined.ocid]).limit(20)
-        recent = _records(warehouse.execute(recent_query.select(
-            [c for c in ("ocid", "process_date", "tender_title", "buyer_id", "buyer_name", "procurement_method",
-                         "tender_value_amount", "tender_value_currency", "score") if c in recent_query.columns]
-        )))
+        recent = _records(
+            warehouse.execute(
+                recent_query.select(
+                    [
+                        c
+                        for c in (
+                            "ocid",
+                            "process_date",
+                            "tender_title",
+                            "buyer_id",
+                            "buyer_name",
+                            "procurement_method",
+                            "tender_value_amount",
+                            "tender_value_currency",
+                            "score",
+                        )
+                        if c in recent_query.columns
+                    ]
+                )
+            )
+        )
         _attach_flags(catalogue, recent)
         if not years:
             dated = joined.mutate(year=_year_expr(joined))
-            per_year = dated.group_by("year").aggregate(processes=dated.count(), score=dated.score.mean()).order_by(
-                "year")
+            per_year = (
+                dated.group_by("year").aggregate(processes=dated.count(), score=dated.score.mean()).order_by("year")
+            )
             for row in _records(warehouse.execute(per_year)):
                 if row.get("year") and str(row["year"]).isdigit():
                     years.append(YearScore(int(row["year"]), row.get("score"), int(row["processes"])))
@@ -691,7 +741,8 @@ def profile(kind: str, key: str) -> Profile | None:
             known = [item for item in years if item.score is not None]
             if known:
                 score = sum(item.score * item.processes for item in known if item.score is not None) / max(
-                    1, sum(item.processes for item in known))
+                    1, sum(item.processes for item in known)
+                )
     return Profile(kind, key, name, count, total_value, score, coverage, years, recent, flag_counts)
 
 
@@ -737,20 +788,24 @@ def party_list(kind: str, *, query: str = "", offset: int = 0, limit: int = 50) 
             if table is None:
                 return [], 0
             expr = table.filter(table.buyer_id.notnull()).select(
-                key=table.buyer_id, name=table.buyer_name, ocid=table.ocid)
+                key=table.buyer_id, name=table.buyer_name, ocid=table.ocid
+            )
         else:
             table = catalogue.table(AWARD_SUPPLIERS)
             if table is None:
                 return [], 0
             expr = table.filter(table.supplier_id.notnull()).select(
-                key=table.supplier_id, name=table.supplier_name, ocid=table.ocid)
+                key=table.supplier_id, name=table.supplier_name, ocid=table.ocid
+            )
         if query:
             expr = expr.filter((expr.key == query) | expr.name.ilike(f"%{_like(query)}%"))
         grouped = expr.group_by("key").aggregate(name=expr.name.max(), processes=expr.ocid.nunique())
         total = int(_scalar(warehouse, grouped.count()) or 0)
         page = grouped.order_by([grouped.processes.desc(), grouped.key]).limit(limit, offset=offset)
-        rows = [PartyRow(str(r["key"]), str(r["name"] or r["key"]), int(r["processes"]))
-                for r in _records(warehouse.execute(page))]
+        rows = [
+            PartyRow(str(r["key"]), str(r["name"] or r["key"]), int(r["processes"]))
+            for r in _records(warehouse.execute(page))
+        ]
         score_table = catalogue.table(result_table_names()[f"{kind}_scores"])
         if score_table is not None and rows:
             key_col = _col(score_table, f"{kind}_key", f"{kind}_id", "subject_id", "key", "id")
@@ -802,8 +857,9 @@ def ingest_rejections(
         total = int(_scalar(warehouse, rejections.count()) or 0)
         if "payload" in rejections.columns:  # the rejected text itself: shown by the CLI export, not here
             rejections = rejections.drop("payload")
-        order = [name for name in (run_col, "file", "source_file", "line", "position")
-                 if name and name in rejections.columns]
+        order = [
+            name for name in (run_col, "file", "source_file", "line", "position") if name and name in rejections.columns
+        ]
         query = rejections.order_by(order) if order else rejections
         return _records(warehouse.execute(query.limit(limit, offset=offset))), total
 

@@ -4,9 +4,9 @@
   FollowTheMoney ``Sanction`` entities with their targets, as OpenSanctions publishes them).
   Idempotent by ``source_key``; a bad record is reported with its line and reason and the valid
   ones beside it are kept.
-- ``procurement_detect``: runs every beyond-Cardinal indicator and the process-level Cardinal
-  indicators (``indicators.cardinal.PROCESS_OUTCOME_CODES``) over the procurement data, writes the
-  full pass / flag / not-applicable matrix and the risk scores to the warehouse
+- ``procurement_detect``: runs every beyond-Cardinal indicator and Cardinal's indicators with
+  process outcomes (``indicators.cardinal.PROCESS_OUTCOME_CODES``: all eleven) over the procurement
+  data, writes the full pass / flag / not-applicable matrix and the risk scores to the warehouse
   (``probity.procurement.results``) and stores findings through ``core.services.detector_run``.
 """
 
@@ -59,8 +59,16 @@ FINDINGS_ALL_MAX = 50_000
 # --- the debarment register ----------------------------------------------------------------------
 
 DEBARMENT_FIELDS = (
-    "organisation_id", "name", "identifiers", "country", "authority", "start_date", "end_date", "grounds",
-    "source", "source_name",
+    "organisation_id",
+    "name",
+    "identifiers",
+    "country",
+    "authority",
+    "start_date",
+    "end_date",
+    "grounds",
+    "source",
+    "source_name",
 )
 CSV_COLUMNS = ("id", "name", "identifiers", "country", "authority", "start_date", "end_date", "grounds")
 
@@ -85,9 +93,11 @@ class _OrganisationMatcher:
 
     def __init__(self) -> None:
         self.by_identifier: dict[str, set[int]] = {}
-        rows = Identifier.objects.filter(organisation__isnull=False).exclude(
-            scheme__in=Identifier.HASHED_SCHEMES
-        ).values_list("value", "organisation_id")
+        rows = (
+            Identifier.objects.filter(organisation__isnull=False)
+            .exclude(scheme__in=Identifier.HASHED_SCHEMES)
+            .values_list("value", "organisation_id")
+        )
         for value, organisation_id in rows.iterator():
             if value:
                 self.by_identifier.setdefault(value.strip().upper(), set()).add(organisation_id)
@@ -265,7 +275,9 @@ def debarment_import_ftm(*, path: Path, source_name: str | None = None, actor: s
             ends = sanction.get("endDate")
             grounds = "; ".join(
                 dict.fromkeys(
-                    sanction.get("reason") + sanction.get("program") + sanction.get("summary")
+                    sanction.get("reason")
+                    + sanction.get("program")
+                    + sanction.get("summary")
                     + sanction.get("provisions")
                 )
             )
@@ -303,9 +315,9 @@ class DetectReport:
 
 def register_rows() -> list[tuple[str, date | None]]:
     """(company registry number, founding date) of every organisation Probity knows."""
-    rows = Identifier.objects.filter(
-        organisation__isnull=False, scheme=Identifier.Scheme.COMPANY_REGISTER
-    ).values_list("value", "organisation__founded")
+    rows = Identifier.objects.filter(organisation__isnull=False, scheme=Identifier.Scheme.COMPANY_REGISTER).values_list(
+        "value", "organisation__founded"
+    )
     return [(value, founded) for value, founded in rows.iterator() if value and founded]
 
 
@@ -342,18 +354,35 @@ def write_inputs(
     flattened: beyond_inputs.InputRows | None = None,
     register: Iterable[tuple[str, date | None]] | None = None,
     debarments: Iterable[Mapping[str, Any]] | None = None,
+    append: bool = False,
 ) -> Inputs:
     """Flattens compiled releases into the indicators' input tables and writes them to the warehouse.
 
     The company register and the debarment register come from the Django database unless given.
+    The release tables are replaced, or with ``append`` the releases' contracting processes are
+    added to those already there (an OCID already there is replaced by the new rows).
     """
+    import ibis
+
+    from probity.procurement.flatten import merged_by_key
+
     if flattened is None:
         flattened = beyond_inputs.input_rows(releases or [])
     tables: dict[str, pa.Table] = flattened.tables()
-    tables["register"] = beyond_inputs.register_table(register_rows() if register is None else register)
-    tables["debarments"] = beyond_inputs.debarment_table(debarment_rows() if debarments is None else debarments)
+    present = set(warehouse.list_tables()) if append else set()
     for name, table in tables.items():
-        warehouse.create_table(TABLES[name], table)
+        if TABLES[name] in present:
+            merged = merged_by_key(warehouse.table(TABLES[name]), ibis.memtable(table), "ocid")
+            warehouse.create_table(TABLES[name], merged)
+        else:
+            warehouse.create_table(TABLES[name], table)
+    warehouse.create_table(
+        TABLES["register"], beyond_inputs.register_table(register_rows() if register is None else register)
+    )
+    warehouse.create_table(
+        TABLES["debarments"],
+        beyond_inputs.debarment_table(debarment_rows() if debarments is None else debarments),
+    )
     return read_inputs(warehouse)
 
 
@@ -537,6 +566,7 @@ def procurement_detect(
     from_tables: bool = False,
     progress: Callable[[str], object] | None = None,
     cardinal_settings: IndicatorSettings | None = None,
+    append: bool = False,
 ) -> DetectReport:
     """Runs the beyond-Cardinal indicators, writes the matrix and scores, and stores findings.
 
@@ -550,6 +580,11 @@ def procurement_detect(
     The Cardinal indicators of ``CARDINAL_CODES`` (settings: ``cardinal_settings``, else Cardinal's
     defaults) read the flattened ``procurement_*`` tables: with ``releases`` they are rebuilt from
     the same releases; with neither ``releases`` nor those tables, the Cardinal indicators are skipped.
+
+    ``releases`` replace the releases judged before, unless ``append``: then their contracting
+    processes are added to those already in the warehouse's input and ``procurement_*`` tables (a
+    process already there, same OCID, is replaced by the new release), and every indicator judges
+    the whole. The matrix and the scores are always computed afresh over all processes.
     """
     from probity.core.services import detector_run
     from probity.procurement.detectors import detector_for
@@ -589,7 +624,7 @@ def procurement_detect(
         import pandas as pd
 
         if flattened is not None:
-            write_inputs(wh, flattened=flattened)
+            write_inputs(wh, flattened=flattened, append=append)
         elif from_tables:
             write_inputs_from_tables(wh)
         inputs = read_inputs(wh)
@@ -640,7 +675,7 @@ def procurement_detect(
             return []
         names = needed_tables(selected_cardinal)
         if copy is not None:
-            flatten_into_warehouse(wh, copy.name, tables=names)
+            flatten_into_warehouse(wh, copy.name, tables=names, append=append)
         elif any(warehouse_name(name) not in wh.list_tables() for name in names):
             return []  # nothing flattened to judge
         chosen = cardinal_settings or IndicatorSettings.defaults(list(CARDINAL_CODES))

@@ -107,7 +107,7 @@ PROCESSES = Table(
 PARTIES = Table(
     "parties",
     ("ocid", "party_index"),
-    "The parties of each release, with roles, main identifier and address (no contact persons).",
+    "The parties of each release, with roles, main identifier, address and contact point.",
     (
         _c("ocid", "string", "Open Contracting ID"),
         _c("party_index", "int64", "position in the parties array, from 1"),
@@ -122,6 +122,9 @@ PARTIES = Table(
         _c("region", "string", "parties.address.region"),
         _c("postal_code", "string", "parties.address.postalCode"),
         _c("country_name", "string", "parties.address.countryName"),
+        _c("contact_point_name", "string", "parties.contactPoint.name"),
+        _c("contact_point_email", "string", "parties.contactPoint.email"),
+        _c("contact_point_telephone", "string", "parties.contactPoint.telephone (as published; compare normalised)"),
     ),
 )
 

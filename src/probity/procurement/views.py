@@ -23,30 +23,48 @@ READ = "core.view_finding"
 
 class ProcessFilterForm(forms.Form):
     flag = forms.ChoiceField(label=_("Flagged by"), required=False)
-    buyer = forms.CharField(label=_("Buyer"), required=False, max_length=200,
-                            help_text=_("identifier or part of the name"))
-    supplier = forms.CharField(label=_("Supplier"), required=False, max_length=200,
-                               help_text=_("identifier or part of the name"))
+    buyer = forms.CharField(
+        label=_("Buyer"), required=False, max_length=200, help_text=_("identifier or part of the name")
+    )
+    supplier = forms.CharField(
+        label=_("Supplier"), required=False, max_length=200, help_text=_("identifier or part of the name")
+    )
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    score_min = forms.FloatField(label=_("Lowest score"), required=False, min_value=0, max_value=1,
-                                 widget=forms.NumberInput(attrs={"step": "0.05"}))
-    score_max = forms.FloatField(label=_("Highest score"), required=False, min_value=0, max_value=1,
-                                 widget=forms.NumberInput(attrs={"step": "0.05"}))
-    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
-        ("-score", _("Score, highest first")), ("score", _("Score, lowest first")),
-        ("-date", _("Date, newest first")), ("date", _("Date, oldest first")),
-        ("-value", _("Value, largest first")), ("value", _("Value, smallest first")),
-        ("buyer", _("Buyer")), ("ocid", _("OCID")),
-    ])
+    score_min = forms.FloatField(
+        label=_("Lowest score"),
+        required=False,
+        min_value=0,
+        max_value=1,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+    score_max = forms.FloatField(
+        label=_("Highest score"),
+        required=False,
+        min_value=0,
+        max_value=1,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("-score", _("Score, highest first")),
+            ("score", _("Score, lowest first")),
+            ("-date", _("Date, newest first")),
+            ("date", _("Date, oldest first")),
+            ("-value", _("Value, largest first")),
+            ("value", _("Value, smallest first")),
+            ("buyer", _("Buyer")),
+            ("ocid", _("OCID")),
+        ],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         flag_field = self.fields["flag"]
         assert isinstance(flag_field, forms.ChoiceField)
-        flag_field.choices = [("", _("Any indicator"))] + [
-            (code, title) for code, title in selectors.flag_codes()
-        ]
+        flag_field.choices = [("", _("Any indicator"))] + [(code, title) for code, title in selectors.flag_codes()]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -86,12 +104,18 @@ CODELISTS: dict[str, dict[str, Any]] = {
         "services": pgettext_lazy("procurement category", "services"),
     },
     "status": {
-        "planning": pgettext_lazy("status", "planning"), "planned": pgettext_lazy("status", "planned"),
-        "active": pgettext_lazy("status", "active"), "cancelled": pgettext_lazy("status", "cancelled"),
-        "unsuccessful": pgettext_lazy("status", "unsuccessful"), "complete": pgettext_lazy("status", "complete"),
-        "withdrawn": pgettext_lazy("status", "withdrawn"), "pending": pgettext_lazy("status", "pending"),
-        "terminated": pgettext_lazy("status", "terminated"), "invited": pgettext_lazy("status", "invited"),
-        "valid": pgettext_lazy("status", "valid"), "disqualified": pgettext_lazy("status", "disqualified"),
+        "planning": pgettext_lazy("status", "planning"),
+        "planned": pgettext_lazy("status", "planned"),
+        "active": pgettext_lazy("status", "active"),
+        "cancelled": pgettext_lazy("status", "cancelled"),
+        "unsuccessful": pgettext_lazy("status", "unsuccessful"),
+        "complete": pgettext_lazy("status", "complete"),
+        "withdrawn": pgettext_lazy("status", "withdrawn"),
+        "pending": pgettext_lazy("status", "pending"),
+        "terminated": pgettext_lazy("status", "terminated"),
+        "invited": pgettext_lazy("status", "invited"),
+        "valid": pgettext_lazy("status", "valid"),
+        "disqualified": pgettext_lazy("status", "disqualified"),
     },
 }
 
@@ -174,8 +198,10 @@ def process(request: HttpRequest, ocid: str) -> HttpResponse:
     detail = selectors.process_detail(ocid)
     if detail is None:
         raise Http404(_("No contracting process has this OCID."))
-    _label_rows([detail.process], {"procurement_method": "method", "main_procurement_category": "category",
-                                   "tender_status": "status"})
+    _label_rows(
+        [detail.process],
+        {"procurement_method": "method", "main_procurement_category": "category", "tender_status": "status"},
+    )
     for rows in (detail.awards, detail.bids, detail.contracts):
         _label_rows(rows, {"status": "status"})
     for item in detail.outcomes:
@@ -197,14 +223,28 @@ def _chart(years: list[selectors.YearScore]) -> dict[str, Any]:
         value = max(0.0, min(1.0, float(item.score or 0)))
         bar_height = round(value * plot_height, 1)
         x = round(left + index * slot + bar_gap / 2, 1)
-        bars.append({
-            "x": x, "y": round(top + plot_height - bar_height, 1), "width": round(max(4.0, slot - bar_gap), 1),
-            "height": bar_height, "label_x": round(x + max(4.0, slot - bar_gap) / 2, 1),
-            "year": item.year, "score": value, "processes": item.processes,
-        })
+        bars.append(
+            {
+                "x": x,
+                "y": round(top + plot_height - bar_height, 1),
+                "width": round(max(4.0, slot - bar_gap), 1),
+                "height": bar_height,
+                "label_x": round(x + max(4.0, slot - bar_gap) / 2, 1),
+                "year": item.year,
+                "score": value,
+                "processes": item.processes,
+            }
+        )
     ticks = [{"value": tick, "y": round(top + plot_height - tick * plot_height, 1)} for tick in (0, 0.5, 1)]
-    return {"width": width, "height": height, "left": left, "axis_y": top + plot_height,
-            "label_y": height - 10, "bars": bars, "ticks": ticks}
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "axis_y": top + plot_height,
+        "label_y": height - 10,
+        "bars": bars,
+        "ticks": ticks,
+    }
 
 
 def _profile(request: HttpRequest, kind: str, key: str) -> HttpResponse:
@@ -232,9 +272,15 @@ def _parties(request: HttpRequest, kind: str) -> HttpResponse:
     rows, total = selectors.party_list(kind, query=query, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     context = {
-        "kind": kind, "rows": rows, "total": total, "q": query, "number": number, "pages": pages,
+        "kind": kind,
+        "rows": rows,
+        "total": total,
+        "q": query,
+        "number": number,
+        "pages": pages,
         "query": _query_without_page(request),
-        "previous_page": number - 1 if number > 1 else None, "next_page": number + 1 if number < pages else None,
+        "previous_page": number - 1 if number > 1 else None,
+        "next_page": number + 1 if number < pages else None,
     }
     return render(request, "procurement/party_list.html", context)
 
@@ -271,11 +317,17 @@ def ingest(request: HttpRequest) -> HttpResponse:
     rejections, total = selectors.ingest_rejections(run_id=run_id, offset=(number - 1) * 100, limit=100)
     pages = max(1, -(-total // 100))
     context = {
-        "runs": runs, "run_columns": selectors.columns_of(runs),
-        "rejections": rejections, "rejection_columns": selectors.columns_of(rejections),
-        "total": total, "run_id": run_id, "number": number, "pages": pages,
+        "runs": runs,
+        "run_columns": selectors.columns_of(runs),
+        "rejections": rejections,
+        "rejection_columns": selectors.columns_of(rejections),
+        "total": total,
+        "run_id": run_id,
+        "number": number,
+        "pages": pages,
         "query": _query_without_page(request),
-        "previous_page": number - 1 if number > 1 else None, "next_page": number + 1 if number < pages else None,
+        "previous_page": number - 1 if number > 1 else None,
+        "next_page": number + 1 if number < pages else None,
     }
     return render(request, "procurement/ingest.html", context)
 
@@ -287,6 +339,8 @@ def debarments(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     current = request.GET.get("current") == "1"
     page = Paginator(selectors.debarment_list(query=query, current_only=current), PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    return render(request, "procurement/debarments.html",
-                  {"page": page, "q": query, "current": current, "today": date.today()})
+        request.GET.get("page")
+    )
+    return render(
+        request, "procurement/debarments.html", {"page": page, "q": query, "current": current, "today": date.today()}
+    )

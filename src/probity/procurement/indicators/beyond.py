@@ -95,8 +95,10 @@ def _judge(table: ir.Table, *branches: tuple[Any, str, Any], otherwise: str = PA
 
     outcome = ibis.cases(*[(cond, out) for cond, out, _ in branches], else_=otherwise)
     reason = ibis.cases(
-        *[(cond, ibis.literal(why, type="string") if why is None or isinstance(why, str) else why)
-          for cond, _, why in branches],
+        *[
+            (cond, ibis.literal(why, type="string") if why is None or isinstance(why, str) else why)
+            for cond, _, why in branches
+        ],
         else_=ibis.null("string"),
     )
     return table.mutate(outcome=outcome, reason=reason)
@@ -192,9 +194,7 @@ _register(
         ),
         fields=("tender.procurementMethod", "tender.tenderPeriod.startDate"),
         parameters=(
-            Parameter(
-                "call_required_methods", ["open", "selective"], _("methods that require a published call"), list
-            ),
+            Parameter("call_required_methods", ["open", "selective"], _("methods that require a published call"), list),
         ),
         compute=_no_call,
         evidence={"method": "e_method", "call_published": "e_tender_start"},
@@ -273,9 +273,7 @@ def _concentration(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
         a.supplier_key.notnull(),
         a.year.notnull(),
     )
-    per_buyer = valid.group_by(["buyer_id", "year"]).aggregate(
-        b_total=valid.award_value.sum(), b_awards=valid.count()
-    )
+    per_buyer = valid.group_by(["buyer_id", "year"]).aggregate(b_total=valid.award_value.sum(), b_awards=valid.count())
     per_pair = valid.group_by(["buyer_id", "supplier_key", "year"]).aggregate(
         p_total=valid.award_value.sum(), p_awards=valid.count()
     )
@@ -287,9 +285,7 @@ def _concentration(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
         "p_awards",
         "b_total",
         "b_awards",
-        p_share=ibis.cases(
-            (per_buyer.b_total > 0, per_pair.p_total / per_buyer.b_total), else_=ibis.null("float64")
-        ),
+        p_share=ibis.cases((per_buyer.b_total > 0, per_pair.p_total / per_buyer.b_total), else_=ibis.null("float64")),
     )
     joined = a.left_join(shares, ["buyer_id", "supplier_key", "year"]).select(
         a, shares.p_total, shares.p_awards, shares.b_total, shares.b_awards, shares.p_share
@@ -357,9 +353,7 @@ def _amended(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
     import ibis
 
     a = inputs.awards
-    increase = ibis.cases(
-        (a.award_value > 0, a.contract_value / a.award_value - _float(1)), else_=ibis.null("float64")
-    )
+    increase = ibis.cases((a.award_value > 0, a.contract_value / a.award_value - _float(1)), else_=ibis.null("float64"))
     j = a.mutate(
         e_increase=increase,
         e_award_value=a.award_value,
@@ -413,8 +407,9 @@ def _debarred(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
 
     a = inputs.awards
     d = inputs.debarments
-    keyed = a.filter(_valid_award(a), a.award_day.notnull()).select("ocid", "award_id", "supplier_key", "award_day",
-                                                                     "supplier_identifier", "supplier_name_key")
+    keyed = a.filter(_valid_award(a), a.award_day.notnull()).select(
+        "ocid", "award_id", "supplier_key", "award_day", "supplier_identifier", "supplier_name_key"
+    )
     by_id = keyed.filter(keyed.supplier_identifier.notnull()).mutate(
         match_key=ibis.literal("id:") + keyed.supplier_identifier
     )
@@ -530,8 +525,12 @@ _register(
         fields=("awards.date", "parties.identifier.id"),
         parameters=(Parameter("maximum_days", 365, _("youngest accepted company age at award, in days"), int),),
         compute=_new_supplier,
-        evidence={"age_days": "e_age_days", "founded": "e_founded", "award_date": "e_award_date",
-                  "maximum_days": "e_maximum"},
+        evidence={
+            "age_days": "e_age_days",
+            "founded": "e_founded",
+            "award_date": "e_award_date",
+            "maximum_days": "e_maximum",
+        },
         day_fields=frozenset({"founded", "award_date"}),
         messages={
             FLAG: gettext_noop(
@@ -577,8 +576,12 @@ _register(
         fields=("tender.value.amount", "awards.value.amount"),
         parameters=(Parameter("tolerance", 0.005, _("largest relative gap counted as close"), float),),
         compute=_near_estimate,
-        evidence={"ratio": "e_ratio", "award_value": "e_award_value", "estimate": "e_estimate",
-                  "tolerance": "e_tolerance"},
+        evidence={
+            "ratio": "e_ratio",
+            "award_value": "e_award_value",
+            "estimate": "e_estimate",
+            "tolerance": "e_tolerance",
+        },
         messages={
             FLAG: gettext_noop(
                 "Awarded at %(award_value)s against an estimate of %(estimate)s (%(ratio_percent)s %% of it)."
@@ -614,8 +617,7 @@ _register(
         fields=("tender.value.amount", "awards.value.amount"),
         parameters=(Parameter("margin", 0.1, _("largest accepted excess over the estimate"), float),),
         compute=_above_estimate,
-        evidence={"ratio": "e_ratio", "award_value": "e_award_value", "estimate": "e_estimate",
-                  "margin": "e_margin"},
+        evidence={"ratio": "e_ratio", "award_value": "e_award_value", "estimate": "e_estimate", "margin": "e_margin"},
         messages={
             FLAG: gettext_noop(
                 "Awarded at %(award_value)s against an estimate of %(estimate)s (%(ratio_percent)s %% of it)."
@@ -628,16 +630,17 @@ _register(
 )
 
 
-def _pair_window(
-    inputs: Inputs, eligible: ir.BooleanValue, window_days: int
-) -> ir.Table:
+def _pair_window(inputs: Inputs, eligible: ir.BooleanValue, window_days: int) -> ir.Table:
     """For every eligible award: how many eligible awards of the same buyer to the same supplier
     fall within ``window_days`` of it (itself included), and their total value."""
     a = inputs.awards
     base = a.filter(eligible, a.buyer_id.notnull(), a.supplier_key.notnull(), a.award_day.notnull())
     left = base.select("ocid", "award_id", "buyer_id", "supplier_key", "award_day")
     right = base.select(
-        r_buyer=base.buyer_id, r_supplier=base.supplier_key, r_day=base.award_day, r_value=base.award_value,
+        r_buyer=base.buyer_id,
+        r_supplier=base.supplier_key,
+        r_day=base.award_day,
+        r_value=base.award_value,
         r_ocid=base.ocid,
     )
     pairs = left.join(
@@ -700,8 +703,14 @@ _register(
             Parameter("window_days", 365, _("window before and after each award, in days"), int),
         ),
         compute=_repeat_direct,
-        evidence={"awards": "e_awards", "total": "e_total", "first": "e_first", "last": "e_last",
-                  "window_days": "e_window_days", "minimum_awards": "e_minimum"},
+        evidence={
+            "awards": "e_awards",
+            "total": "e_total",
+            "first": "e_first",
+            "last": "e_last",
+            "window_days": "e_window_days",
+            "minimum_awards": "e_minimum",
+        },
         day_fields=frozenset({"first", "last"}),
         messages={
             FLAG: gettext_noop(
@@ -762,8 +771,15 @@ _register(
             Parameter("window_days", 30, _("window before and after each award, in days"), int),
         ),
         compute=_split,
-        evidence={"parts": "e_parts", "total": "e_total", "first": "e_first", "last": "e_last",
-                  "award_value": "e_award_value", "threshold": "e_threshold", "window_days": "e_window_days"},
+        evidence={
+            "parts": "e_parts",
+            "total": "e_total",
+            "first": "e_first",
+            "last": "e_last",
+            "award_value": "e_award_value",
+            "threshold": "e_threshold",
+            "window_days": "e_window_days",
+        },
         day_fields=frozenset({"first", "last"}),
         messages={
             FLAG: gettext_noop(
@@ -821,13 +837,10 @@ def _winner_not_bidder(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
     a = inputs.awards
     b = inputs.bids
     per_process = b.group_by("ocid").aggregate(n_bids=b.count())
-    bidders = b.filter(b.tenderer_id.notnull()).select(
-        "ocid", supplier_id=b.tenderer_id
-    ).distinct().mutate(is_bidder=_int(1))
-    joined = (
-        a.left_join(per_process, "ocid")
-        .select(a, per_process.n_bids)
+    bidders = (
+        b.filter(b.tenderer_id.notnull()).select("ocid", supplier_id=b.tenderer_id).distinct().mutate(is_bidder=_int(1))
     )
+    joined = a.left_join(per_process, "ocid").select(a, per_process.n_bids)
     joined2 = joined.left_join(bidders, ["ocid", "supplier_id"]).select(joined, bidders.is_bidder)
     j = joined2.mutate(e_bids=joined2.n_bids, e_supplier=joined2.supplier_name)
     return _judge(
@@ -937,9 +950,11 @@ def evidence_records(indicator: Indicator, frame: pd.DataFrame) -> list[dict[str
             values = [v.item() if hasattr(v, "item") else v for v in raw]
         columns[key] = values
     keys = list(columns)
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)] if keys else [
-        {} for _ in range(len(frame))
-    ]
+    return (
+        [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        if keys
+        else [{} for _ in range(len(frame))]
+    )
 
 
 def message_params(evidence: Mapping[str, Any], reason: str | None) -> dict[str, Any]:

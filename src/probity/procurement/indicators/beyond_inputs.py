@@ -371,7 +371,10 @@ def awards_from_tables(tables: Mapping[str, Any]) -> Any:
         party_name=parties.name.min(), supplier_identifier=parties.identifier_id.min()
     )
     suppliers = s.left_join(party, [s.ocid == party.ocid, s.supplier_id == party.party_id]).select(
-        s.ocid, s.award_index, s.supplier_id, supplier_name=ibis.coalesce(s.supplier_name, party.party_name),
+        s.ocid,
+        s.award_index,
+        s.supplier_id,
+        supplier_name=ibis.coalesce(s.supplier_name, party.party_name),
         supplier_identifier=party.supplier_identifier,
     )
     with_suppliers = awards.left_join(suppliers, ["ocid", "award_index"]).select(
@@ -385,9 +388,7 @@ def awards_from_tables(tables: Mapping[str, Any]) -> Any:
         supplier_name_key=name_key_column,
         supplier_key=ibis.coalesce(joined.supplier_identifier, joined.supplier_id, name_key_column),
         year=ibis.coalesce(joined.award_year, joined.tender_year),
-        amendments=ibis.cases(
-            (joined.award_id.notnull(), joined.amendments.fill_null(0)), else_=ibis.null("int64")
-        ),
+        amendments=ibis.cases((joined.award_id.notnull(), joined.amendments.fill_null(0)), else_=ibis.null("int64")),
     )
     return out.select(*AWARD_SCHEMA.names)
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import ibis
 from django.utils.translation import gettext_noop
-from ibis import _
 
 from probity.procurement.indicators import (
     Indicator,
     ProcurementTables,
     Setting,
     contracting_processes,
+    lazy_module,
     quantiles_type8,
     register,
     result_table,
@@ -30,9 +29,12 @@ from probity.procurement.indicators import (
 from probity.procurement.indicators.settings import pipe_set
 
 if TYPE_CHECKING:
+    import ibis
     import ibis.expr.types as ir
 
     from probity.procurement.indicators.settings import IndicatorSettings
+else:
+    ibis = lazy_module("ibis")  # imported when an indicator is built, not when it is registered
 
 FINAL_AWARD_STATUSES = ("active", "cancelled", "unsuccessful")
 NOT_SUBMITTED_BID_STATUSES = ("invited", "withdrawn")
@@ -88,7 +90,7 @@ def _build_sole_supplier(tables: ProcurementTables, processes: ir.Table) -> ir.T
     columns ``ocid``, ``supplier_id``."""
     awards = tables["awards"]
     active = awards.filter(awards.status == "active")
-    one_active = active.group_by("ocid").aggregate(active_awards=_.count()).filter(_.active_awards == 1)
+    one_active = active.group_by("ocid").aggregate(active_awards=ibis._.count()).filter(ibis._.active_awards == 1)
     sole = active.filter(active.has_suppliers & (active.supplier_count == 1)).select("ocid", "award_index")
     sole = sole.join(one_active.select("ocid"), "ocid")
     suppliers = tables["award_suppliers"]
@@ -119,7 +121,7 @@ def _currency(tables: ProcurementTables, settings: IndicatorSettings) -> ir.Valu
         return ibis.literal(settings.currency)
     bids = tables["bids"]
     priced = bids.filter(bids.value_amount.notnull() & bids.value_currency.notnull())
-    counts = priced.group_by("value_currency").aggregate(bids=_.count())
+    counts = priced.group_by("value_currency").aggregate(bids=ibis._.count())
     return counts.order_by([ibis.desc("bids"), "value_currency"]).limit(1).value_currency.as_scalar()
 
 
@@ -141,7 +143,7 @@ def _build_ratios(tables: ProcurementTables, settings: IndicatorSettings) -> ir.
     winning = (
         bids.filter(bids.tenderer_id == bids.supplier_id)
         .group_by("ocid")
-        .aggregate(winner=_.supplier_id.max(), winner_amount=_.value_amount.min())
+        .aggregate(winner=ibis._.supplier_id.max(), winner_amount=ibis._.value_amount.min())
     )
     others = bids.filter(bids.tenderer_id != bids.supplier_id)
     # The first of the lowest bids, in release order, as Cardinal keeps the first strict minimum.
@@ -279,7 +281,7 @@ def _outcome_rows(
         **{EVIDENCE_PREFIX + name: value for name, value in evidence.items()},
     )
     flags = indicator.results(tables, settings)
-    flags = flags.filter(flags.subject_type == "OCID").select(flag_ocid=_.subject_id, flag_value=_.value)
+    flags = flags.filter(flags.subject_type == "OCID").select(flag_ocid=ibis._.subject_id, flag_value=ibis._.value)
     joined = frame.left_join(flags, frame.ocid == flags.flag_ocid)
     outcome = ibis.cases(
         (joined.flag_ocid.notnull(), "flag"), (joined.reason.notnull(), "not_applicable"), else_="pass"
@@ -314,6 +316,38 @@ def _ratio_outcomes(
     ]
     evidence = {"ratio": frame.ratio, fence_name: frame.fence}
     return _outcome_rows(indicator, tables, settings, frame, reasons, evidence)
+
+
+def _party_outcome_rows(
+    indicator: Indicator,
+    frame: ir.Table,
+    reasons: list[Reason],
+    evidence: dict[str, ir.Value],
+    flagged: ir.BooleanValue,
+    value: ir.Value,
+) -> ir.Table:
+    """``_outcome_rows`` for the indicators that judge parties (R025 tenderers, R038 buyers,
+    procuring entities and tenderers, R048 suppliers): a process is flagged when ``flagged`` (one
+    of the parties it involves, in the data the indicator counted from it, is flagged), with
+    ``value`` (that party's Cardinal value); Cardinal's JSON output is unchanged (``results``)."""
+    cases = [(frame.base_reason.notnull(), frame.base_reason)]
+    cases += [(condition.fill_null(False), _text(reason)) for condition, reason in reasons]
+    frame = frame.mutate(
+        reason=ibis.cases(*cases, else_=ibis.null("string")),
+        is_flagged=flagged.fill_null(False),
+        flag_value=value.cast("float64"),
+        **{EVIDENCE_PREFIX + name: item for name, item in evidence.items()},
+    )
+    flag = frame.is_flagged & frame.base_reason.isnull()
+    return frame.select(
+        subject_type=ibis.literal("OCID", type="string"),
+        subject_id=frame.ocid.cast("string"),
+        code=ibis.literal(indicator.code, type="string"),
+        value=ibis.ifelse(flag, frame.flag_value, ibis.null("float64")),
+        outcome=ibis.cases((flag, "flag"), (frame.reason.notnull(), "not_applicable"), else_="pass"),
+        reason=ibis.ifelse(~flag & frame.reason.notnull(), frame.reason, ibis.null("string")),
+        **{name: frame[name] for name in frame.columns if name.startswith(EVIDENCE_PREFIX)},
+    )
 
 
 # --- the indicators -------------------------------------------------------------------------------
@@ -443,13 +477,18 @@ class R025(Indicator):
         "threshold": Setting(float, None, "maximum win ratio; default: Q1 - 1.5 IQR of the win ratios"),
     }
 
-    def results(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
-        sole = _sole_supplier(tables, settings)
+    def _bids(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
+        """The (process, tenderer) pairs Cardinal counts: valid bids of one tenderer, in processes
+        with a sole supplier; columns ``ocid``, ``tenderer_id``, ``supplier_id``."""
         bids = _single_tenderer_bids(tables)
         bids = bids.filter(bids.status == "valid").select("ocid", "tenderer_id").distinct()
-        bids = bids.join(sole, "ocid")
+        return bids.join(_sole_supplier(tables, settings), "ocid")
+
+    def _tenderers(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
+        """Every tenderer counted, with ``bids``, ``wins``, ``ratio``, the fences and ``flagged``."""
+        bids = self._bids(tables, settings)
         per_tenderer = bids.group_by("tenderer_id").aggregate(
-            wins=(bids.tenderer_id == bids.supplier_id).cast("int64").sum(), bids=_.count()
+            wins=(bids.tenderer_id == bids.supplier_id).cast("int64").sum(), bids=ibis._.count()
         )
         per_tenderer = per_tenderer.mutate(ratio=per_tenderer.wins.cast("float64") / per_tenderer.bids)
         per_tenderer = tables.reuse(("R025", id(settings)), per_tenderer)
@@ -457,13 +496,52 @@ class R025(Indicator):
         upper = quantiles_type8(per_tenderer.bids.cast("float64"), {"upper_fence": percentile})
         judged = _with_lower_fence(per_tenderer, per_tenderer.ratio, settings.value(self.code, "threshold"))
         judged = judged.cross_join(upper)
-        flagged = judged.filter(
-            (judged.q1 > 0)
-            & (judged.lower_fence > 0)
-            & (judged.bids >= judged.upper_fence)
-            & (judged.ratio <= judged.lower_fence)
+        usable = (judged.q1 > 0) & (judged.lower_fence > 0)
+        return judged.mutate(
+            usable=usable.fill_null(False),
+            flagged=(usable & (judged.bids >= judged.upper_fence) & (judged.ratio <= judged.lower_fence)).fill_null(
+                False
+            ),
         )
+
+    def results(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
+        judged = self._tenderers(tables, settings)
+        flagged = judged.filter(judged.flagged)
         return result_table(flagged, "Tenderer", flagged.tenderer_id, self.code, flagged.ratio)
+
+    def outcomes(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
+        """A process is flagged when one of the tenderers of its counted bids is flagged."""
+        frame = _judged(tables, settings)
+        final = _awards_final(tables, contracting_processes(tables, settings))
+        sole = _sole_supplier(tables, settings)
+        tenderers = self._tenderers(tables, settings)
+        pairs = self._bids(tables, settings).select("ocid", "tenderer_id").join(tenderers, "tenderer_id")
+        flagged_ratio = ibis.ifelse(pairs.flagged, pairs.ratio, ibis.null("float64"))
+        per_process = pairs.group_by("ocid").aggregate(
+            bidders=ibis._.count(),
+            flagged_bidders=pairs.flagged.cast("int64").sum(),
+            flagged_ratio=flagged_ratio.min(),
+            lowest_ratio=pairs.ratio.min(),
+            usable=pairs.usable.cast("int64").max(),
+            maximum_ratio=pairs.lower_fence.max(),
+            minimum_bids=pairs.upper_fence.max(),
+        )
+        frame = _attach(_attach(_attach(frame, _marked(final, "final")), _marked(sole, "sole")), per_process)
+        reasons = [
+            *_awards_and_bids_reasons(frame),
+            (frame.final.isnull(), "awards_not_final"),
+            (frame.sole.isnull(), "insufficient_data: not exactly one active award to one supplier"),
+            (frame.bidders.isnull(), "insufficient_data: no valid bid with one identified tenderer"),
+            (frame.usable != 1, "insufficient_data: the fence is not positive"),
+        ]
+        evidence = {
+            "bidders": frame.bidders,
+            "flagged_bidders": frame.flagged_bidders,
+            "win_ratio": frame.flagged_ratio.fill_null(frame.lowest_ratio),
+            "maximum_ratio": frame.maximum_ratio,
+            "minimum_bids": frame.minimum_bids,
+        }
+        return _party_outcome_rows(self, frame, reasons, evidence, frame.flagged_bidders > 0, frame.flagged_ratio)
 
 
 @register
@@ -492,8 +570,8 @@ class R028(Indicator):
         repeated = (
             bids.join(members.select("ocid", "bid_index").distinct(), ["ocid", "bid_index"])
             .group_by(price)
-            .aggregate(offers=_.count())
-            .filter(_.offers > 1)
+            .aggregate(offers=ibis._.count())
+            .filter(ibis._.offers > 1)
             .select(price)
         )
         bids = bids.join(repeated, price)
@@ -533,7 +611,7 @@ class R028(Indicator):
         members = tables["bid_tenderers"]
         members = members.filter(members.tenderer_id.notnull()).select("ocid", "bid_index").distinct()
         priced = priced.join(members, ["ocid", "bid_index"])
-        priced = priced.group_by("ocid").aggregate(priced_bids=_.count())
+        priced = priced.group_by("ocid").aggregate(priced_bids=ibis._.count())
         frame = _attach(_attach(frame, identical), priced)
         reasons = [
             *_price_comparison_reasons(frame, settings),
@@ -572,7 +650,7 @@ class R030(Indicator):
         suppliers = tables["award_suppliers"]
         winners = (
             active.join(suppliers.filter(suppliers.supplier_id.notnull()), ["ocid", "award_index"])
-            .select("ocid", tenderer_id=_.supplier_id)
+            .select("ocid", tenderer_id=ibis._.supplier_id)
             .distinct()
         )
         bids = tables["bids"]
@@ -631,7 +709,7 @@ class R035(Indicator):
             .join(final, "ocid")
         )
         supplier_sets = award_suppliers.group_by("ocid").aggregate(
-            supplier_count=_.count(), supplier_id=_.supplier_id.max()
+            supplier_count=ibis._.count(), supplier_id=ibis._.supplier_id.max()
         )
         bids = tables["bids"]
         bids = bids.filter(bids.status.isin(["valid", "disqualified"]) & bids.has_tenderers)
@@ -644,7 +722,7 @@ class R035(Indicator):
             .join(final, "ocid")
         )
         valid = statuses.filter(statuses.status == "valid")
-        valid_sets = valid.group_by("ocid").aggregate(valid_count=_.count(), valid_id=_.tenderer_id.max())
+        valid_sets = valid.group_by("ocid").aggregate(valid_count=ibis._.count(), valid_id=ibis._.tenderer_id.max())
         winners = valid_sets.join(supplier_sets, "ocid").filter(
             lambda t: (t.valid_count == 1) & (t.supplier_count == 1) & (t.valid_id == t.supplier_id)
         )
@@ -652,7 +730,7 @@ class R035(Indicator):
         others = disqualified.join(winners.select("ocid", "valid_id"), "ocid").filter(
             lambda t: t.tenderer_id != t.valid_id
         )
-        return others.group_by(["ocid", "valid_id"]).aggregate(disqualified_tenderers=_.count())
+        return others.group_by(["ocid", "valid_id"]).aggregate(disqualified_tenderers=ibis._.count())
 
     def results(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
         threshold = max(int(settings.value(self.code, "threshold")), 1)
@@ -744,16 +822,108 @@ class R038(Indicator):
         ),
     }
 
+    def _fenced(self, ratios: ir.Table, settings: IndicatorSettings) -> ir.Table:
+        judged = _with_upper_fence(ratios, ratios.ratio, settings.value(self.code, "threshold"))
+        return judged.mutate(
+            usable=(judged.upper_fence > 0).fill_null(False),
+            flagged=((judged.upper_fence > 0) & (judged.ratio >= judged.upper_fence)).fill_null(False),
+        )
+
     def _flag(self, ratios: ir.Table, subject_type: str, settings: IndicatorSettings) -> ir.Table:
         judged = _with_upper_fence(ratios, ratios.ratio, settings.value(self.code, "threshold"))
         flagged = judged.filter((judged.upper_fence > 0) & (judged.ratio >= judged.upper_fence))
         return result_table(flagged, subject_type, flagged.subject_id, self.code, flagged.ratio)
 
+    def _ratios(self, tables: ProcurementTables, settings: IndicatorSettings) -> tuple[ir.Table, dict[str, ir.Table]]:
+        """The submitted bids counted (with ``disqualified``) and, by subject type, each subject's
+        ``numerator``, ``denominator`` and ``ratio`` (subjects with enough bids only)."""
+        processes = contracting_processes(tables, settings)
+        bids = _submitted_bids(tables).join(processes.select("ocid"), "ocid")
+        bids = bids.mutate(disqualified=(bids.status == "disqualified").cast("int64"))
+        per_process = bids.group_by("ocid").aggregate(disqualified=ibis._.disqualified.sum(), submitted=ibis._.count())
+        per_process = per_process.join(processes.select("ocid", "buyer_id", "procuring_entity_id"), "ocid")
+        minimum_processes = int(settings.value(self.code, "minimum_contracting_processes"))
+        ratios: dict[str, ir.Table] = {}
+        for column, subject_type in (("buyer_id", "Buyer"), ("procuring_entity_id", "ProcuringEntity")):
+            grouped = (
+                per_process.filter(per_process[column].notnull())
+                .group_by(subject_id=per_process[column])
+                .aggregate(numerator=ibis._.disqualified.sum(), denominator=ibis._.submitted.sum())
+            )
+            grouped = grouped.filter(grouped.denominator >= minimum_processes)
+            grouped = grouped.mutate(ratio=grouped.numerator.cast("float64") / grouped.denominator)
+            ratios[subject_type] = tables.reuse(("R038", subject_type, id(settings)), grouped)
+        tenderers = tables["bid_tenderers"]
+        tenderers = tenderers.filter(tenderers.tenderer_id.notnull())
+        by_tenderer = (
+            bids.join(tenderers, ["ocid", "bid_index"])
+            .group_by(subject_id=ibis._.tenderer_id)
+            .aggregate(numerator=ibis._.disqualified.sum(), denominator=ibis._.count())
+        )
+        by_tenderer = by_tenderer.filter(
+            by_tenderer.denominator >= int(settings.value(self.code, "minimum_submitted_bids"))
+        )
+        by_tenderer = by_tenderer.mutate(ratio=by_tenderer.numerator.cast("float64") / by_tenderer.denominator)
+        ratios["Tenderer"] = tables.reuse(("R038", "Tenderer", id(settings)), by_tenderer)
+        return bids, ratios
+
+    def outcomes(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
+        """A process is flagged when its buyer, its procuring entity or a tenderer of one of its
+        submitted bids is flagged."""
+        frame = _judged(tables, settings)
+        bids, ratios = self._ratios(tables, settings)
+        per_process = bids.group_by("ocid").aggregate(disqualified=ibis._.disqualified.sum(), submitted=ibis._.count())
+        fenced = {subject_type: self._fenced(table, settings) for subject_type, table in ratios.items()}
+        links = []
+        processes = contracting_processes(tables, settings).join(per_process.select("ocid"), "ocid")
+        for column, subject_type in (("buyer_id", "Buyer"), ("procuring_entity_id", "ProcuringEntity")):
+            subjects = fenced[subject_type]
+            linked = processes.join(subjects, processes[column] == subjects.subject_id)
+            links.append(linked.select("ocid", "usable", "flagged", "ratio", kind=ibis.literal(subject_type)))
+        tenderers = tables["bid_tenderers"]
+        pairs = bids.join(tenderers.filter(tenderers.tenderer_id.notnull()), ["ocid", "bid_index"])
+        pairs = pairs.select("ocid", "tenderer_id").distinct()
+        subjects = fenced["Tenderer"]
+        linked = pairs.join(subjects, pairs.tenderer_id == subjects.subject_id)
+        links.append(linked.select("ocid", "usable", "flagged", "ratio", kind=ibis.literal("Tenderer")))
+        link = _union(*links)
+        link = link.filter(link.usable)
+        flagged_ratio = ibis.ifelse(link.flagged, link.ratio, ibis.null("float64"))
+        judged = link.group_by("ocid").aggregate(
+            judged_parties=ibis._.count(),
+            flagged_parties=link.flagged.cast("int64").sum(),
+            flagged_ratio=flagged_ratio.max(),
+            highest_ratio=link.ratio.max(),
+            buyer_flagged=(link.flagged & (link.kind == "Buyer")).cast("int64").max(),
+            procuring_entity_flagged=(link.flagged & (link.kind == "ProcuringEntity")).cast("int64").max(),
+            flagged_tenderers=(link.flagged & (link.kind == "Tenderer")).cast("int64").sum(),
+        )
+        frame = _attach(_attach(frame, per_process), judged)
+        reasons = [
+            (~frame.has_bid_details.fill_null(False), "missing_field: bids.details"),
+            (frame.submitted.isnull(), "insufficient_data: no submitted bid (status pending, valid or disqualified)"),
+            (
+                frame.judged_parties.isnull(),
+                "insufficient_data: neither its buyer, its procuring entity nor its tenderers have enough "
+                "submitted bids to be judged (or the fence is not positive)",
+            ),
+        ]
+        evidence = {
+            "disqualified": frame.disqualified,
+            "submitted": frame.submitted,
+            "flagged_parties": frame.flagged_parties,
+            "highest_ratio": frame.highest_ratio,
+            "buyer_flagged": frame.buyer_flagged == 1,
+            "procuring_entity_flagged": frame.procuring_entity_flagged == 1,
+            "flagged_tenderers": frame.flagged_tenderers,
+        }
+        return _party_outcome_rows(self, frame, reasons, evidence, frame.flagged_parties > 0, frame.flagged_ratio)
+
     def results(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
         processes = contracting_processes(tables, settings)
         bids = _submitted_bids(tables).join(processes.select("ocid"), "ocid")
         bids = bids.mutate(disqualified=(bids.status == "disqualified").cast("int64"))
-        per_process = bids.group_by("ocid").aggregate(disqualified=_.disqualified.sum(), submitted=_.count())
+        per_process = bids.group_by("ocid").aggregate(disqualified=ibis._.disqualified.sum(), submitted=ibis._.count())
         per_process = per_process.join(processes.select("ocid", "buyer_id", "procuring_entity_id"), "ocid")
         minimum_processes = int(settings.value(self.code, "minimum_contracting_processes"))
         parts = []
@@ -761,7 +931,7 @@ class R038(Indicator):
             grouped = (
                 per_process.filter(per_process[column].notnull())
                 .group_by(subject_id=per_process[column])
-                .aggregate(numerator=_.disqualified.sum(), denominator=_.submitted.sum())
+                .aggregate(numerator=ibis._.disqualified.sum(), denominator=ibis._.submitted.sum())
             )
             grouped = grouped.filter(grouped.denominator >= minimum_processes)
             ratios = grouped.mutate(ratio=grouped.numerator.cast("float64") / grouped.denominator)
@@ -771,8 +941,8 @@ class R038(Indicator):
         tenderers = tenderers.filter(tenderers.tenderer_id.notnull())
         by_tenderer = (
             bids.join(tenderers, ["ocid", "bid_index"])
-            .group_by(subject_id=_.tenderer_id)
-            .aggregate(numerator=_.disqualified.sum(), denominator=_.count())
+            .group_by(subject_id=ibis._.tenderer_id)
+            .aggregate(numerator=ibis._.disqualified.sum(), denominator=ibis._.count())
         )
         by_tenderer = by_tenderer.filter(
             by_tenderer.denominator >= int(settings.value(self.code, "minimum_submitted_bids"))
@@ -798,6 +968,72 @@ class R048(Indicator):
         "threshold": Setting(int, None, "minimum number of groups; default: Q3 + 1.5 IQR", minimum=0),
         "minimum_contracting_processes": Setting(int, 20, "processes a supplier needs to be judged", minimum=0),
     }
+
+    def _rows(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
+        """What Cardinal counts: ``ocid``, ``supplier_id`` and classification ``group`` of the
+        items of active awards to one supplier, in judged processes."""
+        processes = contracting_processes(tables, settings).select("ocid")
+        awards = tables["awards"]
+        awards = awards.filter(
+            (awards.status == "active") & awards.has_items & awards.has_suppliers & (awards.supplier_count == 1)
+        ).select("ocid", "award_index")
+        suppliers = tables["award_suppliers"]
+        suppliers = suppliers.filter((suppliers.supplier_index == 1) & suppliers.supplier_id.notnull())
+        items = tables["award_items"]
+        items = items.filter(items.classification_id.notnull())
+        digits = int(settings.value(self.code, "digits"))
+        return (
+            awards.join(processes, "ocid")
+            .join(suppliers, ["ocid", "award_index"])
+            .join(items, ["ocid", "award_index"])
+            .select("ocid", "supplier_id", group=items.classification_id.substr(0, digits))
+        )
+
+    def outcomes(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
+        """A process is flagged when the supplier of one of its active awards (with classified
+        items) is flagged; not applicable while that supplier has too few processes to be judged."""
+        frame = _judged(tables, settings)
+        rows = self._rows(tables, settings)
+        minimum = int(settings.value(self.code, "minimum_contracting_processes"))
+        per_supplier = rows.group_by("supplier_id").aggregate(
+            processes=rows.ocid.nunique(), groups=rows.group.nunique()
+        )
+        judged = per_supplier.filter(per_supplier.processes >= minimum)
+        judged = judged.mutate(length=judged.groups.cast("float64"))
+        judged = _with_upper_fence(judged, judged.length, settings.value(self.code, "threshold"))
+        judged = judged.mutate(flagged=(judged.length >= judged.upper_fence).fill_null(False))
+        pairs = rows.select("ocid", "supplier_id").distinct()
+        counted = (
+            pairs.join(per_supplier, "supplier_id")
+            .group_by("ocid")
+            .aggregate(supplier_processes=ibis._.processes.max())
+        )
+        linked = pairs.join(judged, "supplier_id")
+        flagged_length = ibis.ifelse(linked.flagged, linked.length, ibis.null("float64"))
+        per_process = linked.group_by("ocid").aggregate(
+            flagged_suppliers=linked.flagged.cast("int64").sum(),
+            flagged_groups=flagged_length.max(),
+            groups=linked.length.max(),
+            minimum_groups=linked.upper_fence.max(),
+        )
+        frame = _attach(_attach(frame, counted), per_process)
+        reasons = [
+            (~frame.has_awards.fill_null(False), "missing_field: awards"),
+            (
+                frame.supplier_processes.isnull(),
+                "insufficient_data: no active award to one supplier with classified items",
+            ),
+            (
+                frame.flagged_suppliers.isnull(),
+                f"insufficient_data: the supplier has fewer than {minimum} contracting processes",
+            ),
+        ]
+        evidence = {
+            "groups": frame.flagged_groups.fill_null(frame.groups),
+            "minimum_groups": frame.minimum_groups,
+            "supplier_processes": frame.supplier_processes,
+        }
+        return _party_outcome_rows(self, frame, reasons, evidence, frame.flagged_suppliers > 0, frame.flagged_groups)
 
     def results(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
         processes = contracting_processes(tables, settings).select("ocid")
@@ -861,9 +1097,10 @@ class R058(Indicator):
 
 
 CARDINAL_CODES = ("R003", "R018", "R024", "R025", "R028", "R030", "R035", "R036", "R038", "R048", "R058")
-# The indicators whose ``outcomes`` judge every process (flag / pass / not_applicable); the others
-# (R025, R038, R048 judge tenderers, buyers and suppliers) give flags only, for now.
-PROCESS_OUTCOME_CODES = ("R003", "R018", "R024", "R028", "R030", "R035", "R036", "R058")
+# The indicators whose ``outcomes`` judge every process (flag / pass / not_applicable): all eleven.
+# R025, R038 and R048 judge parties (tenderers, buyers, suppliers) in Cardinal's output; their
+# ``outcomes`` judge each process by the parties it involves (see ``_party_outcome_rows``).
+PROCESS_OUTCOME_CODES = CARDINAL_CODES
 
 NOT_APPLICABLE_MESSAGE = gettext_noop("Not applicable: %(reason)s.")  # shared with the beyond indicators
 
@@ -882,6 +1119,16 @@ MESSAGES: dict[str, dict[str, str]] = {
             "The lowest losing bid is only %(ratio)s above the winning bid (flagged at or below %(maximum_ratio)s)."
         ),
         "pass": gettext_noop("The lowest losing bid is %(ratio)s above the winning bid (fence %(maximum_ratio)s)."),
+    },
+    "R025": {
+        "flag": gettext_noop(
+            "%(flagged_bidders)s of the %(bidders)s tenderers bid often (at least %(minimum_bids)s bids) but "
+            "rarely win: a win ratio of %(win_ratio)s, at or below %(maximum_ratio)s."
+        ),
+        "pass": gettext_noop(
+            "None of the %(bidders)s tenderers both bids often and rarely wins (lowest win ratio "
+            "%(win_ratio)s; flagged at or below %(maximum_ratio)s with at least %(minimum_bids)s bids)."
+        ),
     },
     "R028": {
         "flag": gettext_noop("Different tenderers bid the same price: %(identical_amount)s %(currency)s."),
@@ -905,6 +1152,27 @@ MESSAGES: dict[str, dict[str, str]] = {
     "R036": {
         "flag": gettext_noop("The lowest bid (%(lowest_amount)s) was disqualified while a valid bid was priced."),
         "pass": gettext_noop("The lowest bid (%(lowest_amount)s) was not disqualified."),
+    },
+    "R038": {
+        "flag": gettext_noop(
+            "%(flagged_parties)s of the parties of this process (its buyer, procuring entity or tenderers) "
+            "have an excessive share of disqualified bids, up to %(highest_ratio)s; here %(disqualified)s "
+            "of %(submitted)s bids were disqualified."
+        ),
+        "pass": gettext_noop(
+            "No party of this process has an excessive share of disqualified bids (highest %(highest_ratio)s); "
+            "here %(disqualified)s of %(submitted)s bids were disqualified."
+        ),
+    },
+    "R048": {
+        "flag": gettext_noop(
+            "The supplier won items in %(groups)s classification groups, at or above the fence of "
+            "%(minimum_groups)s (over %(supplier_processes)s processes)."
+        ),
+        "pass": gettext_noop(
+            "The supplier won items in %(groups)s classification groups (fence %(minimum_groups)s, over "
+            "%(supplier_processes)s processes)."
+        ),
     },
     "R058": {
         "flag": gettext_noop(

@@ -14,6 +14,7 @@ from probity.procurement.indicators.settings import IndicatorSettings
 from probity.procurement.tables import warehouse_name
 
 if TYPE_CHECKING:
+    import duckdb
     import ibis.expr.types as ir
 
     from probity.procurement.flatten import FlattenReport
@@ -26,6 +27,7 @@ class IndicatorRun:
     codes: list[str]
     flatten: FlattenReport | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    plan: str = "ibis"  # how the SQL was obtained: "ibis" (compiled now) or "cached" (compiled earlier)
 
 
 def needed_tables(codes: Sequence[str]) -> list[str]:
@@ -97,6 +99,169 @@ def execute_results(
     return cardinal_results(rows)
 
 
+# --- compiled SQL plans (DuckDB) ----------------------------------------------------------------
+#
+# The Ibis expressions are the portable source of truth (DuckDB and Spark run the same code), but
+# building and compiling them costs about a second per run, whatever the data size. On the private
+# DuckDB path a run's SQL — the shared relations materialised as temporary tables, then one query
+# per indicator — is recorded once and kept in a small JSON file, keyed by everything the SQL
+# depends on: the settings, the indicators chosen, the flattened tables' column types, the source
+# of the indicator modules and the Ibis, sqlglot and DuckDB versions. A later run with the same key
+# executes the recorded statements directly; any change to one of them compiles afresh.
+
+PLAN_VERSION = 1
+PLANS_KEPT = 64  # plan files kept in the cache folder (the oldest are deleted)
+_PLAN_PREFIX = "probity_indicator_"
+# Names Ibis gives in-memory tables; SQL that reads one cannot be replayed on another connection.
+_MEMTABLE_MARKERS = ("ibis_pandas_memtable", "ibis_pyarrow_memtable", "_ibis_memtable", "ibis_polars_memtable")
+
+
+@dataclass
+class SqlPlan:
+    """The statements of one run: ``("table", name, sql)`` creates a temporary table,
+    ``("query", code, sql)`` gives an indicator's results (``RESULT_SCHEMA`` columns, in order)."""
+
+    statements: list[tuple[str, str, str]] = field(default_factory=list)
+    replayable: bool = True
+
+    def add(self, kind: str, name: str, sql: str) -> None:
+        if any(marker in sql for marker in _MEMTABLE_MARKERS):
+            self.replayable = False
+        self.statements.append((kind, name, sql))
+
+
+def _settings_key(settings: IndicatorSettings) -> object:
+    def plain(value: object) -> object:
+        if isinstance(value, frozenset | set):
+            return sorted(plain(item) for item in value)  # type: ignore[type-var]
+        if isinstance(value, dict):
+            return {str(key): plain(item) for key, item in sorted(value.items())}
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        return value
+
+    return plain(
+        {
+            "currency": settings.currency,
+            "no_price_comparison": settings.no_price_comparison_procurement_methods,
+            "price_comparison": settings.price_comparison_procurement_methods,
+            "excluded": settings.exclude_procurement_method_details,
+            "sections": settings.sections,
+        }
+    )
+
+
+def _source_fingerprint() -> str:
+    """A hash of the modules whose code shapes the SQL (this package and the table definitions)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for module in sorted(package.glob("*.py")):
+        digest.update(module.name.encode())
+        digest.update(module.read_bytes())
+    return digest.hexdigest()
+
+
+def plan_key(connection: object, settings: IndicatorSettings, codes: Sequence[str], names: Sequence[str]) -> str:
+    """The cache key of a run's SQL (see above)."""
+    import hashlib
+    import json
+    from importlib.metadata import version
+
+    columns = {
+        name: connection.execute(  # type: ignore[attr-defined]
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [warehouse_name(name)],
+        ).fetchall()
+        for name in names
+    }
+    material = {
+        "plan": PLAN_VERSION,
+        "settings": _settings_key(settings),
+        "codes": list(codes),
+        "columns": columns,
+        "source": _source_fingerprint(),
+        "versions": [version(package) for package in ("ibis-framework", "sqlglot", "duckdb")],
+    }
+    text = json.dumps(material, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _plan_read(path: Path) -> SqlPlan | None:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        statements = [(str(kind), str(name), str(sql)) for kind, name, sql in data["statements"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or unreadable: compile afresh
+    return SqlPlan(statements=statements)
+
+
+def _plan_write(path: Path, plan: SqlPlan) -> None:
+    import json
+    import os
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial.write_text(json.dumps({"statements": plan.statements}), encoding="utf-8")
+        partial.replace(path)
+        # Keep the most recently written plans only (each settings file and version makes one).
+        kept = sorted(path.parent.glob("*.json"), key=lambda item: item.stat().st_mtime, reverse=True)
+        for old in kept[PLANS_KEPT:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run its compilation
+
+
+def _rows(connection: object, sql: str) -> list[tuple[str, str, str, float]]:
+    return connection.execute(sql).fetchall()  # type: ignore[attr-defined, no-any-return]
+
+
+def plan_replay(connection: object, plan: SqlPlan) -> dict[str, dict[str, dict[str, float]]]:
+    """Runs a recorded plan on a DuckDB connection holding the flattened tables."""
+    rows: list[tuple[str, str, str, float]] = []
+    for kind, name, sql in plan.statements:
+        if kind == "table":
+            connection.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')  # type: ignore[attr-defined]
+        else:
+            rows += _rows(connection, sql)
+    return cardinal_results(rows)
+
+
+def plan_record(
+    connection: duckdb.DuckDBPyConnection, settings: IndicatorSettings, codes: Sequence[str], names: Sequence[str]
+) -> tuple[dict[str, dict[str, dict[str, float]]], SqlPlan]:
+    """Builds and compiles the Ibis expressions over the tables of a DuckDB connection, runs them,
+    and records the SQL as a plan."""
+    import ibis
+
+    from probity.warehouse._duckdb_compat import compatible_connection
+
+    backend = ibis.duckdb.from_connection(compatible_connection(connection))
+    plan = SqlPlan()
+
+    def to_temporary_table(table: ir.Table) -> ir.Table:
+        name = f"{_PLAN_PREFIX}{len(plan.statements):03d}"
+        sql = str(backend.compile(table))
+        connection.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+        plan.add("table", name, sql)
+        return backend.table(name)
+
+    tables = ProcurementTables(
+        {name: backend.table(warehouse_name(name)) for name in names}, materialize=to_temporary_table
+    )
+    registry = indicators()
+    rows: list[tuple[str, str, str, float]] = []
+    for code in codes:
+        sql = str(backend.compile(registry[code]().results(tables, settings)))
+        plan.add("query", code, sql)
+        rows += _rows(connection, sql)
+    return cardinal_results(rows), plan
+
+
 def indicators_run_file(
     path: str | Path,
     settings: IndicatorSettings,
@@ -104,40 +269,61 @@ def indicators_run_file(
     warehouse: Warehouse | None = None,
     memory_limit: str | None = None,
     temp_directory: str | None = None,
+    plan_cache: str | Path | None = None,
 ) -> IndicatorRun:
     """Flattens a file of compiled releases and runs the enabled indicators on it.
 
     Without ``warehouse`` the tables live in a private DuckDB database (in memory, spilling to
-    ``temp_directory`` beyond ``memory_limit``); the warehouse is not touched. With a warehouse
-    (DuckDB or Spark) the tables are written there first.
+    ``temp_directory`` beyond ``memory_limit``); the warehouse is not touched. There the SQL the
+    Ibis expressions compile to is recorded and, with ``plan_cache`` (a folder), kept for the next
+    run with the same settings (see "compiled SQL plans" above). With a warehouse (DuckDB or
+    Spark) the tables are written there first and the Ibis expressions run there.
     """
     import time
 
     from probity.procurement.flatten import flatten_file, flatten_into_warehouse
-    from probity.warehouse.services import DuckDBWarehouse
 
     codes = settings.enabled
     names = needed_tables(codes)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    own = warehouse is None
-    if warehouse is None:
-        warehouse = DuckDBWarehouse(":memory:")
-        connection = warehouse.backend.con  # type: ignore[attr-defined]
+    if warehouse is not None:
+        report = flatten_into_warehouse(warehouse, path, tables=names)
+        timings["flatten"] = time.perf_counter() - started
+        started = time.perf_counter()
+        results = indicators_compute(warehouse, settings, codes=codes)
+        timings["indicators"] = time.perf_counter() - started
+        return IndicatorRun(results=results, codes=codes, flatten=report, timings=timings)
+
+    import duckdb
+
+    unknown = [code for code in codes if code not in indicators()]
+    if unknown:
+        raise KeyError(f"Unknown indicator(s): {', '.join(unknown)}.")
+    connection = duckdb.connect(":memory:")
+    try:
         if memory_limit:
             connection.execute(f"SET memory_limit = '{memory_limit}'")
         if temp_directory:
             connection.execute(f"SET temp_directory = '{temp_directory}'")
         connection.execute("SET preserve_insertion_order = false")
         report = flatten_file(connection, path, tables=names)
-    else:
-        report = flatten_into_warehouse(warehouse, path, tables=names)
-    timings["flatten"] = time.perf_counter() - started
-    try:
+        timings["flatten"] = time.perf_counter() - started
         started = time.perf_counter()
-        results = indicators_compute(warehouse, settings, codes=codes)
+        cached_path = None
+        plan = None
+        if plan_cache is not None:
+            cached_path = Path(plan_cache) / f"{plan_key(connection, settings, codes, names)}.json"
+            plan = _plan_read(cached_path)
+        if plan is not None:
+            results = plan_replay(connection, plan)
+            used = "cached"
+        else:
+            results, plan = plan_record(connection, settings, codes, names)
+            used = "ibis"
+            if cached_path is not None and plan.replayable:
+                _plan_write(cached_path, plan)
         timings["indicators"] = time.perf_counter() - started
     finally:
-        if own:
-            warehouse.close()
-    return IndicatorRun(results=results, codes=codes, flatten=report, timings=timings)
+        connection.close()
+    return IndicatorRun(results=results, codes=codes, flatten=report, timings=timings, plan=used)

@@ -22,13 +22,18 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+PLAN_CACHE = "procurement-indicator-sql"
+
 # --- indicators ---------------------------------------------------------------------------------
 
 
 def indicators_arguments(parser: CommandParser) -> None:
     parser.add_argument("file", help="compiled releases, one JSON object a line (JSON Lines)")
     parser.add_argument(
-        "-s", "--settings", dest="settings_file", metavar="SETTINGS",
+        "-s",
+        "--settings",
+        dest="settings_file",
+        metavar="SETTINGS",
         help="Cardinal's settings file (INI); an indicator runs if its section is present. "
         "Without it, every indicator runs with its defaults.",
     )
@@ -36,16 +41,22 @@ def indicators_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "-o", "--output", metavar="OUT", help="write the results to this file (default: standard output)"
     )
+    parser.add_argument("--indicators", metavar="CODES", help="only these indicators, comma-separated (e.g. R003,R024)")
     parser.add_argument(
-        "--indicators", metavar="CODES", help="only these indicators, comma-separated (e.g. R003,R024)"
-    )
-    parser.add_argument(
-        "--warehouse", action="store_true",
+        "--warehouse",
+        action="store_true",
         help="write the procurement tables to the configured warehouse (DuckDB or Spark) and run there; "
         "by default a private in-memory DuckDB is used and the warehouse is not touched",
     )
     parser.add_argument(
         "--memory-limit", default="1GB", help="DuckDB memory limit before spilling to disk (default 1GB)"
+    )
+    parser.add_argument(
+        "--no-plan-cache",
+        action="store_true",
+        help="compile the indicators' Ibis expressions afresh instead of reusing the SQL that an earlier "
+        f"run with the same settings kept in var/cache/{PLAN_CACHE} (kept per settings, indicator code "
+        "and library versions)",
     )
 
 
@@ -85,13 +96,22 @@ def indicators_handle(command: BaseCommand, options: dict[str, Any]) -> int:
                     run = indicators_run_file(path, settings, warehouse=warehouse)
                     for table, row_count in (run.flatten.rows if run.flatten else {}).items():
                         warehouse_register_table(
-                            name=warehouse_name(table), row_count=row_count, engine=warehouse.engine,
-                            description=TABLES[table].description, source=str(path),
+                            name=warehouse_name(table),
+                            row_count=row_count,
+                            engine=warehouse.engine,
+                            description=TABLES[table].description,
+                            source=str(path),
                         )
             else:
                 temp_directory.mkdir(parents=True, exist_ok=True)
                 run = indicators_run_file(
-                    path, settings, memory_limit=options["memory_limit"], temp_directory=str(temp_directory)
+                    path,
+                    settings,
+                    memory_limit=options["memory_limit"],
+                    temp_directory=str(temp_directory),
+                    plan_cache=None
+                    if options["no_plan_cache"]
+                    else Path(django_settings.VAR_DIR) / "cache" / PLAN_CACHE,
                 )
         except ConfigurationError as exc:
             raise CommandError(str(exc), returncode=2) from exc
@@ -106,7 +126,7 @@ def indicators_handle(command: BaseCommand, options: dict[str, Any]) -> int:
         command.stdout.write(text, ending="")
     if options["verbosity"] >= 2:
         phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run.timings.items())
-        command.stderr.write(f"phases: {phases}")
+        command.stderr.write(f"phases: {phases} (SQL: {run.plan})")
     report = run.flatten
     if report is not None and report.skipped:
         command.stderr.write(
@@ -126,18 +146,25 @@ def ingest_arguments(parser: CommandParser) -> None:
         "paths", nargs="+", type=Path, metavar="PATH", help="OCDS files or folders (folders are searched recursively)"
     )
     parser.add_argument(
-        "--errors-out", type=Path, metavar="FILE",
+        "--errors-out",
+        type=Path,
+        metavar="FILE",
         help="also write every rejection of this run to FILE (.csv for CSV, anything else for JSON Lines)",
     )
     parser.add_argument(
-        "--compiled-out", type=Path, metavar="FILE",
+        "--compiled-out",
+        type=Path,
+        metavar="FILE",
         help="afterwards, write all compiled releases to FILE as JSON Lines (.gz: gzip)",
     )
     parser.add_argument(
         "--recompile", action="store_true", help="compile every stored process again, not only the changed ones"
     )
     parser.add_argument(
-        "--show", type=int, default=SHOWN_REJECTIONS, metavar="N",
+        "--show",
+        type=int,
+        default=SHOWN_REJECTIONS,
+        metavar="N",
         help=f"rejections to print (default {SHOWN_REJECTIONS}; all are in the warehouse)",
     )
 
@@ -215,16 +242,22 @@ def export_compiled_handle(command: BaseCommand, options: dict[str, Any]) -> int
 
 def coverage_arguments(parser: CommandParser) -> None:
     parser.add_argument(
-        "file", nargs="?", type=Path, metavar="FILE",
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
         help="compiled releases, one JSON object a line (.gz: gzip); default: the warehouse's ocds_compiled_release",
     )
     parser.add_argument(
-        "--format", choices=("table", "json", "cardinal"), default="table",
+        "--format",
+        choices=("table", "json", "cardinal"),
+        default="table",
         help="table: per indicator, each field's presence (default); json: the same as JSON; "
         "cardinal: the JSON object of Cardinal's `ocdscardinal coverage` (path → non-empty count)",
     )
     parser.add_argument(
-        "--store", action="store_true",
+        "--store",
+        action="store_true",
         help="also keep the result for the Coverage page and the API (always done when reading the warehouse)",
     )
 
@@ -252,14 +285,26 @@ def coverage_handle(command: BaseCommand, options: dict[str, Any]) -> int:
     if options["format"] == "cardinal":
         out.write(json.dumps(report.cardinal(), ensure_ascii=False))
     elif options["format"] == "json":
-        out.write(json.dumps({
-            "total_releases": report.total_releases, "source": report.source,
-            "indicators": [{
-                "code": i.code, "title": i.title, "releases_with_all": i.releases_with_all,
-                "share_with_all": i.share_with_all,
-                "fields": [{"field": f.field, "releases": f.releases, "share": f.share} for f in i.fields],
-            } for i in indicators],
-        }, ensure_ascii=False, indent=2))
+        out.write(
+            json.dumps(
+                {
+                    "total_releases": report.total_releases,
+                    "source": report.source,
+                    "indicators": [
+                        {
+                            "code": i.code,
+                            "title": i.title,
+                            "releases_with_all": i.releases_with_all,
+                            "share_with_all": i.share_with_all,
+                            "fields": [{"field": f.field, "releases": f.releases, "share": f.share} for f in i.fields],
+                        }
+                        for i in indicators
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         out.write(f"{report.total_releases} compiled release(s) in {report.source}.")
         for indicator in indicators:
@@ -281,12 +326,17 @@ def coverage_handle(command: BaseCommand, options: dict[str, Any]) -> int:
 def debarment_arguments(parser: CommandParser) -> None:
     actions = parser.add_subparsers(dest="debarment_action", metavar="{import,list}", required=True)
     load = actions.add_parser(
-        "import", help="import a debarment list: CSV (id,name,identifiers,country,authority,start_date,"
+        "import",
+        help="import a debarment list: CSV (id,name,identifiers,country,authority,start_date,"
         "end_date,grounds) or FollowTheMoney Sanction entities (JSON Lines)",
     )
     load.add_argument("file", type=Path, help="the CSV or .ftm.jsonl / .json file")
-    load.add_argument("--format", choices=("auto", "csv", "ftm"), default="auto",
-                      help="file format (default: from the file name: .csv is CSV, anything else FtM)")
+    load.add_argument(
+        "--format",
+        choices=("auto", "csv", "ftm"),
+        default="auto",
+        help="file format (default: from the file name: .csv is CSV, anything else FtM)",
+    )
     load.add_argument(
         "--source", metavar="NAME", help="name of the list, part of each record's key (default: file name)"
     )
@@ -308,8 +358,9 @@ def debarment_handle(command: BaseCommand, options: dict[str, Any]) -> int:
             try:
                 day = date.fromisoformat(options["active_on"])
             except ValueError as exc:
-                raise CommandError(f"--active-on {options['active_on']!r} is not a date (YYYY-MM-DD).",
-                                   returncode=2) from exc
+                raise CommandError(
+                    f"--active-on {options['active_on']!r} is not a date (YYYY-MM-DD).", returncode=2
+                ) from exc
             debarments = debarments.filter(start_date__lte=day).exclude(end_date__lt=day)
         for debarment in debarments:
             until = debarment.end_date.isoformat() if debarment.end_date else "indefinite"
@@ -342,21 +393,47 @@ def debarment_handle(command: BaseCommand, options: dict[str, Any]) -> int:
 
 def detect_arguments(parser: CommandParser) -> None:
     parser.add_argument(
-        "file", nargs="?", type=Path, metavar="FILE",
-        help="compiled releases, one JSON object a line; default: the warehouse's ocds_compiled_release",
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="compiled releases, one JSON object a line; default: the warehouse's ocds_compiled_release. "
+        "A file REPLACES the processes judged before (the input and procurement_* tables are rebuilt "
+        "from it) unless --append is given",
     )
     parser.add_argument(
-        "--from-tables", action="store_true",
+        "--append",
+        action="store_true",
+        help="add FILE's contracting processes to those already judged (a process already there, same "
+        "OCID, is replaced by FILE's release) and judge the whole again",
+    )
+    parser.add_argument(
+        "-s",
+        "--settings",
+        dest="settings_file",
+        metavar="SETTINGS",
+        help="Cardinal's settings file (INI), as for `indicators`: its sections choose the Cardinal "
+        "indicators that run (with --indicators: both must name them) and its values and exclusions "
+        "apply to them; without it, every Cardinal indicator runs with Cardinal's defaults",
+    )
+    parser.add_argument(
+        "--from-tables",
+        action="store_true",
         help="read the flattened procurement_* warehouse tables (written by `indicators --warehouse`) "
         "instead of compiled releases; the work then stays inside the warehouse engine",
     )
     parser.add_argument("--indicators", metavar="CODES", help="only these indicators, comma-separated (e.g. P-SPLIT)")
     parser.add_argument(
-        "--param", action="append", default=[], metavar="CODE.NAME=VALUE",
+        "--param",
+        action="append",
+        default=[],
+        metavar="CODE.NAME=VALUE",
         help="override a parameter, e.g. P-SPLIT.threshold=100000 (repeatable)",
     )
     parser.add_argument(
-        "--findings", choices=("auto", "flags", "all"), default="auto",
+        "--findings",
+        choices=("auto", "flags", "all"),
+        default="auto",
         help="which outcomes become findings: all, flags only, or auto (all up to "
         "PROBITY_PROCUREMENT_FINDINGS_ALL_MAX processes, flags above; the warehouse matrix keeps all)",
     )
@@ -376,8 +453,7 @@ def detect_handle(command: BaseCommand, options: dict[str, Any]) -> int:
         codes = [c.strip() for c in options["indicators"].split(",") if c.strip()]
         unknown = [c for c in codes if c not in known]
         if unknown:
-            raise CommandError(f"Unknown indicator(s): {', '.join(unknown)}; known: {', '.join(known)}.",
-                               returncode=2)
+            raise CommandError(f"Unknown indicator(s): {', '.join(unknown)}; known: {', '.join(known)}.", returncode=2)
     parameters: dict[str, dict[str, str]] = {}
     for item in options["param"]:
         name, sep, value = item.partition("=")
@@ -388,6 +464,18 @@ def detect_handle(command: BaseCommand, options: dict[str, Any]) -> int:
     path: Path | None = options["file"]
     if path is not None and not path.is_file():
         raise CommandError(f"{path} is not a file.", returncode=2)
+    if options["append"] and path is None:
+        raise CommandError("--append adds the processes of a FILE: give one.", returncode=2)
+    cardinal_settings = None
+    if options["settings_file"]:
+        from probity.procurement.indicators.settings import SettingsError, read_settings
+
+        try:
+            cardinal_settings = read_settings(options["settings_file"])
+        except SettingsError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        in_file = [c for c in CARDINAL_CODES if c in cardinal_settings.sections]
+        codes = [c for c in codes or known if c in INDICATORS or c in in_file]
     if options["from_tables"]:
         if path is not None:
             raise CommandError("Give either FILE or --from-tables, not both.", returncode=2)
@@ -403,8 +491,14 @@ def detect_handle(command: BaseCommand, options: dict[str, Any]) -> int:
     with tqdm(total=len(selected) + 1, desc="indicators", unit="step", file=sys.stderr, disable=None) as bar:
         try:
             report = procurement_detect(
-                releases=releases, parameters=parameters, codes=codes, findings_for=findings_for,
-                from_tables=options["from_tables"], started_by="system:procurement-detect",
+                releases=releases,
+                parameters=parameters,
+                codes=codes,
+                findings_for=findings_for,
+                from_tables=options["from_tables"],
+                cardinal_settings=cardinal_settings,
+                append=options["append"],
+                started_by="system:procurement-detect",
                 progress=lambda _step: bar.update(1),
             )
         except (ConfigurationError, LookupError) as exc:
@@ -412,13 +506,19 @@ def detect_handle(command: BaseCommand, options: dict[str, Any]) -> int:
         except ValueError as exc:
             raise CommandError(str(exc), returncode=1 if "line" in str(exc) else 2) from exc
     out = command.stdout
-    out.write(f"{report.processes} contracting process(es) judged by {len(report.indicators)} indicator(s) "
-              f"in {report.seconds:.1f} s; findings stored for: {', '.join(report.findings_for)}.")
+    out.write(
+        f"{report.processes} contracting process(es) judged by {len(report.indicators)} indicator(s) "
+        f"in {report.seconds:.1f} s; findings stored for: {', '.join(report.findings_for)}."
+    )
     for code, counts in report.indicators.items():
-        out.write(f"{code:<16} flag {counts.get('flag', 0):>7}  pass {counts.get('pass', 0):>7}  "
-                  f"not applicable {counts.get('not_applicable', 0):>7}  (run {report.runs[code]})")
-    out.write("Matrix: procurement_indicator_results; scores: procurement_risk_process, procurement_risk_buyer, "
-              "procurement_risk_supplier.")
+        out.write(
+            f"{code:<16} flag {counts.get('flag', 0):>7}  pass {counts.get('pass', 0):>7}  "
+            f"not applicable {counts.get('not_applicable', 0):>7}  (run {report.runs[code]})"
+        )
+    out.write(
+        "Matrix: procurement_indicator_results; scores: procurement_risk_process, procurement_risk_buyer, "
+        "procurement_risk_supplier."
+    )
     return 0
 
 

@@ -1,0 +1,135 @@
+"""The indicators' compiled SQL kept between runs (``run.SqlPlan``) and the command's path without
+Django's start-up (``indicators.command``): both must give exactly Cardinal's expected output."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import pytest
+
+from probity.procurement.indicators import command
+from probity.procurement.indicators.run import indicators_run_file
+from probity.procurement.indicators.settings import parse_settings
+from tests.procurement.test_cardinal import CASES, case_settings, expected
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_kept_sql_gives_the_same_results_as_compiling(shared_data: Path, tmp_path: Path, name: str) -> None:
+    settings = parse_settings(case_settings(name))
+    data = shared_data / "cardinal" / f"{name}.jsonl"
+    first = indicators_run_file(data, settings, plan_cache=tmp_path)
+    assert first.plan == "ibis"
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    second = indicators_run_file(data, settings, plan_cache=tmp_path)
+    assert second.plan == "cached"
+    assert first.results == second.results == expected(shared_data, name)
+
+
+def test_another_setting_compiles_afresh(shared_data: Path, tmp_path: Path) -> None:
+    data = shared_data / "cardinal" / "R003-threshold-10.jsonl"
+    ten = parse_settings(case_settings("R003-threshold-10"))
+    twenty = parse_settings(case_settings("R003-threshold-10").replace("threshold = 10", "threshold = 20"))
+    assert indicators_run_file(data, ten, plan_cache=tmp_path).plan == "ibis"
+    other = indicators_run_file(data, twenty, plan_cache=tmp_path)
+    assert other.plan == "ibis"  # a new key: the kept SQL of threshold 10 is not reused
+    assert other.results != expected(shared_data, "R003-threshold-10")
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    assert indicators_run_file(data, ten, plan_cache=tmp_path).results == expected(shared_data, "R003-threshold-10")
+
+
+def test_a_damaged_plan_file_is_compiled_again(shared_data: Path, tmp_path: Path) -> None:
+    settings = parse_settings(case_settings("R024"))
+    data = shared_data / "cardinal" / "R024.jsonl"
+    indicators_run_file(data, settings, plan_cache=tmp_path)
+    (plan_file,) = tmp_path.glob("*.json")
+    plan_file.write_text("{not json")
+    run = indicators_run_file(data, settings, plan_cache=tmp_path)
+    assert (run.plan, run.results) == ("ibis", expected(shared_data, "R024"))
+    assert json.loads(plan_file.read_text())["statements"]  # rewritten
+
+
+def test_without_a_plan_cache_nothing_is_kept(shared_data: Path, tmp_path: Path) -> None:
+    settings = parse_settings(case_settings("R018"))
+    for _ in range(2):
+        assert indicators_run_file(shared_data / "cardinal" / "R018.jsonl", settings).plan == "ibis"
+
+
+# --- the command without Django's start-up -----------------------------------------------------
+
+
+def test_fast_path_declines_other_command_lines(tmp_path: Path) -> None:
+    assert command.main(["probity", "migrate"]) is None
+    assert command.main(["probity", "procurement", "ingest", str(tmp_path)]) is None
+    assert command.main(["probity", "procurement", "indicators", "--help"]) is None
+    data = tmp_path / "x.jsonl"
+    data.write_text("")
+    assert command.main(["probity", "procurement", "indicators", str(data), "--warehouse"]) is None
+
+
+def test_fast_path_gives_cardinals_output_and_exit_codes(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = tmp_path / "settings.ini"
+    settings.write_text(case_settings("R058"))
+    out = tmp_path / "out.json"
+    args = ["probity", "procurement", "-v", "0", "indicators", str(shared_data / "cardinal" / "R058.jsonl")]
+    assert command.main([*args, "-s", str(settings), "-o", str(out), "--no-plan-cache"]) == 0
+    assert json.loads(out.read_text()) == expected(shared_data, "R058")
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[R003]\nthreshold = soon\n")
+    errors = io.StringIO()
+    with redirect_stderr(errors):
+        assert command.main([*args, "-s", str(bad)]) == 2
+    assert "line 2" in capsys.readouterr().err + errors.getvalue()
+
+
+def test_fast_path_starts_neither_django_nor_ibis_once_the_sql_is_kept(shared_data: Path, tmp_path: Path) -> None:
+    """In a fresh interpreter: the second run reads the kept SQL, so the Ibis library is never
+    imported, and Django's app registry is never populated."""
+    settings = tmp_path / "settings.ini"
+    settings.write_text(case_settings("R035"))
+    out = tmp_path / "out.json"
+    data = str(shared_data / "cardinal" / "R035.jsonl")
+    script = (
+        "import sys, json\n"
+        "from probity.procurement.indicators import command\n"
+        f"status = command.main(['probity', 'procurement', 'indicators', {data!r},"
+        f" '-s', {str(settings)!r}, '-o', {str(out)!r}])\n"
+        "from django.apps import apps\n"
+        "print(json.dumps([status, apps.ready, 'ibis.expr' in sys.modules]))\n"
+    )
+    environment = {**os.environ, "PROBITY_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "probity.settings"}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT, env=environment
+        )
+        for _ in range(2)
+    ]
+    first, second = (json.loads(run.stdout.strip().splitlines()[-1]) for run in runs)
+    assert first == [0, False, True]  # compiled with Ibis, without Django's start-up
+    assert second == [0, False, False]  # the kept SQL: no Ibis either
+    assert json.loads(out.read_text()) == expected(shared_data, "R035")
+    assert list((tmp_path / "var" / "cache" / "procurement-indicator-sql").glob("*.json"))
+
+
+def test_only_the_newest_plans_are_kept(shared_data: Path, tmp_path: Path) -> None:
+    from probity.procurement.indicators.run import PLANS_KEPT
+
+    for number in range(PLANS_KEPT + 5):
+        old = tmp_path / f"old{number:03d}.json"
+        old.write_text('{"statements": []}')
+        os.utime(old, (1_000_000 + number, 1_000_000 + number))
+    settings = parse_settings(case_settings("R018"))
+    indicators_run_file(shared_data / "cardinal" / "R018.jsonl", settings, plan_cache=tmp_path)
+    kept = sorted(path.name for path in tmp_path.glob("*.json"))
+    assert len(kept) == PLANS_KEPT
+    assert "old000.json" not in kept and f"old{PLANS_KEPT + 4:03d}.json" in kept
+    assert any(not name.startswith("old") for name in kept)  # the new plan
