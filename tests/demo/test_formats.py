@@ -70,9 +70,7 @@ def test_ocds_releases_validate_against_the_release_schema_with_bids(
         assert _errors(ocds_validator, release) == [], release["ocid"]
 
 
-def test_the_ocds_check_rejects_a_broken_release(
-    generated: Generated, ocds_validator: Draft4Validator
-) -> None:
+def test_the_ocds_check_rejects_a_broken_release(generated: Generated, ocds_validator: Draft4Validator) -> None:
     release = next(generated.jsonl("ocds/releases.jsonl"))
     broken = copy.deepcopy(release)
     broken["bids"]["details"][0]["status"] = "won"
@@ -103,9 +101,7 @@ def test_ocds_releases_carry_the_demo_prefix_and_all_stages(generated: Generated
 # --- BODS ----------------------------------------------------------------------------------------
 
 
-def test_bods_statements_validate_against_bods_0_4(
-    generated: Generated, bods_validator: Draft202012Validator
-) -> None:
+def test_bods_statements_validate_against_bods_0_4(generated: Generated, bods_validator: Draft202012Validator) -> None:
     statements = generated.json("bods/statements.json")
     assert isinstance(statements, list) and statements
     assert _errors(bods_validator, statements) == []
@@ -113,9 +109,7 @@ def test_bods_statements_validate_against_bods_0_4(
     assert kinds == {"person", "entity", "relationship"}
 
 
-def test_the_bods_check_rejects_a_broken_statement(
-    generated: Generated, bods_validator: Draft202012Validator
-) -> None:
+def test_the_bods_check_rejects_a_broken_statement(generated: Generated, bods_validator: Draft202012Validator) -> None:
     statements = copy.deepcopy(generated.json("bods/statements.json")[:1])
     statements[0]["recordDetails"]["personType"] = "somebody"
     assert _errors(bods_validator, statements)
@@ -139,9 +133,7 @@ def test_bods_statements_are_unique_and_reference_known_records(generated: Gener
 
 def test_bods_shows_nominee_arrangements(generated: Generated) -> None:
     statements = generated.json("bods/statements.json")
-    arrangements = [
-        s for s in statements if s["recordDetails"].get("entityType", {}).get("subtype") == "nomination"
-    ]
+    arrangements = [s for s in statements if s["recordDetails"].get("entityType", {}).get("subtype") == "nomination"]
     assert arrangements
     interests = {i["type"] for s in statements for i in s["recordDetails"].get("interests", [])}
     assert {"shareholding", "nominee", "nominator", "boardMember"} <= interests
@@ -232,12 +224,15 @@ def test_every_ground_truth_reference_resolves_in_the_files(generated: Generated
         assert set(refs["ftm"]["ids"]) <= ftm_ids, scheme["id"]
         assert set(refs["declarations"]["ids"]) <= declarations, scheme["id"]
         assert refs["ftm"]["ids"], scheme["id"]
-        if scheme["type"] == "UNEXPLAINED-WEALTH":
+        if scheme["type"] == "UNEXPLAINED-WEALTH" or scheme["type"].startswith("LIFESTYLE-"):
+            # declarations only: the official's two declarations, the last one flagged by its detectors
             assert len(refs["declarations"]["ids"]) == 2
+            assert scheme["declaration_detectors"], scheme["id"]
+            for ids in scheme["declaration_detectors"].values():
+                assert ids and set(ids) <= set(refs["declarations"]["ids"]), scheme["id"]
+                assert ids[-1] == refs["declarations"]["ids"][-1], scheme["id"]
         else:
-            assert refs["ocds"]["ocids"] and refs["ocds"]["parties"] and refs["bods"]["recordIds"], scheme[
-                "id"
-            ]
+            assert refs["ocds"]["ocids"] and refs["ocds"]["parties"] and refs["bods"]["recordIds"], scheme["id"]
 
 
 def test_the_planted_spouse_is_named_differently_in_the_register_and_the_declaration(
@@ -264,10 +259,7 @@ def test_the_planted_spouse_is_named_differently_in_the_register_and_the_declara
 def test_shared_tax_ids_in_the_files_are_exactly_the_planted_ones(generated: Generated) -> None:
     truth = generated.json("ground_truth.json")
     planted = {
-        f"demo-{c}"
-        for s in truth["schemes"]
-        if s["type"] == "SHARED-TAX-ID"
-        for c in s["involved"]["companies"]
+        f"demo-{c}" for s in truth["schemes"] if s["type"] == "SHARED-TAX-ID" for c in s["involved"]["companies"]
     }
     holders: dict[str, set[str]] = {}
     for statement in generated.json("bods/statements.json"):

@@ -18,6 +18,7 @@ Mapping (0.1 → 1.0):
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 DEMO_SCHEMA = "probity-declaration/0.1"
@@ -88,6 +89,21 @@ def _number(text: Any) -> Any:
     return int(number) if number.is_integer() else number
 
 
+@cache
+def _section_fields(section: str) -> frozenset[str]:
+    """The fields the 1.0 schema allows in a row of ``section`` (kept as they are instead of in ``notes``)."""
+    from probity.declarations.schema import load_schema
+
+    items = load_schema()["properties"].get(section, {}).get("items", {})
+    return frozenset(items.get("properties", {}))
+
+
+def _boolean(value: Any) -> Any:
+    """``"true"``/``"yes"`` → True, ``"false"``/``"no"`` → False; anything else unchanged (the schema reports it)."""
+    text = str(value).strip().lower()
+    return {"true": True, "yes": True, "false": False, "no": False}.get(text, value)
+
+
 def _row(section: str, row: dict[str, Any]) -> dict[str, Any]:
     owner = row.get("owner") or {}
     out: dict[str, Any] = {
@@ -108,6 +124,8 @@ def _row(section: str, row: dict[str, Any]) -> dict[str, Any]:
             out["year"] = _number(value)
         elif key == "registry_number" and section == "corporate_rights":
             out[key] = value
+        elif key in _section_fields(section) and key not in ("description", "company", "make_model"):
+            out[key] = _boolean(value) if key == "creditor_is_bank" else value
         else:
             notes.append(f"{key}: {value}")
     if section in KINDS:

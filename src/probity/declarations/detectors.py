@@ -12,6 +12,7 @@ is the sum of the weights of its flags (``selectors.risk_scores``). Subjects are
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,14 +21,23 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db import connections
+from django.db.models import OuterRef, Subquery, TextField
+from django.db.models.base import ModelState
+from django.db.models.functions import Cast
+from django.utils.encoding import force_str
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from probity.core.detectors import Detector, Judgement, Parameter, register
 from probity.declarations.models import Declaration, DeclarationVersion
-from probity.declarations.rates import MissingRate, rate_for
-from probity.declarations.schema import ASSET_SECTIONS, period_end, reporting_currency
+from probity.declarations.rates import MissingRate, cached_rates, rate_for
+from probity.declarations.schema import ASSET_SECTIONS, ROW_SECTIONS, period_end, reporting_currency
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - optional speed-up
+    _orjson = None  # type: ignore[assignment]
 
 SUBJECT = "declaration"
 CONSUMPTION_EXCLUDED = {
@@ -41,6 +51,19 @@ CONSUMPTION_EXCLUDED = {
 INFLOW_INCOME_KINDS = {"gift", "prize", "inheritance", "sale_of_property"}
 
 
+_TYPE_LABELS: dict[tuple[str | None, str], str] = {}
+_TYPE_CHOICES = dict(Declaration.Type.choices)
+
+
+def _type_label(value: str) -> str:
+    """``get_declaration_type_display()``, remembered per language (it is asked once per declaration)."""
+    key = (get_language(), value)
+    label = _TYPE_LABELS.get(key)
+    if label is None:
+        label = _TYPE_LABELS[key] = force_str(_TYPE_CHOICES.get(value, value), strings_only=True)
+    return label
+
+
 @dataclass
 class Item:
     declaration: Declaration
@@ -49,7 +72,19 @@ class Item:
     @property
     def label(self) -> str:
         name = self.content["declarant"]["name"]
-        return f"{name}, {self.declaration.get_declaration_type_display()} {self.declaration.year}"
+        return f"{name}, {_type_label(self.declaration.declaration_type)} {self.declaration.year}"
+
+
+def _loads(text: Any) -> dict[str, Any]:
+    """A version's content from the database's JSON text (orjson when installed: about twice as fast)."""
+    if not isinstance(text, str | bytes):
+        return text  # type: ignore[no-any-return]  # a backend that already decoded it
+    if _orjson is not None:
+        try:
+            return _orjson.loads(text)  # type: ignore[no-any-return]
+        except _orjson.JSONDecodeError:
+            pass  # e.g. integers beyond 64 bits: the standard decoder reads them
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def iter_latest_items(chunk_size: int = 2000) -> Iterator[Item]:
@@ -57,28 +92,61 @@ def iter_latest_items(chunk_size: int = 2000) -> Iterator[Item]:
 
     Declarations of one declarant come together (ordered by declarant, period end, year, id), so
     that callers can pair consecutive declarations while holding one declarant's at a time.
+    While the items are consumed, exchange rates are answered from memory (``cached_rates``), and
+    each content is decoded only when its item is handed out (memory stays at one item per
+    declaration being compared, not one chunk of decoded contents).
     """
-    latest = DeclarationVersion.objects.filter(declaration=OuterRef("pk")).order_by("-number").values("pk")[:1]
+    versions = DeclarationVersion.objects.filter(declaration=OuterRef("pk")).order_by("-number")
+    latest = versions.values("pk")[:1]
     queryset = (
         Declaration.objects.annotate(latest_version_id=Subquery(latest))
         .filter(latest_version_id__isnull=False)
         .order_by("declarant_id", "period_end", "year", "pk")
     )
-    batch: list[Declaration] = []
-    for declaration in queryset.iterator(chunk_size=chunk_size):
-        batch.append(declaration)
-        if len(batch) >= chunk_size:
+    fields = [f.attname for f in Declaration._meta.concrete_fields]
+    database = queryset.db
+    if connections[database].vendor == "postgresql":
+        # PostgreSQL walks the declarant index and sorts each declarant's few rows (an incremental
+        # sort), so the content can come in the same query: no second round trip per chunk.
+        content = Subquery(versions.annotate(text=Cast("content", output_field=TextField())).values("text")[:1])
+        with cached_rates():
+            for row in (
+                queryset.annotate(latest_text=content)
+                .values_list(*fields, "latest_version_id", "latest_text")
+                .iterator(chunk_size=chunk_size)
+            ):
+                yield Item(_declaration(fields, row[:-1], database), _loads(row[-1]))
+        return
+    with cached_rates():
+        batch: list[Declaration] = []
+        for row in queryset.values_list(*fields, "latest_version_id").iterator(chunk_size=chunk_size):
+            batch.append(_declaration(fields, row, database))
+            if len(batch) >= chunk_size:
+                yield from _with_content(batch)
+                batch = []
+        if batch:
             yield from _with_content(batch)
-            batch = []
-    if batch:
-        yield from _with_content(batch)
+
+
+def _declaration(fields: list[str], row: tuple[Any, ...], database: str) -> Declaration:
+    """The declaration as ``Model.from_db`` would build it, without ``__init__``'s per-field work."""
+    declaration = Declaration.__new__(Declaration)
+    loaded = dict(zip(fields, row, strict=False))
+    declaration.__dict__.update(loaded)
+    declaration.latest_version_id = row[-1]  # type: ignore[attr-defined]
+    declaration._state = ModelState()
+    declaration._state.adding, declaration._state.db = False, database
+    declaration._audit_loaded = loaded
+    return declaration
 
 
 def _with_content(batch: list[Declaration]) -> Iterator[Item]:
     ids = [d.latest_version_id for d in batch]  # type: ignore[attr-defined]
-    contents = dict(DeclarationVersion.objects.filter(pk__in=ids).values_list("pk", "content"))
+    texts = dict(
+        DeclarationVersion.objects.filter(pk__in=ids).values_list("pk", Cast("content", output_field=TextField()))
+    )
     for declaration in batch:
-        yield Item(declaration, contents[declaration.latest_version_id])  # type: ignore[attr-defined]
+        yield Item(declaration, _loads(texts.pop(declaration.latest_version_id)))  # type: ignore[attr-defined]
 
 
 def latest_items() -> list[Item]:
@@ -105,11 +173,16 @@ def iter_consecutive_pairs() -> Iterator[tuple[Item | None, Item]]:
     return consecutive_pairs(iter_latest_items())
 
 
+CENT = Decimal("0.01")
+
+
 def _amount(value: Any, base: str, on: date) -> Decimal | None:
     """The money value in ``base``; None when not provided. Raises MissingRate."""
     if not isinstance(value, dict) or "amount" not in value:
         return None
-    return (Decimal(value["amount"]) * rate_for(value["currency"], base, on)).quantize(Decimal("0.01"))
+    if value["currency"] == base:  # rate 1: multiplying by Decimal(1) keeps the exponent, so this is the same
+        return Decimal(value["amount"]).quantize(CENT)
+    return (Decimal(value["amount"]) * rate_for(value["currency"], base, on)).quantize(CENT)
 
 
 def _sum(rows: list[dict[str, Any]], key: str, base: str, on: date) -> tuple[Decimal, int]:
@@ -303,6 +376,11 @@ def _dates(content: dict[str, Any]) -> Iterator[tuple[str, str]]:
                     yield f"{section}[{index}].{key}", row[key]
 
 
+_DATE_KEYS = ("acquired", "date", "started", "start")
+_DATE_SECTIONS = frozenset((*ASSET_SECTIONS, "expenditures", "outside_employment"))
+_SHARE_SECTIONS = frozenset((*ASSET_SECTIONS, "beneficial_ownership"))
+
+
 def arithmetic_issues(content: dict[str, Any], today: date) -> list[str]:
     """Plain-language problems with one declaration's own figures and logic."""
     issues: list[str] = []
@@ -314,25 +392,37 @@ def arithmetic_issues(content: dict[str, Any], today: date) -> list[str]:
     submitted = date.fromisoformat(content["submitted"]) if content.get("submitted") else today
     birth = content.get("declarant", {}).get("birth_date")
     born = date.fromisoformat(birth) if birth else None
-    for path, text in _dates(content):
-        day = date.fromisoformat(text)
-        if day > submitted:
-            issues.append(f"impossible date: {path} {text} is after the declaration was submitted ({submitted})")
-        elif day.year < 1900 or (born is not None and day < born and "acquired" not in path):
-            issues.append(f"impossible date: {path} {text} is before the declarant was born")
-    for section in (*ASSET_SECTIONS, "beneficial_ownership"):
-        for index, row in enumerate(content.get(section) or []):
-            share = row.get("share_percent")
-            if isinstance(share, int | float) and share > 100:
-                issues.append(f"share over 100 %: {section}[{index}].share_percent is {share}")
-    from probity.declarations.schema import ROW_SECTIONS
-
+    # One pass over the rows; each kind of problem keeps the order the separate checks gave it.
+    dated, shares, negatives = [], [], []
     for section in ROW_SECTIONS:
-        for index, row in enumerate(content.get(section) or []):
+        rows = content.get(section) or []
+        if not rows:
+            continue
+        check_dates, check_shares = section in _DATE_SECTIONS, section in _SHARE_SECTIONS
+        for index, row in enumerate(rows):
+            if check_dates:
+                for key in _DATE_KEYS:
+                    text = row.get(key)
+                    if isinstance(text, str):
+                        day = date.fromisoformat(text)
+                        path = f"{section}[{index}].{key}"
+                        if day > submitted:
+                            dated.append(
+                                f"impossible date: {path} {text} is after the declaration was submitted ({submitted})"
+                            )
+                        elif day.year < 1900 or (born is not None and day < born and key != "acquired"):
+                            dated.append(f"impossible date: {path} {text} is before the declarant was born")
+            if check_shares:
+                share = row.get("share_percent")
+                if isinstance(share, int | float) and share > 100:
+                    shares.append(f"share over 100 %: {section}[{index}].share_percent is {share}")
             for key in ("value", "amount"):
                 money = row.get(key)
                 if isinstance(money, dict) and str(money.get("amount", "")).startswith("-"):
-                    issues.append(f"negative value: {section}[{index}].{key} is {money['amount']} {money['currency']}")
+                    negatives.append(
+                        f"negative value: {section}[{index}].{key} is {money['amount']} {money['currency']}"
+                    )
+    issues += dated + shares + negatives
     kinds = {row.get("kind") for row in content.get("real_estate") or []}
     if "house" in kinds and "land" not in kinds:
         issues.append("logic: a house is declared but no land under it")

@@ -4,4 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 from probity.core.context_processors import NavItem
 
-NAV_ITEMS = (NavItem("declarations:index", _("Declarations"), "declarations.view_declaration"),)
+NAV_ITEMS = (
+    NavItem("declarations:filing_home", _("My declarations"), None),
+    NavItem("declarations:index", _("Declarations"), "declarations.view_declaration"),
+    NavItem("declarations:verification_queue", _("Verification"), "declarations.view_verificationcase"),
+    NavItem("declarations:deadlines", _("Filing deadlines"), "declarations.view_filingdeadline"),
+    NavItem("declarations:publication_manage", _("Publication"), "declarations.view_publisheddeclaration"),
+)

@@ -1,5 +1,13 @@
-"""Pages for verification endpoints: queue, samples, cases (included by ``urls.py``)."""
+"""Verification pages, included by ``urls.py`` at ``/declarations/verification/`` (namespace ``declarations``)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from probity.declarations import verification_views as views
+
+urlpatterns: list[URLPattern] = [
+    path("", views.queue, name="verification_queue"),
+    path("cases/<int:case_id>/", views.case, name="verification_case"),
+    path("samples/", views.samples, name="verification_samples"),
+    path("samples/<int:sample_id>/", views.sample, name="verification_sample"),
+    path("compare/<int:declaration_id>/", views.compare, name="declaration_compare"),
+]

@@ -29,7 +29,7 @@ from probity.demo import names as words
 if TYPE_CHECKING:
     from probity.demo.noise import Noise
 
-GENERATOR_VERSION = "0.2.0"  # 0.2: the noise layer and the identity ground truth
+GENERATOR_VERSION = "0.3.0"  # 0.2: the noise layer and the identity ground truth; 0.3: lifestyle plants
 COUNTRY_NAME = "Republic of Demoland"
 COUNTRY_SHORT_NAME = "Demoland"
 COUNTRY_CODE = "XD"  # an ISO 3166-1 user-assigned code, so it can never clash with a real country
@@ -74,6 +74,11 @@ SCHEME_TYPES: dict[str, str] = {
     "OVERPRICED-AWARD": "An award far above the buyer's own estimate",
     "BACKDATED-CONTRACT": "A contract signed before the award decision",
     "PHANTOM-WINNER": "An award to a company that did not bid",
+    "LIFESTYLE-CASH-HOARD": "Cash at home many times the household's yearly income",
+    "LIFESTYLE-PRIVATE-LOAN": "A large loan from a private company instead of a bank",
+    "LIFESTYLE-LARGE-GIFT": "A gift worth more than the household's yearly income",
+    "LIFESTYLE-ASSET-ABROAD": "An apartment abroad",
+    "LIFESTYLE-LUXURY": "A yacht",
 }
 
 # The procurement indicators (``probity.procurement`` detector codes) that must flag every process
@@ -95,6 +100,37 @@ SCHEME_INDICATORS: dict[str, tuple[str, ...]] = {
     "BACKDATED-CONTRACT": ("P-SIGNEDEARLY",),
     "PHANTOM-WINNER": ("P-NOTBIDDER",),
 }
+# The declarations verification detectors (``probity.declarations`` codes) that must flag the planted
+# official's most recent declaration (the last one in the scheme's ``declarations``; every one for
+# ``SCHEMES_IN_EVERY_DECLARATION``): DECL-WEALTH
+# compares it with the one before, the register checks judge a declarant's most recent declaration.
+# ``ground_truth.json`` lists them per scheme under ``declaration_detectors``.
+SCHEME_DECLARATION_DETECTORS: dict[str, tuple[str, ...]] = {
+    "UNEXPLAINED-WEALTH": ("DECL-WEALTH", "DECL-LIFESTYLE"),  # the luxury car bought in the second year
+    "CONFLICT-FAMILY-SUPPLIER": ("DECL-UNDECLARED-COMPANY", "DECL-COI-AWARD"),
+    "LIFESTYLE-CASH-HOARD": ("DECL-LIFESTYLE",),
+    "LIFESTYLE-PRIVATE-LOAN": ("DECL-LIFESTYLE",),
+    "LIFESTYLE-LARGE-GIFT": ("DECL-LIFESTYLE",),
+    "LIFESTYLE-ASSET-ABROAD": ("DECL-LIFESTYLE",),
+    "LIFESTYLE-LUXURY": ("DECL-LIFESTYLE",),
+}
+# Schemes whose planted rows are in every declaration of the official: their DECL-LIFESTYLE flag is
+# expected on each of them, not only on the most recent.
+SCHEMES_IN_EVERY_DECLARATION = frozenset(
+    {"LIFESTYLE-CASH-HOARD", "LIFESTYLE-PRIVATE-LOAN", "LIFESTYLE-ASSET-ABROAD", "LIFESTYLE-LUXURY"}
+)
+# The DECL-LIFESTYLE signal each lifestyle scheme plants (``facts.signal`` in the ground truth).
+LIFESTYLE_SIGNALS: dict[str, str] = {
+    "LIFESTYLE-CASH-HOARD": "cash_above_income",
+    "LIFESTYLE-PRIVATE-LOAN": "nonbank_creditor",
+    "LIFESTYLE-LARGE-GIFT": "large_gift",
+    "LIFESTYLE-ASSET-ABROAD": "assets_abroad",
+    "LIFESTYLE-LUXURY": "luxury_items",
+}
+LENDERS = ("Northgate Trading LLC", "Silverline Invest Ltd", "Bayview Consulting Group")
+GIFT_GIVERS = ("a family friend", "a business acquaintance", "a former classmate")
+ABROAD = (("Limassol", "CY"), ("Marbella", "ES"), ("Dubai", "AE"), ("Budva", "ME"))
+YACHTS = ("Sunseeker Manhattan 55", "Azimut 50 Fly", "Princess F45")
 DEBARMENT_AUTHORITY = "Public Procurement Agency of Demoland"
 
 
@@ -663,9 +699,7 @@ class _Builder:
         count = max(6, round(25 * self.scale))
         keys: dict[str, str] = {}
         capital = words.CITIES[0]
-        for index, (key, name, kind, parent, abbreviation, sectors) in enumerate(
-            BODY_TEMPLATES[:count], start=1
-        ):
+        for index, (key, name, kind, parent, abbreviation, sectors) in enumerate(BODY_TEMPLATES[:count], start=1):
             body = Body(
                 f"body-{index:03d}",
                 name,
@@ -733,12 +767,7 @@ class _Builder:
                 gender = official.gender
             origin = official.origin if rng.random() < 0.8 else rng.choice(("native", "cn", "ru"))
             family_index = None
-            if (
-                official.gender == "male"
-                and gender == "female"
-                and origin == official.origin
-                and origin != "cn"
-            ):
+            if official.gender == "male" and gender == "female" and origin == official.origin and origin != "cn":
                 family_index = fi if rng.random() < 0.65 else None
             start = official.birth_date - timedelta(days=6 * 365)
             end = min(official.birth_date + timedelta(days=6 * 365), date(1995, 12, 31))
@@ -750,11 +779,7 @@ class _Builder:
                 address_id=official.address_id,
             )
             self.tie(official, spouse, "spouse")
-        father = (
-            official
-            if official.gender == "male"
-            else (spouse if spouse and spouse.gender == "male" else None)
-        )
+        father = official if official.gender == "male" else (spouse if spouse and spouse.gender == "male" else None)
         father = father or official
         for _ in range(rng.choices((0, 1, 2, 3), weights=(2, 3, 4, 1))[0]):
             oldest = max(official.birth_date, spouse.birth_date if spouse else official.birth_date)
@@ -815,11 +840,7 @@ class _Builder:
                 form = "LLC"
             else:
                 form, form_cyrillic = rng.choice(words.LATIN_FORMS)
-                lead = (
-                    rng.choice(words.LATIN_ADJECTIVES)
-                    if rng.random() < 0.6
-                    else rng.choice(words.NATIVE_FAMILY)
-                )
+                lead = rng.choice(words.LATIN_ADJECTIVES) if rng.random() < 0.6 else rng.choice(words.NATIVE_FAMILY)
                 core = f"{lead} {english}{suffix}"
                 name = f"{core} {form}"
                 aliases = [Name(f"{form_cyrillic} «{words.to_cyrillic(core)}»", "Cyrl", "transliteration")]
@@ -876,9 +897,7 @@ class _Builder:
     def direct(
         self, person: Person, company: Company, role: str = "director", start: date | None = None
     ) -> Directorship:
-        directorship = Directorship(
-            self.uid("directorship"), person.id, company.id, role, start or company.founded
-        )
+        directorship = Directorship(self.uid("directorship"), person.id, company.id, role, start or company.founded)
         self.directorships.append(directorship)
         return directorship
 
@@ -941,9 +960,7 @@ class _Builder:
                     owners.append(other)
             else:
                 people = [self.owner_person() for _ in range(rng.choices((1, 2, 3), weights=(5, 3, 1))[0])]
-                for index, (owner, share) in enumerate(
-                    zip(people, self.split_shares(len(people)), strict=True)
-                ):
+                for index, (owner, share) in enumerate(zip(people, self.split_shares(len(people)), strict=True)):
                     if index == 0 and rng.random() < 0.04:
                         nominee = self.owner_person()
                         self.own(nominee.id, company, share, nominee_for=owner.id)
@@ -998,9 +1015,7 @@ class _Builder:
     def candidates(self, buyer: Body, sector: str) -> list[Company]:
         key = (buyer.id, sector)
         if key not in self._candidates:
-            fitting = [
-                c for c in self.pool if c.sector == sector and buyer.id not in self._blocked.get(c.id, set())
-            ]
+            fitting = [c for c in self.pool if c.sector == sector and buyer.id not in self._blocked.get(c.id, set())]
             if len(fitting) < 3:
                 fitting = [c for c in self.pool if buyer.id not in self._blocked.get(c.id, set())]
             self._candidates[key] = fitting
@@ -1191,10 +1206,7 @@ class _Builder:
             nominee = self.owner_person()
             chain = [self.own(nominee.id, supplier, 100, nominee_for=spouse.id).id]
             people.append(nominee.id)
-            how = (
-                f"through a nominee shareholder, {nominee.name}, "
-                f"who holds 100 % of {supplier.name} for the spouse"
-            )
+            how = f"through a nominee shareholder, {nominee.name}, who holds 100 % of {supplier.name} for the spouse"
         manager = self.owner_person()
         directorship = self.direct(manager, supplier)
         people.append(manager.id)
@@ -1823,9 +1835,7 @@ class _Builder:
                     )
                 )
                 if rng.random() < 0.5:
-                    dividends.append(
-                        DeclarationRow(person_id, "dividends", company.name, self.money(500, 9000))
-                    )
+                    dividends.append(DeclarationRow(person_id, "dividends", company.name, self.money(500, 9000)))
         cash = [
             DeclarationRow(person_id, "bank account", rng.choice(BANKS), self.money(1500, 40000))
             for person_id in household
@@ -1911,9 +1921,7 @@ class _Builder:
                     ]
                     car = self.money(70000, 130000)
                     vehicles = vehicles + [
-                        DeclarationRow(
-                            rng.choice(household), "car", rng.choice(LUXURY_CARS), car, {"year": str(year)}
-                        )
+                        DeclarationRow(rng.choice(household), "car", rng.choice(LUXURY_CARS), car, {"year": str(year)})
                     ]
                     windfall = self.money(90000, 220000)
                     cash = cash + [DeclarationRow(official.id, "cash", "Cash at home", windfall)]
@@ -1963,9 +1971,7 @@ class _Builder:
         self.build_officials()
         per_type = max(1, round(2 * self.scale))
         officials = [
-            (self.people[p.holder_id], p)
-            for p in self.positions
-            if p.rank in ("head", "deputy", "procurement")
+            (self.people[p.holder_id], p) for p in self.positions if p.rank in ("head", "deputy", "procurement")
         ]
         rng.shuffle(officials)
         conflict_officials = [officials.pop() for _ in range(max(2, per_type))]
@@ -2011,7 +2017,109 @@ class _Builder:
         self.build_procurement(max(40, round(2000 * self.scale) - planted))
         self.build_declarations()
         self.describe_wealth()
+        self.plant_lifestyle(planted_people, per_type)
         return self.finish()
+
+    def plant_lifestyle(self, planted_people: set[str], per_type: int) -> None:
+        """Lifestyle signals added to the declarations of officials in no other scheme.
+
+        Drawn from their own random stream (``"{seed}:lifestyle"``) after everything else, so the rest of
+        the country is exactly what it was before these plants existed. Every planted row is in both
+        years' declarations (the gift only in the second, banked in the same year), so the net-worth
+        change between the two stays explained by income and no asset appears or vanishes.
+        """
+        rng = random.Random(f"{self.seed}:lifestyle")
+        by_official: dict[str, list[Declaration]] = defaultdict(list)
+        for declaration in self.declarations:
+            by_official[declaration.person_id].append(declaration)
+        positions = [p for p in self.positions if p.holder_id not in planted_people and p.holder_id in by_official]
+        chosen = rng.sample(positions, k=min(len(positions), per_type * len(LIFESTYLE_SIGNALS)))
+        for index, position in enumerate(chosen):
+            scheme_type = list(LIFESTYLE_SIGNALS)[index % len(LIFESTYLE_SIGNALS)]
+            official = self.people[position.holder_id]
+            body = self.body_by_id(position.body_id)
+            declarations = sorted(by_official[official.id], key=lambda d: d.year)
+            first_income = sum((r.value for r in declarations[0].sections["income"]), Decimal(0))
+            facts = {"signal": LIFESTYLE_SIGNALS[scheme_type]}
+            if scheme_type == "LIFESTYLE-CASH-HOARD":
+                hoard = Decimal(int(first_income * rng.randint(8, 12) / 1000) * 1000).quantize(CENT)
+                for declaration in declarations:
+                    declaration.sections["cash_and_accounts"].append(
+                        DeclarationRow(official.id, "cash", "Cash kept at home", hoard)
+                    )
+                story = f"declares {hoard} {CURRENCY} in cash at home, about {int(hoard / first_income)} times the"
+                story += " household's yearly income"
+                facts["cash"] = str(hoard)
+            elif scheme_type == "LIFESTYLE-PRIVATE-LOAN":
+                lender = rng.choice(LENDERS)
+                loan = self.money_log_with(rng, 60000, 180000)
+                for declaration in declarations:
+                    declaration.sections["liabilities"].append(
+                        DeclarationRow(official.id, "private loan", lender, loan)
+                    )
+                story = f"owes {loan} {CURRENCY} to {lender}, a private company, not a bank"
+                facts["creditor"], facts["amount"] = lender, str(loan)
+            elif scheme_type == "LIFESTYLE-LARGE-GIFT":
+                last = declarations[-1]
+                income = sum((r.value for r in last.sections["income"]), Decimal(0))
+                gift = Decimal(int(income * Decimal(str(round(rng.uniform(1.2, 2.0), 2))) / 100) * 100).quantize(CENT)
+                giver = rng.choice(GIFT_GIVERS)
+                last.sections["income"].append(DeclarationRow(official.id, "gift", f"Gift from {giver}", gift))
+                accounts = last.sections["cash_and_accounts"]
+                first_account = accounts[0]
+                accounts[0] = DeclarationRow(
+                    first_account.owner_id,
+                    first_account.kind,
+                    first_account.description,
+                    first_account.value + gift,
+                    dict(first_account.details),
+                )
+                story = f"received a gift of {gift} {CURRENCY} from {giver} in {last.year}, more than the"
+                story += f" household's income of {income} {CURRENCY}"
+                facts["gift"] = str(gift)
+            elif scheme_type == "LIFESTYLE-ASSET-ABROAD":
+                city, code = rng.choice(ABROAD)
+                value = self.money_log_with(rng, 150000, 400000)
+                acquired = date(2019, rng.randint(1, 12), rng.randint(1, 28)).isoformat()
+                for declaration in declarations:
+                    declaration.sections["real_estate"].append(
+                        DeclarationRow(
+                            official.id,
+                            "apartment",
+                            f"Apartment in {city}",
+                            value,
+                            {"location": f"{city}, {code}", "acquired": acquired, "share_percent": "100"},
+                        )
+                    )
+                story = f"owns an apartment in {city} ({code}) worth {value} {CURRENCY}"
+                facts["country"] = code
+            else:
+                yacht = rng.choice(YACHTS)
+                value = self.money_log_with(rng, 180000, 450000)
+                for declaration in declarations:
+                    declaration.sections["vehicles"].append(
+                        DeclarationRow(official.id, "boat", yacht, value, {"year": "2018"})
+                    )
+                story = f"owns a yacht, a {yacht}, worth {value} {CURRENCY}"
+                facts["item"] = yacht
+            self.plant(
+                scheme_type,
+                f"{official.name}, {position.title} at the {body.name}, {story}"
+                + ("." if scheme_type == "LIFESTYLE-LARGE-GIFT" else "; both declarations say so."),
+                people=[official.id],
+                bodies=[body.id],
+                positions=[position.id],
+                declarations=[d.id for d in declarations],
+                facts=facts,
+            )
+
+    def body_by_id(self, body_id: str) -> Body:
+        return next(b for b in self.bodies if b.id == body_id)
+
+    @staticmethod
+    def money_log_with(rng: random.Random, low: float, high: float, round_to: int = 1000) -> Decimal:
+        value = math.exp(rng.uniform(math.log(low), math.log(high)))
+        return Decimal(round(value / round_to) * round_to).quantize(CENT)
 
     def describe_wealth(self) -> None:
         """Puts the declared figures into each unexplained-wealth scheme, for checking the ground truth."""

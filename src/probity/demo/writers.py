@@ -35,8 +35,10 @@ from probity.demo.generator import (
     AS_OF,
     COUNTRY_CODE,
     COUNTRY_SHORT_NAME,
+    SCHEME_DECLARATION_DETECTORS,
     SCHEME_INDICATORS,
     SCHEME_TYPES,
+    SCHEMES_IN_EVERY_DECLARATION,
     SECTIONS,
     Country,
     Declaration,
@@ -323,9 +325,7 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
     for directorship in country.directorships:
         links[directorship.person_id].append((directorship.start_date, directorship.company_id))
 
-    def statement(
-        record_id: str, record_type: str, subject: str, day: date, details: dict[str, Any]
-    ) -> dict[str, Any]:
+    def statement(record_id: str, record_type: str, subject: str, day: date, details: dict[str, Any]) -> dict[str, Any]:
         key = f"{country.key}/{record_id}"
         return {
             "statementId": str(uuid.uuid5(STATEMENT_NAMESPACE, key)),
@@ -347,8 +347,7 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
             "isComponent": False,
             "personType": "knownPerson",
             "names": [
-                {"type": n.kind, "fullName": n.text}
-                for n in noise.register_names.get(person_id, person.registry_names)
+                {"type": n.kind, "fullName": n.text} for n in noise.register_names.get(person_id, person.registry_names)
             ],
             "birthDate": person.birth_date.isoformat()[:7],
             "nationalities": [jurisdiction],
@@ -367,9 +366,7 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
                     }
                 ],
             }
-        statements.append(
-            statement(public_id(person_id), "person", public_id(first_company), first_day, details)
-        )
+        statements.append(statement(public_id(person_id), "person", public_id(first_company), first_day, details))
 
     for company in country.companies:
         address = country.address(company.address_id)
@@ -403,9 +400,7 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
         }
         if len(written) > 1:
             details["alternateNames"] = [n.text for n in written[1:]]
-        statements.append(
-            statement(public_id(company.id), "entity", public_id(company.id), company.founded, details)
-        )
+        statements.append(statement(public_id(company.id), "entity", public_id(company.id), company.founded, details))
 
     for ownership in country.ownerships:
         if not ownership.nominee_for:
@@ -422,16 +417,13 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
                 {
                     "isComponent": True,
                     "entityType": {"type": "arrangement", "subtype": "nomination"},
-                    "name": f"Nomination of {register_name(nominee_person)} for "
-                    f"{register_name(nominator_person)}",
+                    "name": f"Nomination of {register_name(nominee_person)} for {register_name(nominator_person)}",
                     "jurisdiction": jurisdiction,
                 },
             )
         )
 
-    def interest(
-        kind: str, direct: str, beneficial: bool, start: date, share: Decimal | None = None
-    ) -> dict[str, Any]:
+    def interest(kind: str, direct: str, beneficial: bool, start: date, share: Decimal | None = None) -> dict[str, Any]:
         found: dict[str, Any] = {
             "type": kind,
             "directOrIndirect": direct,
@@ -496,9 +488,7 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
                         "interestedParty": nominator,
                         "componentRecords": [ids["arrangement"], ids["holding"], ids["nominator"]],
                         "interests": [
-                            interest(
-                                "shareholding", "indirect", ownership.share >= 25, start, ownership.share
-                            )
+                            interest("shareholding", "indirect", ownership.share >= 25, start, ownership.share)
                         ],
                     },
                 ),
@@ -879,7 +869,6 @@ def identity_truth(country: Country) -> list[dict[str, Any]]:
     return identities
 
 
-
 def ground_truth(country: Country) -> dict[str, Any]:
     """Every planted scheme, with a plain description and the ids of what it involves in each format."""
     by_id = {p.id: p for p in country.processes}
@@ -917,9 +906,7 @@ def ground_truth(country: Country) -> dict[str, Any]:
             + scheme.addresses
         ]
         ftm_ids += [public_id(pid.replace("position", "occupancy")) for pid in scheme.positions]
-        ftm_ids += [
-            representation_id(ownerships[oid]) for oid in scheme.ownerships if ownerships[oid].nominee_for
-        ]
+        ftm_ids += [representation_id(ownerships[oid]) for oid in scheme.ownerships if ownerships[oid].nominee_for]
         for process in processes:
             ftm_ids += [contract_id(process), award_id(process)]
         schemes.append(
@@ -950,6 +937,12 @@ def ground_truth(country: Country) -> dict[str, Any]:
                     "declarations": {"ids": list(scheme.declarations)},
                 },
                 "indicators": list(SCHEME_INDICATORS.get(scheme.type, ())),
+                "declaration_detectors": {
+                    code: list(scheme.declarations)
+                    if scheme.type in SCHEMES_IN_EVERY_DECLARATION
+                    else scheme.declarations[-1:]
+                    for code in SCHEME_DECLARATION_DETECTORS.get(scheme.type, ())
+                },
             }
         )
     return {
@@ -980,6 +973,8 @@ def ground_truth(country: Country) -> dict[str, Any]:
         "notes": [
             "Core refs are source_key values of the core tables after 'probity demo load'.",
             "'indicators' lists the procurement detector codes that must flag every process of a scheme.",
+            "'declaration_detectors' maps each declarations detector code that must flag the scheme to the "
+            "declarations it must flag (the official's most recent one, or both when the planted rows are in both).",
             "OCDS refs are ocids and party ids; BODS refs are recordIds; FtM refs are entity ids; "
             "declaration refs are file names without '.json' under declarations/.",
             "Background data may contain ordinary red flags (a single bid now and then); only the schemes "

@@ -44,6 +44,12 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="subcommand", required=True)
         imp = sub.add_parser("import", help="import declaration files (JSON, JSON Lines, CSV) or folders of them")
         imp.add_argument("paths", nargs="+", help="files or folders")
+        imp.add_argument(
+            "--one-by-one",
+            action="store_true",
+            help="store each declaration in its own transaction with its own audit entries (slower; "
+            "by default valid declarations are stored in batches with one summary audit entry per batch)",
+        )
         rates = sub.add_parser("rates", help="import the exchange-rate table (CSV: date,currency,base_currency,rate)")
         rates.add_argument("file")
         verify = sub.add_parser("verify", help="run the declaration detectors and print each one's counts")
@@ -71,7 +77,7 @@ class Command(BaseCommand):
         from tqdm import tqdm
 
         from probity.core.audit import audit_actor
-        from probity.declarations.services import declaration_import
+        from probity.declarations.services import IMPORT_BATCH, declaration_import
 
         status = 0
         for raw in options["paths"]:
@@ -83,7 +89,9 @@ class Command(BaseCommand):
                 tqdm(desc=path.name, unit=" declarations", file=sys.stderr, disable=None) as bar,
                 audit_actor("system:declarations-import"),
             ):
-                report = declaration_import(path=path, progress=bar.update)
+                report = declaration_import(
+                    path=path, progress=bar.update, batch_size=1 if options["one_by_one"] else IMPORT_BATCH
+                )
             for error in report.errors:
                 self.stderr.write(error)
             self.stdout.write(
