@@ -592,3 +592,18 @@ def test_a_user_revokes_their_own_token_but_not_someone_elses(make_user: Callabl
     assert_error(Client().get(f"{API}/me", headers=alice_headers), 401, "not_authenticated")
     revocations = AuditEntry.objects.filter(action="update", object_type="core.apitoken")
     assert revocations.filter(actor=alice.username).exists()
+
+
+def test_the_served_openapi_document_has_no_duplicated_keys() -> None:
+    """An ``openapi_extra`` with ``"200"`` beside ninja's ``200`` serialises as two equal keys: JSON
+    parsers keep one, but Swagger UI's YAML parser refuses the whole document."""
+    duplicated: list[str] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _value in pairs]
+        duplicated.extend(sorted({key for key in keys if keys.count(key) > 1}))
+        return dict(pairs)
+
+    response = Client().get(f"{API}/openapi.json")
+    json.loads(response.content, object_pairs_hook=pairs_hook)
+    assert duplicated == []

@@ -224,7 +224,14 @@ def link_run(request: HttpRequest, payload: LinkIn) -> dict[str, int]:
     "/export.ftm",
     response={200: None, **errors(403)},
     summary="Probity's people, organisations, positions, family ties, ownership and contracts as FtM JSON Lines",
-    openapi_extra={"responses": {"200": {"content": {"application/x-ndjson": {}}}}},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "FollowTheMoney entities, one JSON object a line",
+                "content": {"application/x-ndjson": {}},
+            }
+        }
+    },
 )
 def ftm_export(request: HttpRequest) -> Any:
     """The same file as ``probity entities export-ftm``: one FollowTheMoney entity a line (audited)."""
