@@ -339,6 +339,10 @@ def spark_session_build(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers use this interpreter
     # Spark splits these options like a shell, so quoted paths may contain spaces.
     jvm_flags = [f"-Dderby.system.home={work_dir / 'derby'}", f"-Dlog4j.configurationFile={log4j.as_uri()}"]
+    # Spark compiles every query to Java code; in a long-lived session the JIT's default code cache
+    # (48 MB when only the first compiler tier runs) fills up, and a full cache kills the executor
+    # ("Out of space in CodeCache for adapters"). A larger cache costs only reserved address space.
+    jvm_flags.append("-XX:ReservedCodeCacheSize=512m")
     jvm_flags += java_options
     cores = os.cpu_count() or 2
     builder = (
