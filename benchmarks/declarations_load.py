@@ -30,11 +30,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,10 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from loopback import GUNICORN, PYTHON, environment, free_port, percentile, wait_for_server
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = ROOT / ".venv" / "bin" / "python"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 PASSWORD = "correct horse battery staple 42"  # noqa: S105  (benchmark accounts in a throw-away database)
 YEAR = 2024
 
@@ -65,12 +60,6 @@ class Log:
     errors: list[str] = field(default_factory=list)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def write_settings(folder: Path) -> None:
     (folder / "bench_settings.py").write_text(
         textwrap.dedent("""
@@ -79,26 +68,6 @@ def write_settings(folder: Path) -> None:
         EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     """)
     )
-
-
-def environment(folder: Path, database: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "PYTHONPATH": f"{folder}{os.pathsep}{ROOT / 'src'}",
-            "DJANGO_SETTINGS_MODULE": "bench_settings",
-            "PROBITY_VAR_DIR": str(folder / "var"),
-            "PROBITY_SECRET_KEY": secrets.token_urlsafe(48),
-            "PROBITY_HTTPS": "false",
-            "PROBITY_DEBUG": "false",
-            "PROBITY_LOCKOUT": "false",
-        }
-    )
-    if database:
-        env["DATABASE_URL"] = database
-    else:
-        env.pop("DATABASE_URL", None)
-    return env
 
 
 SETUP = """
@@ -255,25 +224,6 @@ def declarant(base: str, number: int, barrier: threading.Barrier, end: float, ti
     return log
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def wait_for_server(base: str, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server stopped (exit {process.returncode})")
-        try:
-            if requests.get(f"{base}/account/sign-in/", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not start in time")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100, help="concurrent declarants (default 100)")
@@ -306,7 +256,7 @@ def main() -> int:
     ]  # fmt: skip
     server = subprocess.Popen(command, env=env, cwd=folder)
     try:
-        wait_for_server(base, server, time.monotonic() + 60)
+        wait_for_server(f"{base}/account/sign-in/", server, time.monotonic() + 60)
         barrier = threading.Barrier(args.users)
         started = time.perf_counter()
         end = time.monotonic() + args.duration

@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,10 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = ROOT / ".venv" / "bin" / "python"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+from loopback import GUNICORN, PYTHON, environment, free_port, percentile, wait_for_server
 
 
 @dataclass
@@ -60,47 +56,27 @@ class Outcome:
     error: str | None = None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def write_settings(folder: Path, *, kdf: str, pow_bits: int) -> None:
     """A settings module for the benchmark installation, and a WSGI module that lifts the flood limits."""
-    (folder / "bench_settings.py").write_text(textwrap.dedent(f"""
+    (folder / "bench_settings.py").write_text(
+        textwrap.dedent(f"""
         from probity.settings import *  # noqa: F401,F403
 
         PROBITY_REPORTING_KDF = {kdf!r}
         PROBITY_REPORTING_STORE = {str(folder / "store")!r}
         PROBITY_REPORTING_POW_BITS = {pow_bits}
         EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    """))
-    (folder / "bench_wsgi.py").write_text(textwrap.dedent("""
+    """)
+    )
+    (folder / "bench_wsgi.py").write_text(
+        textwrap.dedent("""
         from probity.wsgi import application  # noqa: F401  (sets Django up)
         from probity.reporting import services
 
         # Every reporter of the benchmark comes from 127.0.0.1: lift the per-client and global limits.
         services.SUBMIT_CLIENT_LIMIT = services.SUBMIT_GLOBAL_LIMIT = 10**9
-    """))
-
-
-def environment(folder: Path, database: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({
-        "PYTHONPATH": f"{folder}{os.pathsep}{ROOT / 'src'}",
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "PROBITY_VAR_DIR": str(folder / "var"),
-        "PROBITY_SECRET_KEY": secrets.token_urlsafe(48),
-        "PROBITY_HTTPS": "false",
-        "PROBITY_DEBUG": "false",
-        "PROBITY_LOCKOUT": "false",
-    })
-    if database:
-        env["DATABASE_URL"] = database
-    else:
-        env.pop("DATABASE_URL", None)
-    return env
+    """)
+    )
 
 
 SETUP = """
@@ -189,8 +165,13 @@ def reporter(base: str, number: int, photo: bytes, barrier: threading.Barrier, t
         page = session.get(form_url, timeout=timeout)
         page.raise_for_status()
         csrf = session.cookies.get("csrftoken", "")
-        first = {"csrfmiddlewaretoken": csrf, "step": "1", "q_what": f"Report {marker}: the tender was split.",
-                 "q_who": "other", "q_amount": "125000.50"}
+        first = {
+            "csrfmiddlewaretoken": csrf,
+            "step": "1",
+            "q_what": f"Report {marker}: the tender was split.",
+            "q_who": "other",
+            "q_amount": "125000.50",
+        }
         step_two = session.post(form_url, data=first, timeout=timeout, headers={"Referer": form_url})
         step_two.raise_for_status()
         html = step_two.text
@@ -198,11 +179,20 @@ def reporter(base: str, number: int, photo: bytes, barrier: threading.Barrier, t
         bits = re.search(r'data-bits="(\d+)"', html)
         if not ticket or not bits:
             raise RuntimeError("the second step carries no ticket")
-        data = {**first, "step": "2", "action": "submit", "ticket": ticket.group(1),
-                "pow_nonce": solve(ticket.group(1), int(bits.group(1))), "q_who_other": "the mayor's cousin",
-                "identity_name": "", "identity_contact": ""}
-        files = [("attachments", (f"photo-{number}.jpg", photo, "image/jpeg")),
-                 ("attachments", (f"ledger-{number}.bin", os.urandom(64 * 1024), "application/octet-stream"))]
+        data = {
+            **first,
+            "step": "2",
+            "action": "submit",
+            "ticket": ticket.group(1),
+            "pow_nonce": solve(ticket.group(1), int(bits.group(1))),
+            "q_who_other": "the mayor's cousin",
+            "identity_name": "",
+            "identity_contact": "",
+        }
+        files = [
+            ("attachments", (f"photo-{number}.jpg", photo, "image/jpeg")),
+            ("attachments", (f"ledger-{number}.bin", os.urandom(64 * 1024), "application/octet-stream")),
+        ]
         submit_started = time.perf_counter()
         done = session.post(form_url, data=data, files=files, timeout=timeout, headers={"Referer": form_url})
         submit_seconds = time.perf_counter() - submit_started
@@ -216,32 +206,17 @@ def reporter(base: str, number: int, photo: bytes, barrier: threading.Barrier, t
         return Outcome(marker, None, submit_seconds, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def wait_for_server(base: str, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server stopped (exit {process.returncode})")
-        try:
-            if requests.get(f"{base}/reporting/", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not start in time")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reports", type=int, default=200, help="concurrent reporters (default 200)")
     parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
     parser.add_argument("--threads", type=int, default=8, help="server threads (gunicorn, default 8)")
-    parser.add_argument("--kdf", default="interactive", choices=["min", "interactive", "moderate", "sensitive"],
-                        help="Argon2id limits for receipts (default interactive, 64 MiB; production: moderate)")
+    parser.add_argument(
+        "--kdf",
+        default="interactive",
+        choices=["min", "interactive", "moderate", "sensitive"],
+        help="Argon2id limits for receipts (default interactive, 64 MiB; production: moderate)",
+    )
     parser.add_argument("--pow-bits", type=int, default=12, help="proof-of-work difficulty (default 12)")
     parser.add_argument("--database", help="DATABASE_URL (default: a new SQLite file in the temporary folder)")
     parser.add_argument("--timeout", type=float, default=300.0, help="limit per request, seconds")
@@ -261,15 +236,32 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     if args.server == "gunicorn":
-        command = [str(GUNICORN), "bench_wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                   "--worker-class", "gthread", "--threads", str(args.threads), "--timeout", str(int(args.timeout)),
-                   "--backlog", "2048", "--error-logfile", "-", "--log-level", "warning"]
+        command = [
+            str(GUNICORN),
+            "bench_wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--timeout",
+            str(int(args.timeout)),
+            "--backlog",
+            "2048",
+            "--error-logfile",
+            "-",
+            "--log-level",
+            "warning",
+        ]
     else:
         command = [str(PYTHON), "-m", "probity.cli", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"]
     server = subprocess.Popen(command, env=env, cwd=folder)
     run_deadline = time.monotonic() + args.deadline
     try:
-        wait_for_server(base, server, time.monotonic() + 60)
+        wait_for_server(f"{base}/reporting/", server, time.monotonic() + 60)
         photo = photo_with_exif()
         barrier = threading.Barrier(args.reports)
         started = time.perf_counter()
@@ -290,11 +282,15 @@ def main() -> int:
     failed = [o for o in outcomes if not o.receipt]
     submits = [o.submit_seconds for o in succeeded]
     flows = [o.flow_seconds for o in succeeded]
-    print(f"\n{len(succeeded)}/{args.reports} submissions answered with a receipt in {wall:.1f} s "
-          f"({len(succeeded) / wall:.2f} reports/s) via {args.server}")
+    print(
+        f"\n{len(succeeded)}/{args.reports} submissions answered with a receipt in {wall:.1f} s "
+        f"({len(succeeded) / wall:.2f} reports/s) via {args.server}"
+    )
     if submits:
-        print(f"submission request: p50 {statistics.median(submits):.2f} s, p95 {percentile(submits, 0.95):.2f} s, "
-              f"max {max(submits):.2f} s")
+        print(
+            f"submission request: p50 {statistics.median(submits):.2f} s, p95 {percentile(submits, 0.95):.2f} s, "
+            f"max {max(submits):.2f} s"
+        )
         print(f"whole reporter flow: p50 {statistics.median(flows):.2f} s, p95 {percentile(flows, 0.95):.2f} s")
     for outcome in failed[:10]:
         print(f"  failed {outcome.marker}: {outcome.error}")
@@ -303,12 +299,20 @@ def main() -> int:
 
     expected = {o.marker: o.receipt for o in succeeded}
     (folder / "expected.json").write_text(json.dumps(expected))
-    verification = subprocess.run([str(PYTHON), "-c", VERIFY, str(folder / "expected.json")], env=env, cwd=folder,
-                                  check=True, capture_output=True, text=True)
+    verification = subprocess.run(
+        [str(PYTHON), "-c", VERIFY, str(folder / "expected.json")],
+        env=env,
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result = json.loads(verification.stdout.strip().splitlines()[-1])
-    print(f"verification: {result['reports_in_database']} reports in the database; "
-          f"{len(expected) - result['problem_count']}/{len(expected)} opened with their receipt, answers and both "
-          f"attachments intact")
+    print(
+        f"verification: {result['reports_in_database']} reports in the database; "
+        f"{len(expected) - result['problem_count']}/{len(expected)} opened with their receipt, answers and both "
+        f"attachments intact"
+    )
     for problem in result["problems"]:
         print(f"  {problem}")
     lost = args.reports - len(succeeded) + result["problem_count"]
