@@ -15,8 +15,8 @@ from probity.core.services import detector_run
 from probity.declarations import verification
 from probity.declarations.models import VerificationCase
 from probity.declarations.services import declaration_submit
-from tests.browser.conftest import browser, page  # noqa: F401  (fixtures)
 from tests.browser.test_sign_in import _sign_in_with_second_factor
+from tests.declarations.conftest import payload  # noqa: F401  (fixture: a valid declaration)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +31,7 @@ def test_a_verifier_works_a_case_in_the_browser(
     page: Any,  # noqa: F811
     live_server: Any,
     make_user: Any,
-    payload: dict[str, Any],
+    payload: dict[str, Any],  # noqa: F811  (the fixture)
     tmp_path: Any,
 ) -> None:
     person = Person.objects.create(name="Ana Test")

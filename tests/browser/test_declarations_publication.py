@@ -12,9 +12,7 @@ import pytest
 from probity.core.models import Person
 from probity.declarations import publication
 from probity.declarations.services import declaration_submit
-from tests.browser.conftest import browser, page  # noqa: F401  (the shared Chromium fixtures)
-
-from .test_publication_leaks import MARKERS, planted_declaration
+from tests.declarations.test_publication_leaks import MARKERS, planted_declaration
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
