@@ -124,8 +124,16 @@ class CardinalIndicatorDetector(Detector):
         wanted = set(params.get("findings_for") or FINDINGS_FOR.default)
         frame = cached_frame(code, {})
         if frame is None:
+            from ibis.common.exceptions import TableNotFound
+
             with warehouse_connection(read_only=False) as warehouse:
-                frame = cardinal_outcome_frame(warehouse, code)
+                try:
+                    frame = cardinal_outcome_frame(warehouse, code)
+                except TableNotFound as exc:
+                    raise LookupError(
+                        f"The warehouse has no {exc}: run `probity procurement detect FILE` with a file of "
+                        "compiled releases first."
+                    ) from exc
         frame = frame[frame["outcome"].isin(list(wanted))]
         reasons = frame["reason"].astype(object).where(frame["reason"].notna(), None).tolist()
         evidences = cardinal.evidence_records(frame)

@@ -42,6 +42,7 @@ class Command(BaseCommand):
             if not sep:
                 raise CommandError(f"--param {pair!r} must be NAME=VALUE")
             given[name.strip()] = value
+        skipped: list[str] = []
         for code in codes:
             if code not in registry:
                 raise CommandError(f"no detector has the code {code!r}; see 'probity detectors list'")
@@ -56,9 +57,19 @@ class Command(BaseCommand):
                                        progress=bar.update, total_hint=set_total)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
+            except LookupError as exc:  # the data this detector reads is not loaded (e.g. no warehouse tables)
+                if not options["all"]:
+                    raise CommandError(f"{code}: {exc}") from exc
+                self.stderr.write(f"{code}: not run: {exc}")
+                skipped.append(code)
+                continue
             finally:
                 bar.close()
             self.stdout.write(
                 f"{code}: {run.subjects_checked} checked, {run.flagged} flagged, {run.passed} passed, "
                 f"{run.not_applicable} not applicable in {run.duration_seconds:.2f}s (run {run.pk})"
+            )
+        if skipped:
+            self.stdout.write(
+                f"{len(skipped)} detectors not run because their data is not loaded: {', '.join(skipped)}"
             )
