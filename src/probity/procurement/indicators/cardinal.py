@@ -830,8 +830,8 @@ class R038(Indicator):
         )
 
     def _flag(self, ratios: ir.Table, subject_type: str, settings: IndicatorSettings) -> ir.Table:
-        judged = _with_upper_fence(ratios, ratios.ratio, settings.value(self.code, "threshold"))
-        flagged = judged.filter((judged.upper_fence > 0) & (judged.ratio >= judged.upper_fence))
+        judged = self._fenced(ratios, settings)
+        flagged = judged.filter(judged.flagged)
         return result_table(flagged, subject_type, flagged.subject_id, self.code, flagged.ratio)
 
     def _ratios(self, tables: ProcurementTables, settings: IndicatorSettings) -> tuple[ir.Table, dict[str, ir.Table]]:
@@ -920,37 +920,8 @@ class R038(Indicator):
         return _party_outcome_rows(self, frame, reasons, evidence, frame.flagged_parties > 0, frame.flagged_ratio)
 
     def results(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
-        processes = contracting_processes(tables, settings)
-        bids = _submitted_bids(tables).join(processes.select("ocid"), "ocid")
-        bids = bids.mutate(disqualified=(bids.status == "disqualified").cast("int64"))
-        per_process = bids.group_by("ocid").aggregate(disqualified=ibis._.disqualified.sum(), submitted=ibis._.count())
-        per_process = per_process.join(processes.select("ocid", "buyer_id", "procuring_entity_id"), "ocid")
-        minimum_processes = int(settings.value(self.code, "minimum_contracting_processes"))
-        parts = []
-        for column, subject_type in (("buyer_id", "Buyer"), ("procuring_entity_id", "ProcuringEntity")):
-            grouped = (
-                per_process.filter(per_process[column].notnull())
-                .group_by(subject_id=per_process[column])
-                .aggregate(numerator=ibis._.disqualified.sum(), denominator=ibis._.submitted.sum())
-            )
-            grouped = grouped.filter(grouped.denominator >= minimum_processes)
-            ratios = grouped.mutate(ratio=grouped.numerator.cast("float64") / grouped.denominator)
-            ratios = tables.reuse(("R038", subject_type, id(settings)), ratios)
-            parts.append(self._flag(ratios, subject_type, settings))
-        tenderers = tables["bid_tenderers"]
-        tenderers = tenderers.filter(tenderers.tenderer_id.notnull())
-        by_tenderer = (
-            bids.join(tenderers, ["ocid", "bid_index"])
-            .group_by(subject_id=ibis._.tenderer_id)
-            .aggregate(numerator=ibis._.disqualified.sum(), denominator=ibis._.count())
-        )
-        by_tenderer = by_tenderer.filter(
-            by_tenderer.denominator >= int(settings.value(self.code, "minimum_submitted_bids"))
-        )
-        by_tenderer = by_tenderer.mutate(ratio=by_tenderer.numerator.cast("float64") / by_tenderer.denominator)
-        by_tenderer = tables.reuse(("R038", "Tenderer", id(settings)), by_tenderer)
-        parts.append(self._flag(by_tenderer, "Tenderer", settings))
-        return _union(*parts)
+        _bids, ratios = self._ratios(tables, settings)
+        return _union(*(self._flag(table, subject_type, settings) for subject_type, table in ratios.items()))
 
 
 @register
@@ -1036,22 +1007,7 @@ class R048(Indicator):
         return _party_outcome_rows(self, frame, reasons, evidence, frame.flagged_suppliers > 0, frame.flagged_groups)
 
     def results(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
-        processes = contracting_processes(tables, settings).select("ocid")
-        awards = tables["awards"]
-        awards = awards.filter(
-            (awards.status == "active") & awards.has_items & awards.has_suppliers & (awards.supplier_count == 1)
-        ).select("ocid", "award_index")
-        suppliers = tables["award_suppliers"]
-        suppliers = suppliers.filter((suppliers.supplier_index == 1) & suppliers.supplier_id.notnull())
-        items = tables["award_items"]
-        items = items.filter(items.classification_id.notnull())
-        digits = int(settings.value(self.code, "digits"))
-        rows = (
-            awards.join(processes, "ocid")
-            .join(suppliers, ["ocid", "award_index"])
-            .join(items, ["ocid", "award_index"])
-            .select("ocid", "supplier_id", group=items.classification_id.substr(0, digits))
-        )
+        rows = self._rows(tables, settings)
         per_supplier = rows.group_by("supplier_id").aggregate(
             processes=rows.ocid.nunique(), groups=rows.group.nunique()
         )
