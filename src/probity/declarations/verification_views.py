@@ -194,15 +194,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     except ValueError:
         rows = []
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "declarations/verification/queue.html",
         {
             "filters": filters,
             "page": page,
-            "query": query.urlencode(),
             "total": len(rows),
             "select_form": select_form if can_select else None,
             "draw_form": draw_form if can_draw else None,
