@@ -133,3 +133,102 @@ def test_only_the_newest_plans_are_kept(shared_data: Path, tmp_path: Path) -> No
     assert len(kept) == PLANS_KEPT
     assert "old000.json" not in kept and f"old{PLANS_KEPT + 4:03d}.json" in kept
     assert any(not name.startswith("old") for name in kept)  # the new plan
+
+
+# --- replaying a plan two statements at a time ------------------------------------------------
+
+
+def _recorded(shared_data: Path, name: str, tmp_path: Path) -> Path:
+    settings = parse_settings(case_settings(name))
+    indicators_run_file(shared_data / "cardinal" / f"{name}.jsonl", settings, plan_cache=tmp_path)
+    (plan_file,) = tmp_path.glob("*.json")
+    return plan_file
+
+
+@pytest.mark.parametrize("name", ["R028", "R038", "R058"])
+def test_a_plan_replayed_two_at_a_time_gives_what_one_at_a_time_gives(
+    shared_data: Path, tmp_path: Path, name: str
+) -> None:
+    import duckdb
+
+    from probity.procurement.flatten import flatten_file
+    from probity.procurement.indicators.run import SqlPlan, needed_tables, plan_replay
+
+    plan_file = _recorded(shared_data, name, tmp_path)
+    plan = SqlPlan(statements=[tuple(item) for item in json.loads(plan_file.read_text())["statements"]])
+    assert any(kind == "table" for kind, _name, _sql in plan.statements)  # a plan with shared relations
+    names = needed_tables(parse_settings(case_settings(name)).enabled)
+    results = []
+    for workers in (1, 2, 3):
+        connection = duckdb.connect(":memory:")
+        flatten_file(connection, shared_data / "cardinal" / f"{name}.jsonl", tables=names, processes_view=True)
+        results.append(plan_replay(connection, plan, workers=workers))
+        connection.close()
+    assert results[0] == results[1] == results[2] == expected(shared_data, name)
+
+
+def test_replay_waits_for_the_tables_a_statement_reads() -> None:
+    import duckdb
+
+    from probity.procurement.indicators.run import SqlPlan, _dependencies, plan_replay
+
+    plan = SqlPlan(
+        statements=[
+            ("table", "probity_indicator_000", "SELECT range AS n FROM range(1000)"),
+            ("table", "probity_indicator_001", 'SELECT n * 2 AS n FROM "probity_indicator_000"'),
+            (
+                "query",
+                "R1",
+                """SELECT 'OCID', 'a', 'R1', count(*)::DOUBLE FROM "probity_indicator_001"
+                WHERE n % 2 = 0""",
+            ),
+            ("query", "R2", "SELECT 'OCID', 'a', 'R2', sum(n)::DOUBLE FROM \"probity_indicator_000\""),
+        ]
+    )
+    assert _dependencies(plan) == [set(), {0}, {1}, {0}]
+    results = plan_replay(duckdb.connect(":memory:"), plan, workers=2)
+    assert results == {"OCID": {"a": {"R1": 1000.0, "R2": 499500.0}}}
+
+
+def test_a_failing_statement_fails_the_replay() -> None:
+    import duckdb
+
+    from probity.procurement.indicators.run import SqlPlan, plan_replay
+
+    plan = SqlPlan(statements=[("query", "R1", 'SELECT * FROM "no_such_table"')])
+    with pytest.raises(duckdb.CatalogException):
+        plan_replay(duckdb.connect(":memory:"), plan, workers=2)
+
+
+# --- R003's comparison of whole days ------------------------------------------------------------
+
+
+def test_fewer_whole_days_agrees_with_counting_the_days() -> None:
+    """``_fewer_whole_days(start, end, N)`` is ``_whole_days(start, end) < N`` for every sign of
+    the duration and of N, with fractions of seconds and exact multiples of a day."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    import ibis
+
+    from probity.procurement.indicators.cardinal import _fewer_whole_days, _whole_days
+
+    rng = random.Random(7)
+    base = datetime(2024, 3, 1, tzinfo=UTC)
+    starts, ends = [], []
+    for _ in range(400):
+        start = base + timedelta(seconds=rng.randint(-(10**7), 10**7), microseconds=rng.choice([0, 250000, 999999]))
+        days = rng.choice([0, 1, 2, 14, 15, 16, -1, -2, -15])
+        delta = timedelta(days=days, seconds=rng.choice([-1, 0, 1, 3600, -3600]), microseconds=rng.choice([0, 500000]))
+        starts.append(start)
+        ends.append(start + delta)
+    table = ibis.memtable({"start": starts, "end": ends})
+    backend = ibis.duckdb.connect()
+    for threshold in (-2, -1, 0, 1, 2, 15, 16):
+        counted = table.mutate(days=_whole_days(table.start, table.end))
+        expected_flags = backend.execute(counted.mutate(flag=counted.days < threshold).flag).tolist()
+        literal = backend.execute(table.mutate(flag=_fewer_whole_days(table.start, table.end, threshold)).flag)
+        expression = _fewer_whole_days(table.start, table.end, ibis.literal(threshold, type="int64"))
+        symbolic = backend.execute(table.mutate(flag=expression).flag)
+        assert literal.tolist() == expected_flags, threshold
+        assert symbolic.tolist() == expected_flags, threshold

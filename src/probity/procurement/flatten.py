@@ -243,6 +243,8 @@ def _contracts(source: str) -> str:
         FROM {source} WHERE contracts IS NOT NULL"""
 
 
+RELEASES_TABLE = "probity_procurement_releases"  # the parsed releases, kept under ``processes_view``
+
 # --- running it --------------------------------------------------------------------------------
 
 
@@ -295,12 +297,16 @@ def flatten_file(
     prefixed: bool = True,
     temporary: bool = False,
     suffix: str = "",
+    processes_view: bool = False,
 ) -> FlattenReport:
     """Reads compiled releases from ``path`` and (re)creates ``tables`` in a DuckDB connection.
 
     Tables are named ``procurement_<table>`` (``prefixed``) or plainly, followed by ``suffix``.
     ``temporary`` makes them temporary tables, for one run of the indicators without touching the
-    warehouse file.
+    warehouse file. ``processes_view`` (for a private, throw-away database only) makes
+    ``processes`` a view over the parsed releases, which are then kept as the table
+    ``RELEASES_TABLE``: a release's fields are columns of the parsed structure already, and copying
+    some forty of them into a table costs more than the few that each indicator reads.
     Raises ``FileNotFoundError`` if the file is missing.
     """
     source_path = Path(path)
@@ -310,8 +316,11 @@ def flatten_file(
     if unknown:
         raise KeyError(f"Unknown procurement table(s): {', '.join(unknown)}.")
     report = FlattenReport(source=str(source_path))
-    staging = "probity_procurement_releases_staging"
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE {staging} AS SELECT * FROM {read_json_sql(source_path, tables)}")
+    keep_releases = processes_view and "processes" in tables
+    staging = RELEASES_TABLE if keep_releases else "probity_procurement_releases_staging"
+    staging_kind = "TABLE" if keep_releases else "TEMP TABLE"
+    reader = read_json_sql(source_path, tables)
+    connection.execute(f"CREATE OR REPLACE {staging_kind} {staging} AS SELECT * FROM {reader}")
     try:
         report.lines = int(connection.execute(f"SELECT count(*) FROM {staging}").fetchone()[0])  # type: ignore[index]
         connection.execute(f"DELETE FROM {staging} WHERE ocid IS NULL")
@@ -321,10 +330,12 @@ def flatten_file(
         light = _light_contracts(tables)
         for table in tables:
             name = (warehouse_name(table) if prefixed else table) + suffix
-            connection.execute(f'CREATE OR REPLACE {kind} "{name}" AS {_select(table, staging, light_contracts=light)}')
+            made = "VIEW" if keep_releases and table == "processes" else kind
+            connection.execute(f'CREATE OR REPLACE {made} "{name}" AS {_select(table, staging, light_contracts=light)}')
             report.rows[table] = int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # type: ignore[index]
     finally:
-        connection.execute(f"DROP TABLE IF EXISTS {staging}")
+        if not keep_releases:
+            connection.execute(f"DROP TABLE IF EXISTS {staging}")
     return report
 
 

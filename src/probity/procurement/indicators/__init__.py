@@ -83,16 +83,18 @@ class ProcurementTables(Mapping[str, "ir.Table"]):
         self.materialize = materialize
         self._derived: dict[object, ir.Table] = {}
 
-    def derived(self, key: object, build: Callable[[], ir.Table]) -> ir.Table:
+    def derived(self, key: object, build: Callable[[], ir.Table], *, store: bool = True) -> ir.Table:
         """A relation several indicators share (e.g. second-lowest bid ratios), built once per run.
 
         With ``materialize`` (see ``run.materializer``: a temporary table on DuckDB, a cached
         DataFrame on Spark) it is computed once, so quantiles and later queries read the result
         instead of recomputing it. ``key`` must identify the relation and the settings it used.
+        ``store=False`` keeps a relation that is cheaper to recompute than to copy (a filter of one
+        table) as an expression.
         """
         if key not in self._derived:
             table = build()
-            self._derived[key] = self.materialize(table) if self.materialize else table
+            self._derived[key] = self.materialize(table) if self.materialize and store else table
         return self._derived[key]
 
     def reuse(self, key: object, table: ir.Table) -> ir.Table:
@@ -185,7 +187,10 @@ def empty_results() -> ir.Table:
 def contracting_processes(tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
     """The processes indicators judge: not ``tender.status = cancelled`` and whose
     ``procurementMethodDetails`` is not excluded (``[exclusions] procurement_method_details``)."""
-    return tables.derived(("contracting_processes", id(settings)), lambda: _contracting_processes(tables, settings))
+    # A filter of one table: each query reads the few columns it needs instead of a copy of them all.
+    return tables.derived(
+        ("contracting_processes", id(settings)), lambda: _contracting_processes(tables, settings), store=False
+    )
 
 
 def _contracting_processes(tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:

@@ -191,6 +191,17 @@ def _whole_days(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.IntegerV
     return ibis.ifelse(seconds >= 0, seconds // 86400, -((-seconds) // 86400))
 
 
+def _fewer_whole_days(start: ir.TimestampValue, end: ir.TimestampValue, days: int | ir.Value) -> ir.BooleanValue:
+    """``_whole_days(start, end) < days``, with the seconds between the two computed once: for a
+    whole number of days N, the truncated day count is below N exactly when the seconds are below
+    N × 86 400 (N > 0) or at most (N - 1) × 86 400 (N <= 0). Reading each timestamp once matters:
+    turning a time-zone-aware timestamp into seconds is the costly part of the comparison."""
+    seconds = end.epoch_seconds() - start.epoch_seconds()
+    if isinstance(days, int):
+        return seconds < days * 86400 if days > 0 else seconds <= (days - 1) * 86400
+    return ibis.ifelse(days > 0, seconds < days * 86400, seconds <= (days - 1) * 86400)
+
+
 # --- pass / not applicable ------------------------------------------------------------------------
 # ``outcomes`` of the process-level indicators: every process of the file, with ``outcome`` flag
 # (exactly the OCIDs ``results`` flags), not_applicable (the first reason, in the order Cardinal
@@ -374,22 +385,20 @@ class R003(Indicator):
         processes = processes.filter(
             processes.tender_period_start_at.notnull() & processes.tender_period_end_at.notnull()
         )
-        threshold: ir.Value = ibis.literal(int(settings.value(self.code, "threshold")), type="int64")
-        by_details = settings.value(self.code, "procurement_method_details")
-        if by_details:
-            cases = [(processes.procurement_method_details == name, days) for name, days in sorted(by_details.items())]
-            threshold = ibis.cases(*cases, else_=threshold)
-        days = _whole_days(processes.tender_period_start_at, processes.tender_period_end_at)
-        flagged = processes.filter(days < threshold)
+        threshold = self._threshold(processes, settings)
+        flagged = processes.filter(
+            _fewer_whole_days(processes.tender_period_start_at, processes.tender_period_end_at, threshold)
+        )
         return result_table(flagged, "OCID", flagged.ocid, self.code, 1.0)
 
-    def _threshold(self, processes: ir.Table, settings: IndicatorSettings) -> ir.Value:
-        threshold: ir.Value = ibis.literal(int(settings.value(self.code, "threshold")), type="int64")
+    def _threshold(self, processes: ir.Table, settings: IndicatorSettings) -> int | ir.Value:
+        """The minimum days: the ``threshold`` setting (an int), or by procurement method details (an expression)."""
+        threshold = int(settings.value(self.code, "threshold"))
         by_details = settings.value(self.code, "procurement_method_details")
-        if by_details:
-            cases = [(processes.procurement_method_details == name, days) for name, days in sorted(by_details.items())]
-            threshold = ibis.cases(*cases, else_=threshold)
-        return threshold
+        if not by_details:
+            return threshold
+        cases = [(processes.procurement_method_details == name, days) for name, days in sorted(by_details.items())]
+        return ibis.cases(*cases, else_=ibis.literal(threshold, type="int64"))
 
     def outcomes(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
         frame = _judged(tables, settings)
@@ -399,7 +408,10 @@ class R003(Indicator):
             (start.isnull(), "missing_field: tender.tenderPeriod.startDate"),
             (end.isnull(), "missing_field: tender.tenderPeriod.endDate"),
         ]
-        evidence = {"days": _whole_days(start, end), "minimum_days": self._threshold(frame, settings)}
+        minimum = self._threshold(frame, settings)
+        if isinstance(minimum, int):
+            minimum = ibis.literal(minimum, type="int64")
+        evidence = {"days": _whole_days(start, end), "minimum_days": minimum}
         return _outcome_rows(self, tables, settings, frame, reasons, evidence)
 
 
@@ -562,31 +574,45 @@ class R028(Indicator):
         return bids.join(processes, "ocid")
 
     def _clashes(self, tables: ProcurementTables, settings: IndicatorSettings) -> tuple[ir.Table, ir.Table]:
-        bids = self._priced_bids(tables, settings)
+        """The bids whose price the previous bid at the same price (by ``bid_index``) offered with
+        other tenderers (with ``previous_index``), and the tenderers of every bid at a repeated
+        price. The three relations behind them are computed once per run: each is read several
+        times."""
+        key = id(settings)
+        bids = tables.derived(("R028_repeated_price_bids", key), lambda: self._repeated_price_bids(tables, settings))
+        members = tables.derived(("R028_members", key), lambda: self._members(tables, bids))
+        ordered = tables.derived(("R028_same_price", key), lambda: self._same_price(bids, members))
+        clashes = ordered.filter(ordered.previous_index.notnull() & (ordered.tenderer_ids != ordered.previous_ids))
+        return clashes, members
+
+    @staticmethod
+    def _tenderers(tables: ProcurementTables) -> ir.Table:
         tenderers = tables["bid_tenderers"]
-        members = tenderers.filter(tenderers.tenderer_id.notnull()).select("ocid", "bid_index", "tenderer_id")
-        # Only prices offered more than once can clash: skip the rest before building id sets.
+        return tenderers.filter(tenderers.tenderer_id.notnull()).select("ocid", "bid_index", "tenderer_id")
+
+    def _repeated_price_bids(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
+        """Priced bids with a tenderer id, at a price (amount and currency) offered more than once in
+        their process: only those can clash."""
+        bids = self._priced_bids(tables, settings)
         price = ["ocid", "value_amount", "value_currency"]
-        repeated = (
-            bids.join(members.select("ocid", "bid_index").distinct(), ["ocid", "bid_index"])
-            .group_by(price)
-            .aggregate(offers=ibis._.count())
-            .filter(ibis._.offers > 1)
-            .select(price)
-        )
-        bids = bids.join(repeated, price)
-        members = members.join(bids.select("ocid", "bid_index"), ["ocid", "bid_index"])
+        bids = bids.join(self._tenderers(tables).select("ocid", "bid_index").distinct(), ["ocid", "bid_index"])
+        repeated = bids.group_by(price).aggregate(offers=ibis._.count()).filter(ibis._.offers > 1).select(price)
+        return bids.join(repeated, price).select("ocid", "bid_index", "value_amount", "value_currency")
+
+    def _members(self, tables: ProcurementTables, bids: ir.Table) -> ir.Table:
+        return self._tenderers(tables).join(bids.select("ocid", "bid_index"), ["ocid", "bid_index"])
+
+    @staticmethod
+    def _same_price(bids: ir.Table, members: ir.Table) -> ir.Table:
         groups = members.group_by(["ocid", "bid_index"]).aggregate(
             tenderer_ids=members.tenderer_id.collect().unique().sort()
         )
-        bids = bids.join(groups, ["ocid", "bid_index"])  # bids without any tenderer id are skipped
+        bids = bids.join(groups, ["ocid", "bid_index"])
         same_price = ibis.window(group_by=[bids.ocid, bids.value_amount, bids.value_currency], order_by=bids.bid_index)
-        bids = bids.mutate(
+        return bids.mutate(
             previous_index=bids.bid_index.lag().over(same_price),
             previous_ids=bids.tenderer_ids.lag().over(same_price),
         )
-        clashes = bids.filter(bids.previous_index.notnull() & (bids.tenderer_ids != bids.previous_ids))
-        return clashes, members
 
     def results(self, tables: ProcurementTables, settings: IndicatorSettings) -> ir.Table:
         clashes, members = self._clashes(tables, settings)

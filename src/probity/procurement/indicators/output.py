@@ -39,11 +39,21 @@ def _number(value: float) -> float | str | None:
 
 
 def cardinal_json(results: Mapping[str, Mapping[str, Mapping[str, float]]], *, indent: int | None = None) -> str:
-    """The JSON text Cardinal's ``indicators`` command prints (without its ``Meta`` block)."""
-    clean: dict[str, Any] = {
-        group: {key: {code: _number(value) for code, value in codes.items()} for key, codes in subjects.items()}
-        for group, subjects in results.items()
-    }
+    """The JSON text Cardinal's ``indicators`` command prints (without its ``Meta`` block): compact,
+    as serde_json writes it, with NaN as ``null`` and infinities as ``"Infinity"``/``"-Infinity"``."""
+    finite = all(
+        math.isfinite(value) for subjects in results.values() for codes in subjects.values() for value in codes.values()
+    )
+    clean: Mapping[str, Any] = results
+    if not finite:
+        clean = {
+            group: {key: {code: _number(value) for code, value in codes.items()} for key, codes in subjects.items()}
+            for group, subjects in results.items()
+        }
+    if indent is None:
+        import orjson
+
+        return orjson.dumps(clean).decode()
     return json.dumps(clean, ensure_ascii=False, indent=indent)
 
 

@@ -220,15 +220,68 @@ def _rows(connection: object, sql: str) -> list[tuple[str, str, str, float]]:
     return connection.execute(sql).fetchall()  # type: ignore[attr-defined, no-any-return]
 
 
-def plan_replay(connection: object, plan: SqlPlan) -> dict[str, dict[str, dict[str, float]]]:
-    """Runs a recorded plan on a DuckDB connection holding the flattened tables."""
-    rows: list[tuple[str, str, str, float]] = []
-    for kind, name, sql in plan.statements:
+def _dependencies(plan: SqlPlan) -> list[set[int]]:
+    """For each statement, the earlier ``table`` statements whose table its SQL reads."""
+    made: dict[str, int] = {}
+    needs: list[set[int]] = []
+    for index, (kind, name, sql) in enumerate(plan.statements):
+        needs.append({made[table] for table in made if f'"{table}"' in sql})
         if kind == "table":
-            connection.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')  # type: ignore[attr-defined]
+            made[name] = index
+    return needs
+
+
+def plan_replay(
+    connection: object, plan: SqlPlan, *, workers: int = 2
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Runs a recorded plan on a DuckDB connection holding the flattened tables.
+
+    Statements run as soon as the tables they read exist, ``workers`` at a time, each on its own
+    cursor of the same database: one indicator's query is small and its last steps (a hash join's
+    build, a final aggregate) keep one core busy, so two at once keep both cores working. The
+    shared relations become ordinary tables of the private database (a temporary table is visible
+    to its own cursor only). The rows are merged in the plan's order, so the result is the same
+    whatever order the statements finished in.
+    """
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    statements = plan.statements
+    needs = _dependencies(plan)
+    rows: list[list[tuple[str, str, str, float]]] = [[] for _ in statements]
+    cursors = [connection] if workers <= 1 else [connection.cursor() for _ in range(workers)]  # type: ignore[attr-defined]
+    free = list(cursors)
+
+    def run(index: int, cursor: object) -> int:
+        kind, name, sql = statements[index]
+        if kind == "table":
+            cursor.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')  # type: ignore[attr-defined]
         else:
-            rows += _rows(connection, sql)
-    return cardinal_results(rows)
+            rows[index] = _rows(cursor, sql)
+        return index
+
+    done: set[int] = set()
+    waiting = list(range(len(statements)))
+    running: dict[Future[int], object] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=len(cursors)) as pool:
+            while waiting or running:
+                for index in [i for i in waiting if needs[i] <= done]:
+                    if not free:
+                        break
+                    waiting.remove(index)
+                    cursor = free.pop()
+                    running[pool.submit(run, index, cursor)] = cursor
+                if not running:  # a statement reads a table no statement makes: run it to report the error
+                    raise RuntimeError(f"SQL plan statement {waiting[0]} depends on a table never made.")
+                finished, _pending = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    free.append(running.pop(future))
+                    done.add(future.result())  # re-raises the statement's error
+    finally:
+        if workers > 1:
+            for cursor in cursors:
+                cursor.close()  # type: ignore[attr-defined]
+    return cardinal_results([row for part in rows for row in part])
 
 
 def plan_record(
@@ -270,13 +323,15 @@ def indicators_run_file(
     memory_limit: str | None = None,
     temp_directory: str | None = None,
     plan_cache: str | Path | None = None,
+    workers: int = 2,
 ) -> IndicatorRun:
     """Flattens a file of compiled releases and runs the enabled indicators on it.
 
     Without ``warehouse`` the tables live in a private DuckDB database (in memory, spilling to
     ``temp_directory`` beyond ``memory_limit``); the warehouse is not touched. There the SQL the
     Ibis expressions compile to is recorded and, with ``plan_cache`` (a folder), kept for the next
-    run with the same settings (see "compiled SQL plans" above). With a warehouse (DuckDB or
+    run with the same settings (see "compiled SQL plans" above), ``workers`` statements of it at a
+    time (see ``plan_replay``). With a warehouse (DuckDB or
     Spark) the tables are written there first and the Ibis expressions run there.
     """
     import time
@@ -307,7 +362,7 @@ def indicators_run_file(
         if temp_directory:
             connection.execute(f"SET temp_directory = '{temp_directory}'")
         connection.execute("SET preserve_insertion_order = false")
-        report = flatten_file(connection, path, tables=names)
+        report = flatten_file(connection, path, tables=names, processes_view=True)
         timings["flatten"] = time.perf_counter() - started
         started = time.perf_counter()
         cached_path = None
@@ -316,7 +371,7 @@ def indicators_run_file(
             cached_path = Path(plan_cache) / f"{plan_key(connection, settings, codes, names)}.json"
             plan = _plan_read(cached_path)
         if plan is not None:
-            results = plan_replay(connection, plan)
+            results = plan_replay(connection, plan, workers=workers)
             used = "cached"
         else:
             results, plan = plan_record(connection, settings, codes, names)

@@ -60,9 +60,28 @@ def indicators_arguments(parser: CommandParser) -> None:
     )
 
 
-def indicators_handle(command: BaseCommand, options: dict[str, Any]) -> int:
+def _progress(desc: str, unit: str) -> Any:
+    """A one-step progress bar on a terminal; nothing (and no tqdm import) otherwise, as tqdm's
+    ``disable=None`` would do."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
     from tqdm import tqdm
 
+    return tqdm(total=1, desc=desc, unit=unit, file=sys.stderr)
+
+
+class _NoProgress:
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, count: int = 1) -> None:
+        return None
+
+
+def indicators_handle(command: BaseCommand, options: dict[str, Any]) -> int:
     from probity.config import ConfigurationError
     from probity.procurement.indicators import indicators
     from probity.procurement.indicators.output import cardinal_json, results_csv
@@ -86,7 +105,7 @@ def indicators_handle(command: BaseCommand, options: dict[str, Any]) -> int:
         else:
             settings.sections = {code: settings.sections.get(code, {}) for code in chosen}
     temp_directory = Path(django_settings.VAR_DIR) / "tmp" / "duckdb"
-    with tqdm(total=1, desc="indicators", unit="file", file=sys.stderr, disable=None) as progress:
+    with _progress("indicators", "file") as progress:
         try:
             if options["warehouse"]:
                 from probity.procurement.tables import TABLES, warehouse_name
