@@ -229,3 +229,29 @@ def test_contract_counts_are_the_same_when_contracts_are_not_flattened(releases:
     assert (
         full.execute(query).fetchall() == light.execute(query).fetchall() == [("ocds-1", True, 1), ("ocds-2", False, 0)]
     )
+
+
+def test_a_clean_file_reads_the_same_strictly_and_leniently(tmp_path: Path) -> None:
+    """``flatten_file`` reads strictly first (cheaper) and leniently only when that fails: on a file
+    without errors both readers must give the same rows; on a file with one bad line the strict
+    reader fails, so the lenient one runs and keeps the good lines."""
+    import duckdb
+
+    from probity.procurement.flatten import read_json_sql
+
+    clean = tmp_path / "clean.jsonl"
+    second = {**RELEASE, "ocid": "ocds-9", "id": "r9"}
+    clean.write_text("\n".join(json.dumps(release) for release in (RELEASE, second)) + "\n")
+    connection = duckdb.connect(":memory:")
+    rows = [
+        connection.execute(f"SELECT * FROM {read_json_sql(clean, strict=strict)} ORDER BY ocid").fetchall()
+        for strict in (True, False)
+    ]
+    assert rows[0] == rows[1] and len(rows[0]) == 2
+    dirty = tmp_path / "dirty.jsonl"
+    dirty.write_text(clean.read_text() + "not JSON\n")
+    with pytest.raises(duckdb.InvalidInputException):
+        connection.execute(f"SELECT * FROM {read_json_sql(dirty, strict=True)}").fetchall()
+    report = flatten_file(connection, dirty, tables=["processes", "awards"])
+    assert (report.lines, report.releases, report.skipped) == (3, 2, 1)
+    assert report.rows["processes"] == 2
