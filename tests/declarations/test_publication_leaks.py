@@ -35,6 +35,8 @@ MARKERS = {
     "declarant address": "O'Markerly Straße 4417 & Co",
     "spouse national id": "FAMNID-Kp29wT",
     "spouse birth date": "1971-11-13",
+    "spouse address": "Spousemark Qrow 12, 10482 Demopolis",
+    "parent address": "Eldermark Zvx Street 9, 20771 Northport",
     "child birth date": "2012-02-29",
     "minor child's name": "Childmärker Yelqo",
     "real estate location": "Locmarker Vtx-88 <b>Lane</b>",
@@ -76,6 +78,7 @@ def planted_declaration() -> dict[str, Any]:
                 "name": "Spouse Visible",
                 "birth_date": MARKERS["spouse birth date"],
                 "national_id": MARKERS["spouse national id"],
+                "address": MARKERS["spouse address"],
             },
             {
                 "id": "fm-child",  # an id is not a secret by itself, but it is replaced by an opaque one
@@ -84,6 +87,13 @@ def planted_declaration() -> dict[str, Any]:
                 "birth_date": MARKERS["child birth date"],
             },
             {"id": "fm-adult", "relation": "child", "name": VISIBLE["adult child's name"], "birth_date": "1990-06-01"},
+            {
+                "id": "fm-parent",
+                "relation": "parent",
+                "name": "Parent Visible",
+                "birth_date": "1940-01-02",
+                "address": MARKERS["parent address"],
+            },
         ],
         "real_estate": [
             {

@@ -12,16 +12,18 @@ from probity.entities.models import Entity, MatchCandidate, MatchDecision
 
 pytestmark = pytest.mark.django_db
 
-LIST = "\n".join([
-    '{"id": "pep-1", "schema": "Person", "properties": {"name": ["Zhang Wei"], "birthDate": ["1971-03-02"],'
-    ' "nationality": ["cn"], "topics": ["role.pep"]}}',
-    '{"id": "reg-1", "schema": "Person", "properties": {"name": ["张伟"], "birthDate": ["1971-03-02"],'
-    ' "nationality": ["cn"]}}',
-    '{"id": "decl-1", "schema": "Person", "properties": {"name": ["Чжан Вэй"], "birthDate": ["1971-03"]}}',
-    '{"id": "other-1", "schema": "Person", "properties": {"name": ["Zhang Wei"], "birthDate": ["1985-11-20"],'
-    ' "nationality": ["cn"]}}',
-    '{"id": "anna", "schema": "Person", "properties": {"name": ["Anna Berg"], "birthDate": ["1960-01-01"]}}',
-])
+LIST = "\n".join(
+    [
+        '{"id": "pep-1", "schema": "Person", "properties": {"name": ["Zhang Wei"], "birthDate": ["1971-03-02"],'
+        ' "nationality": ["cn"], "topics": ["role.pep"]}}',
+        '{"id": "reg-1", "schema": "Person", "properties": {"name": ["张伟"], "birthDate": ["1971-03-02"],'
+        ' "nationality": ["cn"]}}',
+        '{"id": "decl-1", "schema": "Person", "properties": {"name": ["Чжан Вэй"], "birthDate": ["1971-03"]}}',
+        '{"id": "other-1", "schema": "Person", "properties": {"name": ["Zhang Wei"], "birthDate": ["1985-11-20"],'
+        ' "nationality": ["cn"]}}',
+        '{"id": "anna", "schema": "Person", "properties": {"name": ["Anna Berg"], "birthDate": ["1960-01-01"]}}',
+    ]
+)
 
 
 @pytest.fixture
@@ -52,10 +54,11 @@ def test_each_candidate_explains_which_fields_agreed(entities: dict[str, Entity]
     candidate = _pair(entities, "pep-1", "reg-1")
     assert candidate is not None
     explanation = candidate.explanation
-    assert set(explanation) == {"name", "birth", "country", "identifier"}
+    assert set(explanation) == {"name", "birth", "country", "identifier", "address"}
     assert explanation["birth"]["level"] == "same date" and explanation["birth"]["weight"] > 10
     assert explanation["name"]["weight"] > 0
     assert explanation["identifier"]["level"] == "missing"
+    assert explanation["address"] == {"level": "missing", "weight": 0.0}
 
 
 def test_confirming_merges_the_clusters_and_is_audited(entities: dict[str, Entity]) -> None:

@@ -4,7 +4,7 @@ Mapping (0.1 → 1.0):
 
 * ``id`` → ``external_id``; ``type`` → ``declaration_type``; ``year`` → ``period.year``; ``submitted`` as is;
 * ``declarant`` and ``position`` (with ``body``) as is; ``family`` → ``family_members`` (relation kept,
-  unknown relations become ``other``);
+  unknown relations become ``other``; name, birth date and address kept);
 * every row's ``owner`` object → ``"declarant"`` when its relation is ``declarant``, else the person's id;
 * kinds written with spaces become codes (``land plot`` → ``land``, ``summer house`` → ``summer_house``,
   ``bank account`` → ``bank_account``, ``real estate purchase`` → ``real_estate_purchase`` …); a kind
@@ -161,7 +161,7 @@ def from_demo(document: dict[str, Any]) -> dict[str, Any]:
                 "relation": member.get("relation")
                 if member.get("relation") in ("spouse", "child", "parent", "sibling")
                 else "other",
-                **{k: member[k] for k in ("name", "birth_date") if k in member},
+                **{k: member[k] for k in ("name", "birth_date", "address") if k in member},
             }
             for member in document.get("family") or []
         ],

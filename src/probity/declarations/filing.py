@@ -77,6 +77,7 @@ SECTION_TITLES: dict[str, Any] = {
 
 FIELD_LABELS: dict[str, Any] = {
     "owner": _("Owner"),
+    "address": _("Address"),
     "description": _("Description"),
     "notes": _("Notes"),
     "kind": _("Kind"),

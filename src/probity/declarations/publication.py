@@ -56,6 +56,7 @@ DEFAULT_FIELDS: tuple[str, ...] = (
     # addresses and the exact location of real estate (the 1.0 schema has no separate country or
     # region field, so the whole location is withheld)
     "declarant.address",
+    "family_members[].address",
     "real_estate[].location",
     "unfinished_construction[].location",
     # bank account numbers and vehicle registration numbers
@@ -68,8 +69,9 @@ DEFAULT_FIELDS: tuple[str, ...] = (
     "private:expenditures[kind=gift_given].counterparty",
 )
 DEFAULT_DESCRIPTION = (
-    "National ID, dates of birth, addresses, location of real estate, bank account numbers, vehicle "
-    "registrations, names of minor children, and private individuals named as lenders or gift recipients."
+    "National ID, dates of birth, addresses (the declarant's and the family's), location of real estate, bank "
+    "account numbers, vehicle registrations, names of minor children, and private individuals named as lenders "
+    "or gift recipients."
 )
 
 _SEGMENT = re.compile(r"^(?P<name>\*|[a-z_][a-z0-9_]*)(?:\[(?P<filter>[^\]]*)\])?$")

@@ -29,7 +29,9 @@ from probity.demo import names as words
 if TYPE_CHECKING:
     from probity.demo.noise import Noise
 
-GENERATOR_VERSION = "0.3.0"  # 0.2: the noise layer and the identity ground truth; 0.3: lifestyle plants
+GENERATOR_VERSION = "0.4.0"
+# 0.2: the noise layer and the identity ground truth; 0.3: lifestyle plants; 0.4: people's residence addresses
+# in the register (with noise) and in the declarations
 COUNTRY_NAME = "Republic of Demoland"
 COUNTRY_SHORT_NAME = "Demoland"
 COUNTRY_CODE = "XD"  # an ISO 3166-1 user-assigned code, so it can never clash with a real country

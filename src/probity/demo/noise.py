@@ -48,6 +48,26 @@ COMPANY_NOISE: dict[str, float] = {
 NOMINEE_LAYERS = 0.01  # new shell companies held by a nominee for a real owner, per company in the register
 CIRCULAR_PAIRS = 0.005  # new pairs of holding companies that own part of each other, per company
 HARD_NEGATIVES = 0.02  # new people named like someone in the declarations, per person
+# Noise on the residence address a BODS person statement gives: at most one of these per person, as a
+# share of the eligible register persons (drawn last, so the noise above is what it was without it).
+ADDRESS_NOISE: dict[str, float] = {
+    "missing_address": 0.10,  # the statement gives no address
+    "moved": 0.06,  # a previous address: the person has moved since the register was updated (LOCAL_MOVES)
+    "abbreviated_street": 0.08,  # "Station Rd." for "Station Road", in capitals or not
+    "missing_house_number": 0.05,  # the street without its number
+}
+LOCAL_MOVES = 0.7  # the share of moves within the same city: most people move a short distance
+STREET_ABBREVIATIONS = {
+    "Avenue": "Ave.",
+    "Road": "Rd.",
+    "Street": "St.",
+    "Square": "Sq.",
+    "Lane": "Ln.",
+    "Boulevard": "Blvd.",
+    "Drive": "Dr.",
+    "Alley": "Aly.",
+    "Embankment": "Emb.",
+}
 
 LEGAL_FORMS = {
     "LLC": "Limited Liability Company",
@@ -68,6 +88,8 @@ class Noise:
     company_names: dict[str, list[Name]] = field(default_factory=dict)  # company id → BODS name, alternates
     ftm_names: dict[str, str] = field(default_factory=dict)  # person id → FtM name
     ftm_without_birth_date: set[str] = field(default_factory=set)  # person ids
+    # person id → the residence address the register gives instead of the true one (None: no address)
+    register_addresses: dict[str, Address | None] = field(default_factory=dict)
     applied: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # source → kind → ids
     addresses: list[Address] = field(default_factory=list)
     people: list[Person] = field(default_factory=list)
@@ -154,6 +176,18 @@ def _script(text: str) -> str:
     return "Latn"
 
 
+def abbreviated_street(street: str, capitals: bool = False) -> str:
+    """``street`` with its street type abbreviated ("Station Road 12" → "Station Rd. 12"), maybe in capitals."""
+    words_in = [STREET_ABBREVIATIONS.get(word, word) for word in street.split(" ")]
+    text = " ".join(words_in)
+    return text.upper() if capitals else text
+
+
+def without_house_number(street: str) -> str:
+    """``street`` without its house number ("Station Road 12" → "Station Road")."""
+    return " ".join(word for word in street.split(" ") if not word.isdigit())
+
+
 def _exact_sample(rng: random.Random, pool: list[str], rate: float, total: int) -> list[str]:
     return sorted(rng.sample(pool, k=min(len(pool), round(rate * total))))
 
@@ -191,17 +225,20 @@ class _Draw:
                 self.used_values.add(value)
                 return value
 
-    def address(self) -> Address:
+    def address(self, *, keep: bool = True, city_name: str | None = None) -> Address:
+        """A new address (numbers 221–400, which the generator never uses), in ``city_name`` if given;
+        ``keep=False``: not a record of the country (a previous address written only in the register)."""
         from probity.demo.generator import Address
 
         while True:
-            city = self.rng.choice(words.CITIES)
+            city = self.rng.choice([c for c in words.CITIES if city_name in (None, c[0])])
             street = f"{self.rng.choice(words.STREETS)} {self.rng.randint(221, 400)}"
             if (street, city[0]) not in self.used_places:
                 self.used_places.add((street, city[0]))
                 break
         found = Address(self.uid("address"), street, city[0], f"{city[1]}{self.rng.randint(100, 999)}")
-        self.noise.addresses.append(found)
+        if keep:
+            self.noise.addresses.append(found)
         return found
 
     def company(self, *, holding: bool, founded: date) -> Company:
@@ -271,8 +308,12 @@ class _Draw:
         from probity.demo.generator import Ownership
 
         found = Ownership(
-            self.uid("ownership"), owner_id, company.id, Decimal(share).quantize(Decimal("0.01")),
-            company.founded, nominee_for,
+            self.uid("ownership"),
+            owner_id,
+            company.id,
+            Decimal(share).quantize(Decimal("0.01")),
+            company.founded,
+            nominee_for,
         )
         self.noise.ownerships.append(found)
         return found
@@ -301,6 +342,7 @@ class _Draw:
         self.add_nominee_layers(register_people)
         self.add_circular_holdings(register_people)
         self.add_hard_negatives()
+        self.change_register_addresses(register_people)
         for kinds in self.noise.applied.values():
             for kind in kinds:
                 kinds[kind] = sorted(kinds[kind])
@@ -348,15 +390,40 @@ class _Draw:
                 self.noise.register_names[person_id] = [Name(text, script, "legal")]
                 self.mark("bods", kind, person_id)
 
+    def street_of(self, person_id: str) -> str:
+        return self.country.address(self.country.person(person_id).address_id).street
+
+    def change_register_addresses(self, pool: list[str]) -> None:
+        """How the register writes people's residence: none, a previous one, abbreviated, without the number."""
+        country, rng = self.country, self.rng
+        free = list(pool)
+        for kind, rate in ADDRESS_NOISE.items():
+            fitting = free
+            if kind == "abbreviated_street":
+                fitting = [p for p in free if set(self.street_of(p).split()) & set(STREET_ABBREVIATIONS)]
+            for person_id in _exact_sample(rng, fitting, rate, len(pool)):
+                free.remove(person_id)
+                true = country.address(country.person(person_id).address_id)
+                written: Address | None
+                if kind == "missing_address":
+                    written = None
+                elif kind == "moved":
+                    local = rng.random() < LOCAL_MOVES
+                    written = self.address(keep=False, city_name=true.city if local else None)
+                elif kind == "abbreviated_street":
+                    written = replace(true, street=abbreviated_street(true.street, capitals=rng.random() < 0.3))
+                else:
+                    written = replace(true, street=without_house_number(true.street))
+                self.noise.register_addresses[person_id] = written
+                self.mark("bods", kind, person_id)
+
     def drop_birth_dates(self, pool: list[str]) -> None:
         for person_id in _exact_sample(self.rng, pool, MISSING_BIRTH_DATE, len(pool)):
             self.noise.register_without_birth_date.add(person_id)
             self.mark("bods", "missing_birth_date", person_id)
 
     def spell_declarations(self) -> None:
-        relatives = sorted(
-            {pid for d in self.country.declarations for pid, _ in d.family} - self.scheme_people
-        )
+        relatives = sorted({pid for d in self.country.declarations for pid, _ in d.family} - self.scheme_people)
         free = list(relatives)
         for kind, rate in DECLARATION_NOISE.items():
             for person_id in _exact_sample(self.rng, free, rate, len(relatives)):
@@ -372,9 +439,7 @@ class _Draw:
         pool = [c.id for c in country.companies if c.id not in self.scheme_companies]
         free = list(pool)
         for kind, rate in COMPANY_NOISE.items():
-            fitting = [
-                cid for cid in free if kind != "legal_form" or country.company(cid).legal_form in LEGAL_FORMS
-            ]
+            fitting = [cid for cid in free if kind != "legal_form" or country.company(cid).legal_form in LEGAL_FORMS]
             for company_id in _exact_sample(self.rng, fitting, rate, len(pool)):
                 free.remove(company_id)
                 company = country.company(company_id)
@@ -439,8 +504,7 @@ class _Draw:
 
         country, rng = self.country, self.rng
         declared = sorted(
-            {d.person_id for d in country.declarations}
-            | {pid for d in country.declarations for pid, _ in d.family}
+            {d.person_id for d in country.declarations} | {pid for d in country.declarations for pid, _ in d.family}
         )
         # Adults only: a look-alike owns a company, so the original should be of an age to own one too.
         candidates = [

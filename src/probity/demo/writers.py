@@ -354,6 +354,16 @@ def bods_statements(country: Country) -> list[dict[str, Any]]:
         }
         if person_id in noise.register_without_birth_date:
             del details["birthDate"]
+        home = noise.register_addresses.get(person_id, country.address(person.address_id))
+        if home is not None:
+            details["addresses"] = [
+                {
+                    "type": "residence",
+                    "address": f"{home.street}, {home.city}",
+                    "postCode": home.postcode,
+                    "country": jurisdiction,
+                }
+            ]
         position = positions.get(person_id)
         if position is not None and position.is_pep:
             details["politicalExposure"] = {
@@ -761,6 +771,7 @@ def declaration_document(country: Country, declaration: Declaration) -> dict[str
             "name": declarant.name,
             "gender": declarant.gender,
             "birth_date": declarant.birth_date.isoformat(),
+            "address": country.address(declarant.address_id).full,
         },
         "position": {
             "id": public_id(position.id),
@@ -775,6 +786,8 @@ def declaration_document(country: Country, declaration: Declaration) -> dict[str
                 "relation": kind,
                 "name": written.get(pid, country.person(pid).name),
                 "birth_date": country.person(pid).birth_date.isoformat(),
+                # the family living with the declarant share the declarant's address; parents have their own
+                "address": country.address(country.person(pid).address_id).full,
             }
             for pid, kind in declaration.family
         ],

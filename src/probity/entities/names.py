@@ -32,20 +32,71 @@ NAME_MATCH_THRESHOLD = 0.8
 # Honorifics and office titles that are not part of a name (ASCII, after transliteration).
 TITLES = frozenset(
     {
-        "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lord", "lady", "he", "hon", "rev",
-        "president", "presidente", "prasident", "praesident", "presiden", "presedintele", "predsjednik",
-        "prezident", "prezydent", "elnok", "prezidente", "presidentti", "herr", "frau", "senor", "sr", "sra",
-        "gospodin", "gospozha", "sayyid", "sheikh", "shaykh",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "prof",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "he",
+        "hon",
+        "rev",
+        "president",
+        "presidente",
+        "prasident",
+        "praesident",
+        "presiden",
+        "presedintele",
+        "predsjednik",
+        "prezident",
+        "prezydent",
+        "elnok",
+        "prezidente",
+        "presidentti",
+        "herr",
+        "frau",
+        "senor",
+        "sr",
+        "sra",
+        "gospodin",
+        "gospozha",
+        "sayyid",
+        "sheikh",
+        "shaykh",
     }
 )
 
 # Scripts by the first word of a character's Unicode name (ISO 15924 codes).
 _SCRIPT_PREFIXES = {
-    "LATIN": "Latn", "CYRILLIC": "Cyrl", "GREEK": "Grek", "ARABIC": "Arab", "HEBREW": "Hebr",
-    "GEORGIAN": "Geor", "ARMENIAN": "Armn", "HANGUL": "Hang", "HIRAGANA": "Jpan", "KATAKANA": "Jpan",
-    "CJK": "Hani", "DEVANAGARI": "Deva", "BENGALI": "Beng", "KANNADA": "Knda", "TAMIL": "Taml",
-    "TELUGU": "Telu", "GUJARATI": "Gujr", "GURMUKHI": "Guru", "MALAYALAM": "Mlym", "THAI": "Thai",
-    "KHMER": "Khmr", "MYANMAR": "Mymr", "LAO": "Laoo", "ETHIOPIC": "Ethi", "SINHALA": "Sinh",
+    "LATIN": "Latn",
+    "CYRILLIC": "Cyrl",
+    "GREEK": "Grek",
+    "ARABIC": "Arab",
+    "HEBREW": "Hebr",
+    "GEORGIAN": "Geor",
+    "ARMENIAN": "Armn",
+    "HANGUL": "Hang",
+    "HIRAGANA": "Jpan",
+    "KATAKANA": "Jpan",
+    "CJK": "Hani",
+    "DEVANAGARI": "Deva",
+    "BENGALI": "Beng",
+    "KANNADA": "Knda",
+    "TAMIL": "Taml",
+    "TELUGU": "Telu",
+    "GUJARATI": "Gujr",
+    "GURMUKHI": "Guru",
+    "MALAYALAM": "Mlym",
+    "THAI": "Thai",
+    "KHMER": "Khmr",
+    "MYANMAR": "Mymr",
+    "LAO": "Laoo",
+    "ETHIOPIC": "Ethi",
+    "SINHALA": "Sinh",
 }
 
 _APOSTROPHES = re.compile(r"['ʼʻ’`´]")
@@ -128,8 +179,19 @@ def transliterations(text: str) -> list[str]:
 
 
 # Modern Greek writes b, d, g with two letters (μπ, ντ, γκ) and says β as v.
-_GREEK_DIGRAPHS = (("μπ", "b"), ("ΜΠ", "B"), ("Μπ", "B"), ("ντ", "d"), ("ΝΤ", "D"), ("Ντ", "D"),
-                   ("γκ", "g"), ("ΓΚ", "G"), ("Γκ", "G"), ("β", "v"), ("Β", "V"))
+_GREEK_DIGRAPHS = (
+    ("μπ", "b"),
+    ("ΜΠ", "B"),
+    ("Μπ", "B"),
+    ("ντ", "d"),
+    ("ΝΤ", "D"),
+    ("Ντ", "D"),
+    ("γκ", "g"),
+    ("ΓΚ", "G"),
+    ("Γκ", "G"),
+    ("β", "v"),
+    ("Β", "V"),
+)
 
 
 def _modern_greek(text: str) -> str:
@@ -166,13 +228,46 @@ def organisation_name(text: str) -> str:
 # --- phonetic folding ----------------------------------------------------------------------
 
 _SQUASH_RULES = (
-    ("tsch", "ch"), ("sch", "sh"), ("tch", "ch"), ("chzh", "j"), ("dzh", "j"), ("zh", "j"), ("kh", "h"), ("ph", "f"),
-    ("th", "t"), ("gy", "d"), ("dz", "d"), ("ck", "k"), ("w", "v"), ("ou", "u"), ("oe", "u"), ("ue", "u"), ("ae", "e"),
-    ("ij", "i"), ("iy", "i"), ("yi", "i"), ("y", "i"), ("q", "k"), ("x", "ks"), ("c", "k"),
+    ("tsch", "ch"),
+    ("sch", "sh"),
+    ("tch", "ch"),
+    ("chzh", "j"),
+    ("dzh", "j"),
+    ("zh", "j"),
+    ("kh", "h"),
+    ("ph", "f"),
+    ("th", "t"),
+    ("gy", "d"),
+    ("dz", "d"),
+    ("ck", "k"),
+    ("w", "v"),
+    ("ou", "u"),
+    ("oe", "u"),
+    ("ue", "u"),
+    ("ae", "e"),
+    ("ij", "i"),
+    ("iy", "i"),
+    ("yi", "i"),
+    ("y", "i"),
+    ("q", "k"),
+    ("x", "ks"),
+    ("c", "k"),
 )
 _SKELETON_CLASSES = str.maketrans(
-    {"b": "p", "f": "p", "v": "p", "w": "p", "d": "t", "g": "k", "q": "k", "c": "k", "j": "k", "x": "k",
-     "r": "l", "z": "s"}
+    {
+        "b": "p",
+        "f": "p",
+        "v": "p",
+        "w": "p",
+        "d": "t",
+        "g": "k",
+        "q": "k",
+        "c": "k",
+        "j": "k",
+        "x": "k",
+        "r": "l",
+        "z": "s",
+    }
 )
 _VOWELS = frozenset("aeiouyh'")
 
@@ -209,7 +304,7 @@ _INFLECTIONS = ("as", "is", "us", "s", "a", "i", "e", "y", "u", "o")
 
 
 def _inflected(longer: str, shorter: str) -> bool:
-    return len(shorter) >= 4 and longer.startswith(shorter) and longer[len(shorter):] in _INFLECTIONS
+    return len(shorter) >= 4 and longer.startswith(shorter) and longer[len(shorter) :] in _INFLECTIONS
 
 
 @lru_cache(maxsize=262144)
@@ -255,8 +350,12 @@ def _compare_tokens(query: list[str], candidate: list[str]) -> NameComparison:
     full = [t for t in query if not _is_initial(t)]
     initials = [t for t in query if _is_initial(t)]
     scored = sorted(
-        ((token_similarity(q, c), qi, ci) for qi, q in enumerate(full) for ci, c in enumerate(candidate)
-         if not _is_initial(c)),
+        (
+            (token_similarity(q, c), qi, ci)
+            for qi, q in enumerate(full)
+            for ci, c in enumerate(candidate)
+            if not _is_initial(c)
+        ),
         reverse=True,
     )
     used_q: set[int] = set()
@@ -339,3 +438,79 @@ def latin_aliases(text: str) -> list[str]:
     if text_scripts(text) <= {"Latn"}:
         return []
     return [" ".join(w.capitalize() for w in _split(form)) for form in transliterations(text)]
+
+
+# --- addresses ---------------------------------------------------------------------------------------
+
+STREET_TYPES: dict[str, str] = {
+    "st": "street",
+    "str": "strasse",
+    "strasse": "strasse",
+    "rd": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "blvd": "boulevard",
+    "bd": "boulevard",
+    "sq": "square",
+    "ln": "lane",
+    "dr": "drive",
+    "aly": "alley",
+    "emb": "embankment",
+    "pl": "place",
+    "cres": "crescent",
+    "ct": "court",
+    "cl": "close",
+    "hwy": "highway",
+    "pde": "parade",
+    "tce": "terrace",
+    "cct": "circuit",
+    "pkwy": "parkway",
+    "ul": "ulitsa",
+    "pr": "prospekt",
+}
+"""Street types written short, and their long form (English, German, Russian transliterated)."""
+_POSTCODE = re.compile(r"^(?=.*\d)[a-z0-9]{3,10}$")
+
+
+@dataclass(frozen=True)
+class AddressParts:
+    """An address folded for comparison: the street with its house number, the postcode, the city."""
+
+    street: str | None
+    postcode: str | None
+    city: str | None
+
+
+def _address_tokens(text: str) -> list[str]:
+    folded = anyascii(_icu_transliterator().transliterate(unicodedata.normalize("NFC", text))).lower()
+    return [STREET_TYPES.get(t, t) for t in _SEPARATORS.split(folded) if t and any(ch.isalnum() for ch in t)]
+
+
+def address_parts(text: str | None, *, postcode: str | None = None, city: str | None = None) -> AddressParts:
+    """The comparable parts of an address given as one text ("Station Rd. 12, 10482 Demopolis, Demoland")
+    and, when the source gives them apart, its postcode and city.
+
+    Letters are folded to lower-case ASCII and street types spelt out ("Rd." → "road"). In the text, the
+    first comma-separated part is the street; the postcode is a token with a digit (3–10 letters or digits)
+    in a later part, and the city the other words of that part (or of the part after the street when no
+    postcode is found there). A text without commas is all street.
+    """
+    segments = [_address_tokens(s) for s in (text or "").split(",")]
+    segments = [s for s in segments if s]
+    street_tokens: list[str] = segments[0] if segments else []
+    found_postcode: str | None = None
+    found_city: str | None = None
+    for segment in segments[1:]:
+        codes = [t for t in segment if _POSTCODE.match(t)]
+        words = [t for t in segment if t not in codes]
+        if codes and found_postcode is None:
+            found_postcode = codes[0]
+            found_city = " ".join(words) or found_city
+            break
+        if found_city is None and words:
+            found_city = " ".join(words)
+    if postcode and postcode.strip():
+        found_postcode = "".join(_address_tokens(postcode)) or found_postcode
+    if city and city.strip():
+        found_city = " ".join(_address_tokens(city)) or found_city
+    return AddressParts(" ".join(street_tokens) or None, found_postcode or None, found_city or None)

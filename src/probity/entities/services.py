@@ -315,7 +315,9 @@ def organisation_ftm_id(pk: int) -> str:
     return f"probity-organisation-{pk}"
 
 
-def _person_proxy(person: Person, alt_names: list[str], identifiers: list[Identifier]) -> EntityProxy:
+def _person_proxy(
+    person: Person, alt_names: list[str], identifiers: list[Identifier], address: str = ""
+) -> EntityProxy:
     proxy = model.make_entity("Person")
     proxy.id = person_ftm_id(person.pk)
     proxy.add("name", person.name)
@@ -330,6 +332,8 @@ def _person_proxy(person: Person, alt_names: list[str], identifiers: list[Identi
         # National ID numbers are stored only as a keyed hash; they never leave Probity.
         if identifier.scheme not in Identifier.HASHED_SCHEMES and identifier.value:
             proxy.add(PERSON_ID_PROPS.get(identifier.scheme, "idNumber"), identifier.value)
+    if address:
+        proxy.add("address", address)
     return proxy
 
 
@@ -361,12 +365,64 @@ def _grouped(queryset: Iterable[Any], key: str) -> dict[int, list[Any]]:
     return out
 
 
-def core_people_proxies() -> Iterator[EntityProxy]:
-    """Probity's people as FtM ``Person`` entities (aliases, identifiers except national IDs)."""
+def _same_text(a: Any, b: Any) -> bool:
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
+
+
+def declared_addresses() -> dict[int, str]:
+    """Where people live as their declarations say, by ``core.Person`` pk: the declarant's ``address`` and each
+    family member's, from the latest version of each declaration (a later year wins).
+
+    A family member is the declarant's relative (``FamilyRelation``) of the same relation whose date of birth
+    or name is the declared one.
+    """
+    from django.apps import apps
+
+    try:
+        version_model = apps.get_model("declarations", "DeclarationVersion")
+    except LookupError:
+        return {}
+    relatives: dict[int, list[FamilyRelation]] = {}
+    for relation in FamilyRelation.objects.select_related("relative").order_by("pk"):
+        relatives.setdefault(relation.person_id, []).append(relation)
+    latest: dict[int, Any] = {}
+    versions = version_model.objects.select_related("declaration").order_by(
+        "declaration__year", "declaration_id", "number"
+    )
+    for version in versions.iterator(chunk_size=500):
+        latest[version.declaration_id] = version  # the last one of a declaration wins
+    found: dict[int, str] = {}
+    for version in latest.values():
+        content = version.content if isinstance(version.content, dict) else {}
+        declarant_id = version.declaration.declarant_id
+        declarant = content.get("declarant") or {}
+        if isinstance(declarant.get("address"), str) and declarant["address"].strip():
+            found[declarant_id] = declarant["address"].strip()
+        for member in content.get("family_members") or []:
+            if not isinstance(member, dict) or not isinstance(member.get("address"), str):
+                continue
+            for relation in relatives.get(declarant_id, []):
+                relative = relation.relative
+                birth = relative.birth_date.isoformat() if relative.birth_date else None
+                if relation.kind == member.get("relation") and (
+                    (birth and birth == member.get("birth_date")) or _same_text(relative.name, member.get("name"))
+                ):
+                    found[relative.pk] = member["address"].strip()
+    return found
+
+
+def core_people_proxies(*, addresses: bool = False) -> Iterator[EntityProxy]:
+    """Probity's people as FtM ``Person`` entities (aliases, identifiers except national IDs); ``addresses``:
+    with where they live as declared (for entity resolution; never in the FtM export)."""
     alt = _grouped(PersonName.objects.filter(person__isnull=False).order_by("pk"), "person_id")
     ids = _grouped(Identifier.objects.filter(person__isnull=False).order_by("pk"), "person_id")
+    homes = declared_addresses() if addresses else {}
     for person in Person.objects.order_by("pk").iterator(chunk_size=2000):
-        yield _person_proxy(person, [n.name for n in alt.get(person.pk, [])], ids.get(person.pk, []))
+        yield _person_proxy(
+            person, [n.name for n in alt.get(person.pk, [])], ids.get(person.pk, []), homes.get(person.pk, "")
+        )
 
 
 def core_organisation_proxies() -> Iterator[EntityProxy]:
@@ -379,7 +435,7 @@ def core_organisation_proxies() -> Iterator[EntityProxy]:
         )
 
 
-def core_relation_proxies() -> Iterator[EntityProxy]:
+def core_relation_proxies(*, addresses: bool = False) -> Iterator[EntityProxy]:
     """Positions (with their bodies and occupancies), family ties, ownership (BODS relationships) and the
     procurement warehouse's contracts (``probity.entities.contracts``)."""
     bodies_done: set[int] = set()
@@ -419,7 +475,7 @@ def core_relation_proxies() -> Iterator[EntityProxy]:
         family.add("relative", person_ftm_id(relation.relative_id))
         family.add("relationship", FAMILY_RELATIONSHIPS.get(relation.kind, "relative"))
         yield family
-    yield from _ownership_proxies()
+    yield from _ownership_proxies(addresses=addresses)
     from probity.entities.contracts import contract_proxies
 
     yield from contract_proxies()
@@ -433,7 +489,26 @@ def _party_ftm_id(party: Any) -> str:
     return f"bods-{party.dataset}-{party.record_id}"[:200]
 
 
-def _party_proxy(party: Any) -> EntityProxy | None:
+def _party_addresses(party: Any) -> list[str]:
+    """The addresses of a BODS party's statement (residence first for a person, registered for an entity)."""
+    statement = getattr(party, "statement", None)
+    payload = getattr(statement, "payload", None) or {}
+    details = payload.get("recordDetails") or {} if isinstance(payload, dict) else {}
+    rank = {"residence": 0, "registered": 0, "business": 1, "service": 2}
+    items = [a for a in details.get("addresses") or [] if isinstance(a, dict) and isinstance(a.get("address"), str)]
+    out = []
+    for item in sorted(items, key=lambda a: rank.get(str(a.get("type")), 3)):
+        text = item["address"].strip()
+        postcode = item.get("postCode")
+        if isinstance(postcode, str) and postcode.strip() and postcode.strip() not in text:
+            street, _, rest = text.partition(",")
+            text = f"{street}, {postcode.strip()} {rest.strip()}".strip() if rest else f"{text}, {postcode.strip()}"
+        if text:
+            out.append(text)
+    return out
+
+
+def _party_proxy(party: Any, *, addresses: bool = False) -> EntityProxy | None:
     """A BODS party not linked to Probity's registers, as an FtM Person or Company (linked ones are exported)."""
     if party.person_id or party.organisation_id or not party.name:
         return None
@@ -445,10 +520,12 @@ def _party_proxy(party: Any) -> EntityProxy | None:
         proxy.add("birthDate", party.birth_date, quiet=True)
     if party.jurisdiction:
         proxy.add("jurisdiction" if not party.is_person else "country", party.jurisdiction.lower(), quiet=True)
+    if addresses:
+        proxy.add("address", _party_addresses(party))
     return proxy
 
 
-def _ownership_proxies() -> Iterator[EntityProxy]:
+def _ownership_proxies(*, addresses: bool = False) -> Iterator[EntityProxy]:
     """Ownership and control from the ownership app (BODS relationships), when it is installed."""
     from django.apps import apps
 
@@ -463,9 +540,11 @@ def _ownership_proxies() -> Iterator[EntityProxy]:
         .prefetch_related("interests")
         .order_by("pk")
     )
+    if addresses:  # the statements hold the addresses
+        relationships = relationships.select_related("subject__statement", "interested_party__statement")
     for relationship in relationships.iterator(chunk_size=2000):
         for party in (relationship.subject, relationship.interested_party):
-            proxy = _party_proxy(party)
+            proxy = _party_proxy(party, addresses=addresses)
             if proxy is not None and proxy.id not in done:
                 done.add(str(proxy.id))
                 yield proxy
@@ -485,10 +564,11 @@ def _ownership_proxies() -> Iterator[EntityProxy]:
         yield ownership
 
 
-def core_proxies() -> Iterator[EntityProxy]:
-    yield from core_people_proxies()
+def core_proxies(*, addresses: bool = False) -> Iterator[EntityProxy]:
+    """Every core proxy; ``addresses``: people's residence (declared, or in their register statement) too."""
+    yield from core_people_proxies(addresses=addresses)
     yield from core_organisation_proxies()
-    yield from core_relation_proxies()
+    yield from core_relation_proxies(addresses=addresses)
 
 
 EXPORT_PERMISSION = "entities.change_entity"
@@ -515,10 +595,14 @@ def ftm_export(*, out: IO[str], actor: str = AUDIT_ACTOR, progress: Progress | N
 
 
 def entities_sync_core(*, actor: str = AUDIT_ACTOR, progress: Progress | None = None) -> ImportReport:
-    """Takes Probity's own people and organisations in as the ``probity`` dataset (idempotent)."""
+    """Takes Probity's own people and organisations in as the ``probity`` dataset (idempotent).
+
+    People come with their residence address (declared, or from their register statement) for entity
+    resolution; the FtM export leaves addresses of people out.
+    """
     report = ImportReport()
     with audit_actor(actor):
-        for proxy in core_proxies():
+        for proxy in core_proxies(addresses=True):
             report.read += 1
             extra: dict[str, Any] = {}
             if proxy.id and proxy.id.startswith("probity-person-"):
@@ -558,7 +642,14 @@ def entities_link(
     entities = list(
         Entity.objects.filter(schema__in=resolution.schemas_for(schema)).prefetch_related("names").order_by("pk")
     )
-    records = [resolution.record_of(entity) for entity in entities]
+    references = {ref for entity in entities for ref in (entity.properties or {}).get("addressEntity", []) or []}
+    address_entities = {
+        ftm_id: properties
+        for ftm_id, properties in Entity.objects.filter(ftm_id__in=references, schema="Address").values_list(
+            "ftm_id", "properties"
+        )
+    }
+    records = [resolution.record_of(entity, address_entities) for entity in entities]
     predictions = resolution.link_records(records, backend=backend, threshold=threshold)
     label = run_label or timezone.now().strftime("link-%Y%m%dT%H%M%S")
     existing = {

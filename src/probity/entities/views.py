@@ -26,6 +26,7 @@ FIELD_LABELS = {
     "birth": gettext_lazy("Date of birth"),
     "country": gettext_lazy("Country"),
     "identifier": gettext_lazy("Identifier"),
+    "address": gettext_lazy("Address"),
 }
 LEVEL_LABELS = {
     "missing": gettext_lazy("missing on one side"),
@@ -43,6 +44,9 @@ LEVEL_LABELS = {
     "same year, another month": gettext_lazy("same year, another month"),
     "a country in common": gettext_lazy("a country in common"),
     "an identifier in common": gettext_lazy("an identifier in common"),
+    "same address": gettext_lazy("same address"),
+    "same postcode, similar street": gettext_lazy("same postcode, similar street"),
+    "same postcode or city only": gettext_lazy("same postcode or city only"),
 }
 NAME_KIND_LABELS = {
     "name": gettext_lazy("Name"),
