@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from probity.config import ConfigurationError, database_config, warehouse_setting
@@ -16,7 +22,7 @@ def _probity(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, **env}
     environment.pop("PROBITY_TESTING", None)
     return subprocess.run(
-        [sys.executable, "-m", "probity.cli", *args], capture_output=True, text=True, env=environment, timeout=120
+        [sys.executable, "-m", "probity.cli", *args], capture_output=True, text=True, env=environment, timeout=300
     )
 
 
@@ -95,20 +101,103 @@ def test_unknown_subcommand_exits_non_zero() -> None:
     assert _probity("no-such-command").returncode != 0
 
 
-def test_bootstrap_loads_the_demo_and_runs_every_detector_it_has_data_for(tmp_path: Path) -> None:
-    """What ``make run`` does on a fresh installation: detectors whose data is not loaded yet (the
-    procurement warehouse tables) are reported as not run, and the start-up goes on."""
-    result = _probity(
-        "bootstrap",
-        "--scale",
-        "0.05",
-        PROBITY_VAR_DIR=str(tmp_path / "var"),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'probity.sqlite3'}",
-        PROBITY_HTTPS="false",
-        PROBITY_DEBUG="true",
-        PROBITY_WAREHOUSE=str(tmp_path / "warehouse.duckdb"),
-    )
+def _rows(database: Path, query: str, *params: object) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(database)) as connection:
+        return connection.execute(query, params).fetchall()
+
+
+def test_bootstrap_fills_every_module_with_the_demo_and_runs_every_detector(tmp_path: Path) -> None:
+    """What ``make run`` does on a fresh installation: the demo country in the core tables, its files read
+    into the ownership, procurement, entities and declarations apps (declarations linked to the core people
+    and bodies), every detector run with findings; a second run changes nothing."""
+    database = tmp_path / "probity.sqlite3"
+    warehouse = tmp_path / "warehouse.duckdb"
+    env = {
+        "PROBITY_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "PROBITY_HTTPS": "false",
+        "PROBITY_DEBUG": "true",
+        "PROBITY_WAREHOUSE": str(warehouse),
+    }
+    result = _probity("bootstrap", "--scale", "0.05", **env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "demo administrator: demo-admin" in result.stdout
-    assert "R003: not run: The warehouse has no procurement_" in result.stderr
-    assert "detectors not run because their data is not loaded" in result.stdout
+    for step in ("ownership", "debarments", "procurement", "entities", "declarations"):
+        assert re.search(rf"^  {step}: \d+ .*\(\d+\.\d s\)$", result.stdout, re.MULTILINE), (step, result.stdout)
+    assert "FAILED" not in result.stdout and "not run" not in result.stdout + result.stderr, result.stdout
+    assert re.search(r"^Demo loaded in \d+\.\d s\.$", result.stdout, re.MULTILINE)
+
+    demo = tmp_path / "var" / "demo"
+    counts = json.loads((demo / "manifest.json").read_text())["counts"]
+    # ownership, debarments, entities: every record of the files, linked to the core tables
+    assert _rows(database, "SELECT count(*) FROM ownership_statement") == [(counts["bods_statements"],)]
+    linked = _rows(database, "SELECT count(person_id), count(organisation_id) FROM ownership_party")[0]
+    assert linked[0] > 0 and linked[1] > 0
+    assert _rows(database, "SELECT count(*) FROM procurement_debarment") == [(counts["debarments"],)]
+    assert _rows(database, "SELECT count(*) FROM entities_entity WHERE dataset = 'demo'") == [(counts["ftm_entities"],)]
+    assert _rows(database, "SELECT count(*) FROM entities_entity WHERE dataset = 'probity'")[0][0] > 0
+    assert _rows(database, "SELECT count(*) FROM entities_matchcandidate")[0][0] > 0
+    # declarations: each belongs to the core person and body `demo load` wrote; no person was added
+    assert _rows(database, "SELECT count(*) FROM declarations_declaration") == [(counts["declaration_files"],)]
+    assert _rows(
+        database,
+        "SELECT count(*) FROM declarations_declaration d JOIN core_person p ON p.id = d.declarant_id "
+        "JOIN core_publicbody b ON b.id = d.body_id WHERE p.source_key LIKE 'demo:%' AND b.country = 'XD' "
+        "AND EXISTS (SELECT 1 FROM core_position o WHERE o.holder_id = p.id AND o.body_id = b.id)",
+    ) == [(counts["declaration_files"],)]
+    assert _rows(database, "SELECT count(*) FROM core_person") == [(counts["people"],)]
+    published = "SELECT count(*) FROM declarations_publisheddeclaration WHERE withdrawn_at IS NULL"
+    assert _rows(database, published) == [(counts["declaration_files"],)]
+    assert (
+        _rows(
+            database,
+            "SELECT count(*) FROM declarations_declaration d JOIN core_person p ON p.id = d.declarant_id "
+            "JOIN auth_user u ON u.id = p.user_id WHERE u.username = 'demo-declarant'",
+        )[0][0]
+        > 0
+    )
+    # procurement: the processes, every procurement_* table, the indicator matrix and the risk scores
+    with closing(duckdb.connect(str(warehouse), read_only=True)) as connection:
+        tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+        assert {"procurement_processes", "procurement_parties", "procurement_contracts"} <= tables
+        assert {"procurement_indicator_results", "procurement_risk_process", "procurement_field_coverage"} <= tables
+        processes = connection.execute("SELECT count(*) FROM procurement_processes").fetchone()
+        assert processes == (counts["processes"],)
+        assert connection.execute("SELECT count(*) FROM procurement_risk_process").fetchone()[0] > 0  # type: ignore[index]
+    # every detector ran once, and each module's detectors flagged something
+    runs = dict(
+        _rows(database, "SELECT detector_code, count(*) FROM core_detectorrun WHERE status = 'succeeded' GROUP BY 1")
+    )
+    assert set(runs.values()) == {1}, runs
+    flagged = {
+        code for (code,) in _rows(database, "SELECT DISTINCT detector_code FROM core_finding WHERE outcome = 'flag'")
+    }
+    for prefix in ("P-", "R", "OWN-", "DECL-", "CORE-"):
+        assert any(code.startswith(prefix) for code in flagged), (prefix, flagged)
+    # DECL-LIFESTYLE knows the declarants' country from their body: the planted apartment abroad is found
+    truth = json.loads((demo / "ground_truth.json").read_text())
+    abroad = [s for s in truth["schemes"] if s["type"] == "LIFESTYLE-ASSET-ABROAD"]
+    assert abroad
+    for scheme in abroad:
+        for external_id in scheme["declaration_detectors"]["DECL-LIFESTYLE"]:
+            ((evidence,),) = _rows(
+                database,
+                "SELECT f.evidence FROM core_finding f JOIN declarations_declaration d ON f.subject_id = "
+                "CAST(d.id AS TEXT) WHERE f.detector_code = 'DECL-LIFESTYLE' AND d.external_id = ?",
+                external_id,
+            )
+            assert "assets_abroad" in {s["signal"] for s in json.loads(evidence)["signals"]}, evidence
+
+    def snapshot() -> list[tuple[Any, ...]]:
+        return _rows(
+            database,
+            "SELECT (SELECT count(*) FROM core_person), (SELECT count(*) FROM ownership_statement), "
+            "(SELECT count(*) FROM entities_entity), (SELECT count(*) FROM declarations_declarationversion), "
+            "(SELECT count(*) FROM core_detectorrun), (SELECT count(*) FROM core_finding)",
+        )
+
+    before = snapshot()
+    again = _probity("bootstrap", "--scale", "0.05", **env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "Empty database" not in again.stdout
+    assert snapshot() == before

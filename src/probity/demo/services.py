@@ -4,12 +4,25 @@
 or is matched on its natural key, so loading the same country twice creates nothing the second time.
 It bulk-inserts for speed, which skips the per-row audit signals; instead it writes one summary entry
 (``demo.country``) to the audit log for each load that created anything.
+
+``demo_ingest`` reads the files ``demo_generate`` wrote into the modules, through each module's own
+services (the code behind ``probity ownership ingest``, ``procurement debarment import``,
+``procurement ingest`` and ``detect``, ``entities import-ftm``, ``sync-core`` and ``link``, and
+``declarations import``). Each step runs on its own: one that fails is reported and the others go on.
+``demo_declarations_import`` imports the declaration files with their ids mapped to the core tables'
+source keys, so each declaration belongs to the core person, body and position ``demo_load`` wrote.
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -26,7 +39,10 @@ from probity.core.models import (
 )
 from probity.demo.generator import COUNTRY_CODE, Country, generate_country
 from probity.demo.noise import Noise
-from probity.demo.writers import Manifest, Progress, write_country
+from probity.demo.writers import DECLARATIONS_DIR, FILES, Manifest, Progress, write_country
+
+if TYPE_CHECKING:
+    from probity.declarations.services import ImportReport
 
 AUDIT_ACTOR = "system:demo"
 BATCH_SIZE = 500
@@ -227,15 +243,11 @@ class _Loader:
         for person in self.country.people:
             wanted += [(people[self.key(person.id)], None, n.text, n.script) for n in person.names[1:]]
         for company in self.country.companies:
-            wanted += [
-                (None, organisations[self.key(company.id)], n.text, n.script) for n in company.names[1:]
-            ]
+            wanted += [(None, organisations[self.key(company.id)], n.text, n.script) for n in company.names[1:]]
         for row in wanted:
             if row not in existing:
                 existing.add(row)
-                missing.append(
-                    PersonName(person_id=row[0], organisation_id=row[1], name=row[2], script=row[3])
-                )
+                missing.append(PersonName(person_id=row[0], organisation_id=row[1], name=row[2], script=row[3]))
         if missing:
             PersonName.objects.bulk_create(missing, batch_size=BATCH_SIZE)
             self.created["alternative_names"] += len(missing)
@@ -249,9 +261,7 @@ class _Loader:
             existing.update(rows)
         wanted: list[tuple[int | None, int | None, str, str]] = []
         for person in self.country.people:
-            wanted.append(
-                (people[self.key(person.id)], None, Identifier.Scheme.NATIONAL_ID, person.national_id)
-            )
+            wanted.append((people[self.key(person.id)], None, Identifier.Scheme.NATIONAL_ID, person.national_id))
         for company in self.country.companies:
             org_id = organisations[self.key(company.id)]
             wanted.append((None, org_id, Identifier.Scheme.COMPANY_REGISTER, company.registry_number))
@@ -278,3 +288,234 @@ class _Loader:
         if missing:
             Identifier.objects.bulk_create(missing, batch_size=BATCH_SIZE)
             self.created["identifiers"] += len(missing)
+
+
+# --- reading the demo files into the modules ----------------------------------------------------
+
+DEMO_DATASET = "demo"  # the ownership register's and the entity lists' dataset name for the demo files
+PUBLIC_PREFIX = "demo-"  # how the files spell a generator id: demo-person-418230 (writers.public_id)
+
+
+def demo_source_prefix(seed: int, scale: float) -> str:
+    """The start of the core tables' source keys for a demo country: ``demo:<seed>:<scale>:``.
+
+    The same text as ``Country.source_key("")``, without generating the country.
+    """
+    return f"demo:{seed}:{scale:g}:"
+
+
+def _manifest(demo_dir: Path) -> dict[str, Any]:
+    path = Path(demo_dir) / FILES["manifest"]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run `probity demo generate` first")
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _core_key(value: Any, prefix: str) -> Any:
+    if isinstance(value, str) and value.startswith(PUBLIC_PREFIX):
+        return prefix + value[len(PUBLIC_PREFIX) :]
+    return value
+
+
+def declaration_with_core_ids(document: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """A demo declaration (probity-declaration/0.1) whose people, position and body ids are core source keys.
+
+    The files name people ``demo-person-418230``; the core tables know the same person as
+    ``demo:<seed>:<scale>:person-418230``. The declarant, the family, the owners of every row, the
+    position and its body are mapped; the family ids and the owners stay consistent with each other.
+    """
+    document = json.loads(json.dumps(document))  # a deep copy
+    for part in ("declarant", "position"):
+        if isinstance(document.get(part), dict):
+            document[part]["id"] = _core_key(document[part].get("id"), prefix)
+    position = document.get("position")
+    if isinstance(position, dict) and isinstance(position.get("body"), dict):
+        position["body"]["id"] = _core_key(position["body"].get("id"), prefix)
+    for member in document.get("family") or []:
+        if isinstance(member, dict):
+            member["id"] = _core_key(member.get("id"), prefix)
+    for rows in document.values():
+        if not isinstance(rows, list):
+            continue
+        for row in rows:
+            if isinstance(row, dict) and isinstance(row.get("owner"), dict):
+                row["owner"]["id"] = _core_key(row["owner"].get("id"), prefix)
+    return document
+
+
+def demo_declarations_import(*, demo_dir: Path, progress: Callable[[int], object] | None = None) -> ImportReport:
+    """Imports the demo's declaration files, linked to the core people, bodies and positions.
+
+    The files are rewritten with core source keys (``declaration_with_core_ids``, seed and scale from
+    ``manifest.json``) into a temporary folder under the same names and imported from there by
+    ``declarations.services.declaration_import``, so re-importing changes nothing. Returns its report.
+    """
+    from probity.declarations.services import declaration_import
+
+    demo_dir = Path(demo_dir)
+    manifest = _manifest(demo_dir)
+    prefix = demo_source_prefix(int(manifest["seed"]), float(manifest["scale"]))
+    with tempfile.TemporaryDirectory(prefix="probity-demo-declarations-") as temporary:
+        folder = Path(temporary)
+        for path in sorted((demo_dir / DECLARATIONS_DIR).glob("*.json")):
+            document = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(document, dict):
+                document = declaration_with_core_ids(document, prefix)
+            (folder / path.name).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        return declaration_import(path=folder, submitted_by=AUDIT_ACTOR, progress=progress)
+
+
+@dataclass
+class IngestStep:
+    """One step of ``demo_ingest``: what it wrote (``counts``), how long it took, or why it failed."""
+
+    name: str
+    counts: dict[str, int] = dataclass_field(default_factory=dict)
+    seconds: float = 0.0
+    error: str = ""
+    problems: int = 0  # records rejected by the step (it still succeeded for the others)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def _ownership(demo_dir: Path) -> tuple[dict[str, int], int]:
+    from probity.ownership.services import ownership_ingest
+
+    batch = ownership_ingest(path=demo_dir / FILES["bods"], dataset=DEMO_DATASET, actor=AUDIT_ACTOR).batch
+    counts = {
+        "statements read": batch.statements_read,
+        "stored": batch.statements_stored,
+        "already stored": batch.statements_unchanged,
+        "rejected": batch.statements_rejected,
+    }
+    return counts, batch.statements_rejected
+
+
+def _debarments(demo_dir: Path) -> tuple[dict[str, int], int]:
+    from probity.procurement.services import debarment_import_csv
+
+    # The CSV only: the FtM file holds the same list as Sanction entities (another key, so not both).
+    report = debarment_import_csv(path=demo_dir / FILES["debarments"], source_name=DEMO_DATASET, actor=AUDIT_ACTOR)
+    counts = {"new": report.created, "changed": report.updated, "unchanged": report.unchanged}
+    return {**counts, "rejected": len(report.errors)}, len(report.errors)
+
+
+def _procurement(demo_dir: Path) -> tuple[dict[str, int], int]:
+    from probity.procurement.coverage import coverage_compute, coverage_store
+    from probity.procurement.flatten import flatten_into_warehouse
+    from probity.procurement.indicators.beyond_inputs import read_releases
+    from probity.procurement.ingest import compiled_releases_write, procurement_ingest
+    from probity.procurement.services import procurement_detect
+    from probity.procurement.tables import TABLES, warehouse_name
+    from probity.warehouse.services import warehouse_connection, warehouse_register_table
+
+    ingested = procurement_ingest(paths=[demo_dir / FILES["ocds"]])
+    with tempfile.TemporaryDirectory(prefix="probity-demo-ocds-") as temporary:
+        compiled = Path(temporary) / "compiled.jsonl"
+        compiled_releases_write(path=compiled)  # as `probity procurement export-compiled`
+        # Every procurement_* table (the pages, the entities export and DECL-COI-AWARD read parties and
+        # contracts too, which the indicators alone do not flatten), recorded in the catalogue as
+        # `probity procurement indicators --warehouse` records them.
+        with warehouse_connection() as warehouse:
+            flattened = flatten_into_warehouse(warehouse, compiled)
+            for table, rows in flattened.rows.items():
+                warehouse_register_table(
+                    name=warehouse_name(table),
+                    row_count=rows,
+                    engine=warehouse.engine,
+                    description=TABLES[table].description,
+                    source=str(demo_dir / FILES["ocds"]),
+                )
+        # As `probity procurement detect FILE`: every indicator (Cardinal's and the others), the matrix,
+        # the risk scores per process, buyer and supplier, and the findings.
+        detected = procurement_detect(releases=read_releases(compiled), started_by=AUDIT_ACTOR)
+    with warehouse_connection() as warehouse:  # the Coverage page, as `probity procurement coverage`
+        report, _indicators = coverage_compute(warehouse=warehouse)
+        coverage_store(warehouse=warehouse, report=report)
+    flags = sum(outcomes.get("flag", 0) for outcomes in detected.indicators.values())
+    counts = {
+        "releases accepted": ingested.accepted,
+        "rejected": ingested.rejected,
+        "processes": ingested.processes,
+        "tables": len(flattened.rows),
+        "indicators": len(detected.indicators),
+        "flags": flags,
+    }
+    return counts, ingested.rejected
+
+
+def _entities(demo_dir: Path) -> tuple[dict[str, int], int]:
+    from probity.entities.services import entities_link, entities_sync_core, ftm_import
+
+    # One transaction each: the services commit entity by entity, which on SQLite costs a disk sync each.
+    with transaction.atomic():
+        imported = ftm_import(source=demo_dir / FILES["ftm"], dataset=DEMO_DATASET, actor=AUDIT_ACTOR)
+    with transaction.atomic():
+        core = entities_sync_core(actor=AUDIT_ACTOR)
+    pairs = 0
+    for schema in ("Person", "Company"):
+        result = entities_link(schema=schema, actor=AUDIT_ACTOR, run_label=f"demo-{schema.lower()}")
+        pairs += result["created"] + result["updated"]
+    counts = {
+        "list entities": imported.created + imported.updated + imported.unchanged,
+        "rejected": imported.rejected,
+        "core entities": core.created + core.updated + core.unchanged,
+        "candidate pairs": pairs,
+    }
+    return counts, imported.rejected
+
+
+def _declarations(demo_dir: Path) -> tuple[dict[str, int], int]:
+    from probity.declarations import publication
+
+    report = demo_declarations_import(demo_dir=demo_dir)
+    # On the public register too, redacted with the default profile (as `probity declarations publish`).
+    manifest = _manifest(demo_dir)
+    prefix = demo_source_prefix(int(manifest["seed"]), float(manifest["scale"]))
+    declarations = publication.declarations_matching().filter(declarant__source_key__startswith=prefix)
+    with transaction.atomic():  # one disk sync instead of one per declaration
+        published = publication.publish(declarations=declarations.iterator(), profile=publication.default_profile())
+    counts = {
+        "stored": report.created,
+        "unchanged": report.unchanged,
+        "rejected": len(report.errors),
+        "published": published.published + published.replaced + published.unchanged,
+    }
+    return counts, len(report.errors) + len(published.skipped)
+
+
+INGEST_STEPS: dict[str, Callable[[Path], tuple[dict[str, int], int]]] = {
+    "ownership": _ownership,
+    "debarments": _debarments,  # before procurement: the debarment indicator reads the register
+    "procurement": _procurement,
+    "entities": _entities,
+    "declarations": _declarations,
+}
+
+
+def demo_ingest(
+    *, demo_dir: Path, steps: list[str] | None = None, on_step: Callable[[IngestStep], object] | None = None
+) -> list[IngestStep]:
+    """Reads the demo files under ``demo_dir`` into the ownership, procurement, entities and declarations apps.
+
+    Run ``demo_load`` with the same seed and scale first, so ownership parties, debarments, entities and
+    declarations link to the core tables. Every step runs even if an earlier one failed (its error is
+    in its ``IngestStep``); ``on_step`` is called after each. Importing the same files again adds nothing.
+    """
+    demo_dir = Path(demo_dir)
+    results = []
+    for name in steps or list(INGEST_STEPS):
+        step = IngestStep(name)
+        clock = time.perf_counter()
+        try:
+            with audit_actor(AUDIT_ACTOR):
+                step.counts, step.problems = INGEST_STEPS[name](demo_dir)
+        except Exception as exc:  # noqa: BLE001  (reported plainly; the next step still runs)
+            step.error = f"{type(exc).__name__}: {exc}"
+        step.seconds = time.perf_counter() - clock
+        results.append(step)
+        if on_step is not None:
+            on_step(step)
+    return results

@@ -1,7 +1,15 @@
-"""probity demo: generate the synthetic demo country's files, or load it into the core tables."""
+"""probity demo: generate the synthetic demo country's files, load it into the core tables, ingest the files.
+
+    probity demo generate [--seed N] [--scale S] [--out DIR] [--no-noise]
+    probity demo load [--seed N] [--scale S]
+    probity demo ingest [--dir DIR] [--steps ownership,debarments,procurement,entities,declarations]
+
+Exit codes: 0 done, 1 ingest: a step failed or some records were rejected (listed), 2 usage.
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from probity.demo.generator import generate_country
-from probity.demo.services import demo_generate, demo_load
+from probity.demo.services import INGEST_STEPS, IngestStep, demo_generate, demo_ingest, demo_load
 
 
 def _scale(raw: str) -> float:
@@ -48,7 +56,8 @@ class _Bars:
 
 class Command(BaseCommand):
     help = (
-        "Generate the synthetic demo country (demo generate) or load it into the core tables (demo load).\n\n"
+        "Generate the synthetic demo country (demo generate), load it into the core tables (demo load), "
+        "or read its files into the ownership, procurement, entities and declarations apps (demo ingest).\n\n"
         "The demo country is deterministic: one --seed and --scale always give the same data. "
         "Scale 1 is about "
         "25 public bodies, 200 officials, 600 companies and 2000 contracting processes, with planted schemes "
@@ -56,21 +65,28 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{generate,load}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{generate,load,ingest}")
         generate = sub.add_parser(
             "generate", help="write OCDS, BODS, FtM, declarations, ground truth and manifest files"
         )
-        load = sub.add_parser(
-            "load", help="write bodies, positions, people, families and companies to the database"
+        load = sub.add_parser("load", help="write bodies, positions, people, families and companies to the database")
+        ingest = sub.add_parser(
+            "ingest",
+            help="read the generated files into the modules (after `demo load` of the same seed and scale): "
+            "BODS, debarments, OCDS (with indicators and risk scores), FtM (with entity resolution), declarations",
+        )
+        ingest.add_argument(
+            "--dir", type=Path, default=None, help="the generated folder (default: <PROBITY_VAR_DIR>/demo)"
+        )
+        ingest.add_argument(
+            "--steps",
+            default=",".join(INGEST_STEPS),
+            help=f"comma-separated steps, run in the order given (default, all in order: {','.join(INGEST_STEPS)})",
         )
         for command in (generate, load):
             command.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-            command.add_argument(
-                "--scale", default="0.05", help="size; 1 ≈ 2000 contracting processes (default 0.05)"
-            )
-        generate.add_argument(
-            "--out", type=Path, default=None, help="output folder (default: <PROBITY_VAR_DIR>/demo)"
-        )
+            command.add_argument("--scale", default="0.05", help="size; 1 ≈ 2000 contracting processes (default 0.05)")
+        generate.add_argument("--out", type=Path, default=None, help="output folder (default: <PROBITY_VAR_DIR>/demo)")
         generate.add_argument(
             "--no-noise",
             action="store_true",
@@ -79,9 +95,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
-        seed: int = options["seed"]
-        scale = _scale(str(options["scale"]))
+        seed: int = options.get("seed", 1)
+        scale = _scale(str(options.get("scale", 1)))
         bars = _Bars(self.stderr._out, disable=options["verbosity"] < 1)
+        if action == "ingest":
+            status = self.ingest(options["dir"], options["steps"])
+            if status:
+                sys.exit(status)
+            return
         try:
             if action == "generate":
                 self.generate(seed, scale, options["out"], bars, noise=not options.get("no_noise", False))
@@ -107,9 +128,7 @@ class Command(BaseCommand):
             f"  files: {counts['ocds_releases']} OCDS releases, {counts['bods_statements']} BODS statements, "
             f"{counts['ftm_entities']} FtM entities, {counts['declaration_files']} declarations"
         )
-        self.stdout.write(
-            f"  {counts['schemes']} planted schemes in ground_truth.json; checksums in manifest.json"
-        )
+        self.stdout.write(f"  {counts['schemes']} planted schemes in ground_truth.json; checksums in manifest.json")
         if noise:
             self.stdout.write(
                 f"  noise: {counts['noise_hard_negatives']} look-alike people, "
@@ -128,6 +147,32 @@ class Command(BaseCommand):
         if total == 0:
             self.stdout.write("  Nothing new: it was already loaded.")
         else:
-            self.stdout.write(
-                "  created: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in created.items())
+            self.stdout.write("  created: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in created.items()))
+
+    def ingest(self, folder: Path | None, steps: str) -> int:
+        demo_dir = Path(folder) if folder is not None else Path(settings.VAR_DIR) / "demo"
+        chosen = [name.strip() for name in steps.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in INGEST_STEPS]
+        if unknown or not chosen:
+            raise CommandError(
+                f"--steps: unknown step(s) {', '.join(unknown) or '(none given)'}; use: {', '.join(INGEST_STEPS)}",
+                returncode=2,
             )
+        if not (demo_dir / "manifest.json").is_file():
+            raise CommandError(f"{demo_dir} holds no demo country: run `probity demo generate` first", returncode=2)
+        self.stdout.write(f"Reading the demo files in {demo_dir} into the modules:")
+        results = demo_ingest(demo_dir=demo_dir, steps=chosen, on_step=self.write_step)
+        return 1 if any(not step.ok or step.problems for step in results) else 0
+
+    def write_step(self, step: IngestStep) -> None:
+        """One line per step: its counts and time, or its error (on standard error too)."""
+        self.stdout.write(ingest_step_line(step))
+        if not step.ok:
+            self.stderr.write(f"demo ingest: {step.name} failed: {step.error}")
+
+
+def ingest_step_line(step: IngestStep) -> str:
+    if not step.ok:
+        return f"  {step.name}: FAILED after {step.seconds:.1f} s: {step.error}"
+    counts = ", ".join(f"{number} {label}" for label, number in step.counts.items())
+    return f"  {step.name}: {counts} ({step.seconds:.1f} s)"
