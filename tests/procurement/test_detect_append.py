@@ -173,3 +173,18 @@ def test_appended_tables_equal_one_flattening_on_spark(
     bids = sum(len((json.loads(line).get("bids") or {}).get("details") or []) for line in lines)
     assert counts["bids"] == bids
     assert not [table for table in spark.list_tables() if "__appended" in table]
+
+
+def test_detect_writes_every_procurement_table(releases: Path, warehouse_file: Path) -> None:
+    """Even when the indicators chosen read only the processes, `detect FILE` keeps every
+    procurement_* table: parties and contracts feed the pages and other modules' detectors
+    (DECL-COI-AWARD, bidder links)."""
+    from probity.procurement.tables import TABLES, warehouse_name
+
+    run("detect", str(releases), "--indicators", "R003", "--findings", "flags")
+    with warehouse_connection() as warehouse:
+        present = set(warehouse.list_tables())
+        parties = warehouse.backend.con.execute("SELECT count(*) FROM procurement_parties").fetchone()[0]
+        contracts = warehouse.backend.con.execute("SELECT count(*) FROM procurement_contracts").fetchone()[0]
+    assert {warehouse_name(table) for table in TABLES} <= present
+    assert parties > 0 and contracts > 0

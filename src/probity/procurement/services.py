@@ -669,13 +669,16 @@ def procurement_detect(
         from probity.procurement.flatten import flatten_into_warehouse
         from probity.procurement.indicators.run import needed_tables, warehouse_tables
         from probity.procurement.indicators.settings import IndicatorSettings
-        from probity.procurement.tables import warehouse_name
+        from probity.procurement.tables import TABLES, warehouse_name
 
         if not selected_cardinal:
             return []
         names = needed_tables(selected_cardinal)
         if copy is not None:
-            flatten_into_warehouse(wh, copy.name, tables=names, append=append)
+            # Every procurement_* table, not only those the indicators read: the pages, the entities
+            # export and other modules' detectors (DECL-COI-AWARD, bidder links) read parties and
+            # contracts too.
+            flatten_into_warehouse(wh, copy.name, tables=list(TABLES), append=append)
         elif any(warehouse_name(name) not in wh.list_tables() for name in names):
             return []  # nothing flattened to judge
         chosen = cardinal_settings or IndicatorSettings.defaults(list(CARDINAL_CODES))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from probity.procurement.indicators import ProcurementTables, indicators
 from probity.procurement.indicators.output import cardinal_results
 from probity.procurement.indicators.settings import IndicatorSettings
-from probity.procurement.tables import warehouse_name
+from probity.procurement.tables import TABLES, warehouse_name
 
 if TYPE_CHECKING:
     import duckdb
@@ -343,7 +343,9 @@ def indicators_run_file(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     if warehouse is not None:
-        report = flatten_into_warehouse(warehouse, path, tables=names)
+        # The warehouse keeps every procurement_* table, not only those these indicators read: the
+        # pages and other modules' detectors read parties and contracts too.
+        report = flatten_into_warehouse(warehouse, path, tables=list(TABLES))
         timings["flatten"] = time.perf_counter() - started
         started = time.perf_counter()
         results = indicators_compute(warehouse, settings, codes=codes)
