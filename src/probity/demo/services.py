@@ -449,7 +449,7 @@ def _procurement(demo_dir: Path) -> tuple[dict[str, int], int]:
 def _entities(demo_dir: Path) -> tuple[dict[str, int], int]:
     from probity.entities.services import entities_link, entities_sync_core, ftm_import
 
-    # One transaction each: the services commit entity by entity, which on SQLite costs a disk sync each.
+    # One transaction each: the services write 500 entities at a time, each batch in a savepoint.
     with transaction.atomic():
         imported = ftm_import(source=demo_dir / FILES["ftm"], dataset=DEMO_DATASET, actor=AUDIT_ACTOR)
     with transaction.atomic():
@@ -490,8 +490,8 @@ INGEST_STEPS: dict[str, Callable[[Path], tuple[dict[str, int], int]]] = {
     "ownership": _ownership,
     "debarments": _debarments,  # before procurement: the debarment indicator reads the register
     "procurement": _procurement,
+    "declarations": _declarations,  # before entities: people's residences for entity resolution come from declarations
     "entities": _entities,
-    "declarations": _declarations,
 }
 
 

@@ -12,19 +12,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from followthemoney import model, registry
 from followthemoney.proxy import EntityProxy
 
-from probity.core.audit import audit_actor, audit_record
+from probity.core.audit import audit_actor, audit_record, current_actor
 from probity.core.models import AuditEntry, FamilyRelation, Identifier, Organisation, Person, PersonName, Position
 from probity.entities import names
 from probity.entities.models import Entity, EntityName, EntityReference, MatchCandidate, MatchDecision
@@ -154,66 +155,155 @@ def name_index_keys(name: str) -> str:
     return f" {joined} " if joined else ""
 
 
-def _write_names(entity: Entity, proxy: EntityProxy) -> None:
-    wanted = _entity_names(proxy)
-    existing = {(n.name, n.kind): n.pk for n in entity.names.all()}
-    keep = set()
+@functools.lru_cache(maxsize=65536)
+def _name_columns(name: str) -> tuple[str, str, str]:
+    """(script, normalised, keys) of a name; cached, as the same names come back across sources."""
+    return names.main_script(name), names.normalise(name)[:500], name_index_keys(name)
+
+
+def _write_names(written: list[tuple[Entity, EntityProxy, bool]]) -> None:
+    """Brings the stored names of each written entity (``True``: just created) in line with its proxy, in bulk."""
+    stored: dict[int, dict[tuple[str, str], int]] = {}
+    old_ids = [entity.pk for entity, _proxy, created in written if not created]
+    if old_ids:
+        for pk, entity_id, name, kind in EntityName.objects.filter(entity_id__in=old_ids).values_list(
+            "pk", "entity_id", "name", "kind"
+        ):
+            stored.setdefault(entity_id, {})[(name, kind)] = pk
+    stale: list[int] = []
     new: list[EntityName] = []
-    for name, kind in wanted:
-        key = (name, kind)
-        if key in existing:
-            keep.add(existing[key])
-            continue
-        if key in {(n.name, n.kind) for n in new}:
-            continue
-        new.append(
-            EntityName(
-                entity=entity,
-                name=name,
-                kind=kind,
-                script=names.main_script(name),
-                normalised=names.normalise(name)[:500],
-                keys=name_index_keys(name),
+    for entity, proxy, _created in written:
+        existing = stored.get(entity.pk, {})
+        wanted: set[tuple[str, str]] = set()
+        for name, kind in _entity_names(proxy):
+            key = (name, kind)
+            if key in wanted:
+                continue
+            wanted.add(key)
+            if key in existing:
+                continue
+            script, normalised, keys = _name_columns(name)
+            new.append(
+                EntityName(entity_id=entity.pk, name=name, kind=kind, script=script, normalised=normalised, keys=keys)
             )
-        )
-    EntityName.objects.filter(entity=entity).exclude(pk__in=keep).delete()
-    EntityName.objects.bulk_create(new)
+        stale.extend(pk for key, pk in existing.items() if key not in wanted)
+    if stale:
+        EntityName.objects.filter(pk__in=stale).delete()
+    EntityName.objects.bulk_create(new, batch_size=1000)
 
 
-def _write_references(entity: Entity, proxy: EntityProxy) -> None:
-    wanted = {(prop.name, value) for prop, value in proxy.itervalues() if prop.type == registry.entity}
-    existing = set(EntityReference.objects.filter(entity=entity).values_list("prop", "target_id"))
-    if wanted == existing:
-        return
-    EntityReference.objects.filter(entity=entity).delete()
-    EntityReference.objects.bulk_create(
-        [EntityReference(entity=entity, prop=p, target_id=t[:200]) for p, t in sorted(wanted)]
-    )
+def _write_references(written: list[tuple[Entity, EntityProxy, bool]]) -> None:
+    """Replaces the references of each written entity whose proxy points elsewhere now, in bulk."""
+    stored: dict[int, set[tuple[str, str]]] = {}
+    old_ids = [entity.pk for entity, _proxy, created in written if not created]
+    if old_ids:
+        for entity_id, prop, target in EntityReference.objects.filter(entity_id__in=old_ids).values_list(
+            "entity_id", "prop", "target_id"
+        ):
+            stored.setdefault(entity_id, set()).add((prop, target))
+    replaced: list[int] = []
+    new: list[EntityReference] = []
+    for entity, proxy, created in written:
+        wanted = {(prop.name, value[:200]) for prop, value in proxy.itervalues() if prop.type == registry.entity}
+        if wanted == stored.get(entity.pk, set()):
+            continue
+        if not created:
+            replaced.append(entity.pk)
+        new.extend(EntityReference(entity_id=entity.pk, prop=p, target_id=t) for p, t in sorted(wanted))
+    if replaced:
+        EntityReference.objects.filter(entity_id__in=replaced).delete()
+    EntityReference.objects.bulk_create(new, batch_size=1000)
+
+
+IMPORT_BATCH = 500
+"""Entities written together: one look-up, bulk inserts and updates, one summary audit entry."""
+
+
+def _upsert_batch(
+    items: list[tuple[EntityProxy, dict[str, Any]]], *, dataset: str, actor: str
+) -> list[tuple[Entity, str]]:
+    """Creates or updates the entities of ``items`` (distinct ids) in one transaction; one audit entry.
+
+    Returns each entity with "created", "updated" or "unchanged", in the order of ``items``. The audit
+    entry lists the id and FtM id of every entity created, and of every entity updated with the names
+    of the fields that changed (no values: they hold names and birth dates); unchanged ones are counted.
+    """
+    if not items:
+        return []
+    with transaction.atomic():
+        stored = {
+            e.ftm_id: e for e in Entity.objects.select_for_update().filter(ftm_id__in=[str(p.id) for p, _ in items])
+        }
+        now = timezone.now()
+        results: list[tuple[Entity, str]] = []
+        to_create: list[Entity] = []
+        to_update: list[tuple[Entity, list[str]]] = []
+        update_fields: set[str] = set()
+        for proxy, extra in items:
+            fields = _entity_fields(proxy, dataset)
+            fields.update(extra)
+            ftm_id = str(proxy.id)
+            entity = stored.get(ftm_id)
+            if entity is None:
+                entity = Entity(ftm_id=ftm_id, cluster=ftm_id, **fields)
+                to_create.append(entity)
+                results.append((entity, "created"))
+                continue
+            changed = [key for key, value in fields.items() if getattr(entity, key) != value]
+            if not changed:
+                results.append((entity, "unchanged"))
+                continue
+            for key in changed:
+                setattr(entity, key, fields[key])
+            entity.last_seen = now
+            update_fields.update(changed)
+            to_update.append((entity, changed))
+            results.append((entity, "updated"))
+        if to_create:
+            Entity.objects.bulk_create(to_create)
+        if to_update:
+            Entity.objects.bulk_update(
+                [entity for entity, _ in to_update], sorted({*update_fields, "last_seen"}), batch_size=IMPORT_BATCH
+            )
+        written = [
+            (entity, proxy, outcome == "created")
+            for (entity, outcome), (proxy, _) in zip(results, items, strict=True)
+            if outcome != "unchanged"
+        ]
+        _write_names(written)
+        _write_references(written)
+        if written:
+            audit_record(
+                action=AuditEntry.Action.OTHER,
+                actor=actor,
+                object_type="entities.entity",
+                object_id=str(written[0][0].pk),
+                object_label=f"import batch of {len(written)} entities",
+                details={
+                    "event": "entities_imported",
+                    "dataset": dataset,
+                    # [entity id, FtM id] per created entity; [entity id, FtM id, changed fields] per updated one
+                    "created": [[entity.pk, entity.ftm_id] for entity in to_create],
+                    "updated": [[entity.pk, entity.ftm_id, changed] for entity, changed in to_update],
+                    "unchanged": len(results) - len(written),
+                },
+            )
+    return results
+
+
+def _upsert_batch_retrying(
+    items: list[tuple[EntityProxy, dict[str, Any]]], *, dataset: str, actor: str
+) -> list[tuple[Entity, str]]:
+    """``_upsert_batch``, once more if a concurrent import created some of the same entities meanwhile."""
+    try:
+        return _upsert_batch(items, dataset=dataset, actor=actor)
+    except IntegrityError:
+        return _upsert_batch(items, dataset=dataset, actor=actor)
 
 
 def entity_upsert(*, proxy: EntityProxy, dataset: str, extra: dict[str, Any] | None = None) -> tuple[Entity, str]:
     """Creates or updates the entity with ``proxy.id``; returns it and "created", "updated" or "unchanged"."""
-    fields = _entity_fields(proxy, dataset)
-    if extra:
-        fields.update(extra)
-    ftm_id = str(proxy.id)
-    entity = Entity.objects.filter(ftm_id=ftm_id).first()
-    if entity is None:
-        entity = Entity.objects.create(ftm_id=ftm_id, **fields)
-        outcome = "created"
-    else:
-        changed = [key for key, value in fields.items() if getattr(entity, key) != value]
-        if changed:
-            for key in changed:
-                setattr(entity, key, fields[key])
-            entity.save()
-            outcome = "updated"
-        else:
-            outcome = "unchanged"
-    if outcome != "unchanged":
-        _write_names(entity, proxy)
-        _write_references(entity, proxy)
-    return entity, outcome
+    return _upsert_batch([(proxy, extra or {})], dataset=dataset, actor=current_actor())[0]
 
 
 def _read_lines(source: Path | IO[str]) -> Iterator[tuple[int, str]]:
@@ -225,17 +315,32 @@ def _read_lines(source: Path | IO[str]) -> Iterator[tuple[int, str]]:
 
 
 def ftm_import(
-    *, source: Path | IO[str], dataset: str, actor: str = AUDIT_ACTOR, progress: Progress | None = None
+    *,
+    source: Path | IO[str],
+    dataset: str,
+    actor: str = AUDIT_ACTOR,
+    progress: Progress | None = None,
+    batch_size: int = IMPORT_BATCH,
 ) -> ImportReport:
     """Imports FtM entities, one JSON object a line; re-importing the same file changes nothing.
 
     A line that is not JSON, an entity without id, with an unknown schema or property, or a person or
-    company without a name is reported (line, id, reason) and skipped; the others are stored. Values
-    that are not valid for their property (a date "1980-13-45") are dropped with a warning.
+    company without a name is reported (line, id, reason) and skipped; the others are stored,
+    ``batch_size`` at a time in one transaction with one summary audit entry (``_upsert_batch``).
+    Values that are not valid for their property (a date "1980-13-45") are dropped with a warning.
     """
     if not dataset or len(dataset) > 100:
         raise ValueError("a dataset name of 1 to 100 characters is needed")
     report = ImportReport()
+    batch: dict[str, tuple[EntityProxy, dict[str, Any]]] = {}
+
+    def flush() -> None:
+        for _entity, outcome in _upsert_batch_retrying(list(batch.values()), dataset=dataset, actor=actor):
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        if progress is not None and batch:
+            progress(len(batch))
+        batch.clear()
+
     with audit_actor(actor):
         for line_number, line in _read_lines(source):
             if not line.strip():
@@ -249,16 +354,17 @@ def ftm_import(
                     raise EntityError(f"the line is not valid JSON ({exc.msg})") from exc
                 entity_id = data.get("id") if isinstance(data, dict) else None
                 proxy, warnings = ftm_validate(data)
-                with transaction.atomic():
-                    _, outcome = entity_upsert(proxy=proxy, dataset=dataset)
             except EntityError as exc:
                 report.errors.append({"line": line_number, "id": entity_id, "reason": str(exc)})
                 continue
-            setattr(report, outcome, getattr(report, outcome) + 1)
             for warning in warnings:
                 report.warnings.append({"line": line_number, "id": proxy.id, "reason": warning})
-            if progress is not None:
-                progress(1)
+            if str(proxy.id) in batch:  # the same id again: the earlier line is written first, as one by one
+                flush()
+            batch[str(proxy.id)] = (proxy, {})
+            if len(batch) >= max(batch_size, 1):
+                flush()
+        flush()
         if report.created or report.updated:
             audit_record(
                 action=AuditEntry.Action.OTHER,
@@ -594,13 +700,25 @@ def ftm_export(*, out: IO[str], actor: str = AUDIT_ACTOR, progress: Progress | N
     return count
 
 
-def entities_sync_core(*, actor: str = AUDIT_ACTOR, progress: Progress | None = None) -> ImportReport:
+def entities_sync_core(
+    *, actor: str = AUDIT_ACTOR, progress: Progress | None = None, batch_size: int = IMPORT_BATCH
+) -> ImportReport:
     """Takes Probity's own people and organisations in as the ``probity`` dataset (idempotent).
 
     People come with their residence address (declared, or from their register statement) for entity
-    resolution; the FtM export leaves addresses of people out.
+    resolution; the FtM export leaves addresses of people out. Written ``batch_size`` entities at a time
+    with one summary audit entry each (``_upsert_batch``).
     """
     report = ImportReport()
+    batch: dict[str, tuple[EntityProxy, dict[str, Any]]] = {}
+
+    def flush() -> None:
+        for _entity, outcome in _upsert_batch_retrying(list(batch.values()), dataset=PROBITY_DATASET, actor=actor):
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        if progress is not None and batch:
+            progress(len(batch))
+        batch.clear()
+
     with audit_actor(actor):
         for proxy in core_proxies(addresses=True):
             report.read += 1
@@ -609,11 +727,12 @@ def entities_sync_core(*, actor: str = AUDIT_ACTOR, progress: Progress | None = 
                 extra["person_id"] = int(proxy.id.rsplit("-", 1)[1])
             elif proxy.id and proxy.id.startswith("probity-organisation-"):
                 extra["organisation_id"] = int(proxy.id.rsplit("-", 1)[1])
-            with transaction.atomic():
-                _, outcome = entity_upsert(proxy=proxy, dataset=PROBITY_DATASET, extra=extra)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-            if progress is not None:
-                progress(1)
+            if str(proxy.id) in batch:
+                flush()
+            batch[str(proxy.id)] = (proxy, extra)
+            if len(batch) >= max(batch_size, 1):
+                flush()
+        flush()
     return report
 
 

@@ -12,6 +12,15 @@ from tqdm import tqdm
 
 from probity.entities import names, screening, services
 
+ONE_BY_ONE_HELP = (
+    "write each entity in its own transaction with its own summary audit entry (slower; by default "
+    "entities are written in batches with one summary audit entry per batch)"
+)
+
+
+def _batch_size(options: dict[str, Any]) -> int:
+    return 1 if options.get("one_by_one") else services.IMPORT_BATCH
+
 
 class Command(BaseCommand):
     help = (
@@ -34,9 +43,11 @@ class Command(BaseCommand):
         imp.add_argument("files", nargs="+", type=Path, help="FtM JSON Lines files (.ftm.jsonl)")
         imp.add_argument("--dataset", default="", help="dataset name (default: the file name without .ftm.jsonl)")
         imp.add_argument("--report", type=Path, default=None, help="write the full report as JSON here")
+        imp.add_argument("--one-by-one", action="store_true", help=ONE_BY_ONE_HELP)
         exp = sub.add_parser("export-ftm", help="export Probity's registers as FtM JSON Lines")
         exp.add_argument("--out", type=Path, default=None, help="output file (default: standard output)")
-        sub.add_parser("sync-core", help="take Probity's people and organisations in as entities")
+        sync = sub.add_parser("sync-core", help="take Probity's people and organisations in as entities")
+        sync.add_argument("--one-by-one", action="store_true", help=ONE_BY_ONE_HELP)
         nm = sub.add_parser("names", help="normalise and transliterate names")
         nm.add_argument("names", nargs="+")
         link = sub.add_parser("link", help="run entity resolution and store candidate pairs")
@@ -58,7 +69,7 @@ class Command(BaseCommand):
             self._export(options, quiet)
         elif action == "sync-core":
             with tqdm(desc="entities", file=sys.stderr, disable=quiet) as bar:
-                report = services.entities_sync_core(progress=bar.update)
+                report = services.entities_sync_core(progress=bar.update, batch_size=_batch_size(options))
             self.stdout.write(
                 f"probity: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
             )
@@ -110,7 +121,9 @@ class Command(BaseCommand):
             with path.open(encoding="utf-8") as handle:
                 total = sum(1 for _ in handle)
             with tqdm(total=total, desc=dataset, file=sys.stderr, disable=quiet) as bar:
-                report = services.ftm_import(source=path, dataset=dataset, progress=bar.update)
+                report = services.ftm_import(
+                    source=path, dataset=dataset, progress=bar.update, batch_size=_batch_size(options)
+                )
             reports[str(path)] = report.as_json()
             self.stdout.write(
                 f"{path}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
