@@ -232,3 +232,74 @@ def test_fewer_whole_days_agrees_with_counting_the_days() -> None:
         symbolic = backend.execute(table.mutate(flag=expression).flag)
         assert literal.tolist() == expected_flags, threshold
         assert symbolic.tolist() == expected_flags, threshold
+
+
+# --- reading the file while Probity starts ------------------------------------------------------
+
+
+def test_the_prefetch_reads_the_tables_cardinals_indicators_need() -> None:
+    from probity.procurement.indicators import indicators
+    from probity.procurement.indicators.prefetch import CARDINAL_TABLES
+    from probity.procurement.indicators.run import needed_tables
+
+    cardinal = [code for code, indicator in indicators().items() if indicator.cardinal]
+    assert len(cardinal) == 11
+    assert tuple(needed_tables(cardinal)) == CARDINAL_TABLES
+
+
+@pytest.mark.parametrize(
+    ("argv", "guess"),
+    [
+        (["probity", "procurement", "indicators", "F", "-s", "S"], "F"),
+        (["probity", "procurement", "-v", "2", "indicators", "-s", "S", "--format", "csv", "F"], "F"),
+        (["probity", "procurement", "indicators", "-o", "OUT", "--no-plan-cache", "F"], "F"),
+        (["probity", "procurement", "indicators", "F", "--memory-limit", "2GB"], None),
+        (["probity", "procurement", "indicators", "F", "--warehouse"], None),
+        (["probity", "procurement", "indicators", "-s", "S"], None),
+        (["probity", "procurement", "ingest", "F"], None),
+    ],
+)
+def test_the_prefetch_guesses_file_from_the_command_line(argv: list[str], guess: str | None) -> None:
+    from probity.procurement.indicators.prefetch import guess_file
+
+    assert guess_file(argv) == guess
+
+
+def test_a_prefetch_is_used_only_for_what_it_read(shared_data: Path, tmp_path: Path) -> None:
+    """The run takes the prefetched database only for the same file, the same memory limit and tables
+    among those read; otherwise it reads the file itself, and the results are the same either way."""
+    from probity.procurement.indicators.prefetch import Prefetch
+
+    data = shared_data / "cardinal" / "R035.jsonl"
+    settings = parse_settings(case_settings("R035"))
+    prefetch = Prefetch(data).start()
+    run = indicators_run_file(data, settings, prefetch=prefetch, memory_limit="1GB")
+    assert run.results == expected(shared_data, "R035")
+    assert prefetch.connection is None  # handed over to the run, which closed it
+
+    other = Prefetch(shared_data / "cardinal" / "R024.jsonl").start()
+    assert other.take(data, ["processes"], "1GB") is None  # another file
+    assert other.connection is None  # closed
+    same = Prefetch(data).start()
+    assert same.take(data, ["processes"], "4GB") is None  # another memory limit
+    parties = Prefetch(data).start()
+    assert parties.take(data, ["processes", "parties"], None) is None  # a table it did not read
+    taken = Prefetch(data).start().take(data, ["processes", "bids"], None)
+    assert taken is not None
+    connection, report = taken
+    assert report.releases == connection.execute("SELECT count(*) FROM procurement_processes").fetchone()[0]
+    connection.close()
+
+
+def test_the_fast_path_with_a_prefetch_gives_what_the_path_without_one_gives(shared_data: Path, tmp_path: Path) -> None:
+    """All of a case's indicators, and one indicator that reads fewer tables than were read."""
+    data = str(shared_data / "cardinal" / "R058.jsonl")
+    settings = tmp_path / "settings.ini"
+    settings.write_text(case_settings("R058"))
+    out = tmp_path / "out.json"
+    base = ["probity", "procurement", "indicators", data, "-o", str(out)]
+    assert command.main([*base, "-s", str(settings)]) == 0
+    assert json.loads(out.read_text()) == expected(shared_data, "R058")
+    assert command.main([*base, "--indicators", "R003"]) == 0
+    direct = indicators_run_file(data, parse_settings("[R003]\n"))
+    assert json.loads(out.read_text()) == direct.results

@@ -35,6 +35,18 @@ def main(argv: Sequence[str] | None = None) -> int | None:
     if HELP_WORDS & set(args[2:]):
         return None
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "probity.settings")
+    # Start reading FILE now, while the rest starts (see prefetch.py); the run checks it is usable.
+    from probity.procurement.indicators import prefetch as prefetching
+
+    prefetch = prefetching.start(args)
+    try:
+        return _run(args, prefetch)
+    finally:
+        if prefetch is not None:
+            prefetch.close()  # unless the run took it over
+
+
+def _run(args: list[str], prefetch: object) -> int | None:
     from django.core.management.base import CommandError
 
     from probity.config import ConfigurationError
@@ -47,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int | None:
     options = vars(parser.parse_args(args[2:]))
     if options.get("action") != "indicators" or any(options.get(name) for name in FULL_STARTUP_OPTIONS):
         return None
+    options["prefetch"] = prefetch
     try:
         return indicators_handle(command, options)
     except CommandError as exc:

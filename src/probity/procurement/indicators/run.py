@@ -1,5 +1,9 @@
 """Running indicators: from a file or the warehouse tables to Cardinal-shaped results."""
 
+# The SQL here is this module's constants and the statements Probity's own Ibis expressions compiled
+# to (kept in the plan cache), never input data.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 import uuid
@@ -8,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from probity.procurement.indicators import ProcurementTables, indicators
+from probity.procurement.indicators import SUBJECT_TYPES, ProcurementTables, indicators
 from probity.procurement.indicators.output import cardinal_results
 from probity.procurement.indicators.settings import IndicatorSettings
 from probity.procurement.tables import TABLES, warehouse_name
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from probity.procurement.flatten import FlattenReport
+    from probity.procurement.indicators.prefetch import Prefetch
     from probity.warehouse.services import Warehouse
 
 
@@ -231,23 +236,25 @@ def _dependencies(plan: SqlPlan) -> list[set[int]]:
     return needs
 
 
-def plan_replay(
-    connection: object, plan: SqlPlan, *, workers: int = 2
-) -> dict[str, dict[str, dict[str, float]]]:
+def plan_replay(connection: object, plan: SqlPlan, *, workers: int = 2) -> dict[str, dict[str, dict[str, float]]]:
     """Runs a recorded plan on a DuckDB connection holding the flattened tables.
 
     Statements run as soon as the tables they read exist, ``workers`` at a time, each on its own
     cursor of the same database: one indicator's query is small and its last steps (a hash join's
     build, a final aggregate) keep one core busy, so two at once keep both cores working. The
     shared relations become ordinary tables of the private database (a temporary table is visible
-    to its own cursor only). The rows are merged in the plan's order, so the result is the same
-    whatever order the statements finished in.
+    to its own cursor only). Each query's rows go into one results table (tagged with the query's
+    place in the plan) instead of through Python, and ``_results_of`` turns that table into
+    Cardinal's map, so the result is the same whatever order the statements finished in.
     """
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
     statements = plan.statements
     needs = _dependencies(plan)
-    rows: list[list[tuple[str, str, str, float]]] = [[] for _ in statements]
+    connection.execute(  # type: ignore[attr-defined]
+        f'CREATE OR REPLACE TABLE "{_RESULTS}" '
+        "(seq INTEGER, subject_type VARCHAR, subject_id VARCHAR, code VARCHAR, value DOUBLE)"
+    )
     cursors = [connection] if workers <= 1 else [connection.cursor() for _ in range(workers)]  # type: ignore[attr-defined]
     free = list(cursors)
 
@@ -256,7 +263,7 @@ def plan_replay(
         if kind == "table":
             cursor.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')  # type: ignore[attr-defined]
         else:
-            rows[index] = _rows(cursor, sql)
+            cursor.execute(f'INSERT INTO "{_RESULTS}" SELECT {index}, * FROM ({sql})')  # type: ignore[attr-defined]
         return index
 
     done: set[int] = set()
@@ -281,7 +288,48 @@ def plan_replay(
         if workers > 1:
             for cursor in cursors:
                 cursor.close()  # type: ignore[attr-defined]
-    return cardinal_results([row for part in rows for row in part])
+    return _results_of(connection)
+
+
+_RESULTS = "probity_indicator_results"
+# Cardinal's map as JSON text, built by DuckDB: per subject its codes (sorted) and per group its
+# subjects (sorted), a repeated subject and code keeping the value of the later query. DuckDB writes
+# each double in its shortest form that reads back as the same double, and sorts text by code point
+# as Python does.
+_RESULTS_JSON = f"""
+WITH latest AS (
+    SELECT subject_type, subject_id, code, arg_max(value, seq) AS value
+    FROM "{_RESULTS}" GROUP BY subject_type, subject_id, code
+), subjects AS (
+    SELECT subject_type, subject_id,
+        '{{' || string_agg(to_json(code) || ':' || to_json(value), ',' ORDER BY code) || '}}' AS codes
+    FROM latest GROUP BY subject_type, subject_id
+)
+SELECT subject_type, '{{' || string_agg(to_json(subject_id) || ':' || codes, ',' ORDER BY subject_id) || '}}'
+FROM subjects GROUP BY subject_type
+"""
+
+
+def _results_of(connection: object) -> dict[str, dict[str, dict[str, float]]]:
+    """Cardinal's results map from the results table (see ``plan_replay``).
+
+    The map is assembled as JSON text inside DuckDB and parsed once: no Python object per result
+    row. Values JSON cannot hold (NaN, infinities) and NULL keys take the Python way instead
+    (``cardinal_results``), which keeps them as floats."""
+    import orjson
+
+    execute = connection.execute  # type: ignore[attr-defined]
+    irregular = execute(
+        f'SELECT count(*) FROM "{_RESULTS}" WHERE value IS NULL OR NOT isfinite(value) '
+        "OR subject_type IS NULL OR subject_id IS NULL OR code IS NULL"
+    ).fetchone()[0]
+    if irregular:
+        rows = execute(f'SELECT subject_type, subject_id, code, value FROM "{_RESULTS}" ORDER BY seq').fetchall()
+        return cardinal_results(rows)
+    texts = dict(execute(_RESULTS_JSON).fetchall())
+    groups = [f"{orjson.dumps(group).decode()}:{texts[group]}" for group in SUBJECT_TYPES if group in texts]
+    results: dict[str, dict[str, dict[str, float]]] = orjson.loads("{" + ",".join(groups) + "}")
+    return results
 
 
 def plan_record(
@@ -324,6 +372,7 @@ def indicators_run_file(
     temp_directory: str | None = None,
     plan_cache: str | Path | None = None,
     workers: int = 2,
+    prefetch: Prefetch | None = None,
 ) -> IndicatorRun:
     """Flattens a file of compiled releases and runs the enabled indicators on it.
 
@@ -331,7 +380,8 @@ def indicators_run_file(
     ``temp_directory`` beyond ``memory_limit``); the warehouse is not touched. There the SQL the
     Ibis expressions compile to is recorded and, with ``plan_cache`` (a folder), kept for the next
     run with the same settings (see "compiled SQL plans" above), ``workers`` statements of it at a
-    time (see ``plan_replay``). With a warehouse (DuckDB or
+    time (see ``plan_replay``), on the file ``prefetch`` read already if it read what this run
+    needs (see ``prefetch.py``). With a warehouse (DuckDB or
     Spark) the tables are written there first and the Ibis expressions run there.
     """
     import time
@@ -357,14 +407,20 @@ def indicators_run_file(
     unknown = [code for code in codes if code not in indicators()]
     if unknown:
         raise KeyError(f"Unknown indicator(s): {', '.join(unknown)}.")
-    connection = duckdb.connect(":memory:")
+    from probity.procurement.indicators.prefetch import take
+
+    taken = take(prefetch, path, names, memory_limit)
+    connection = taken[0] if taken else duckdb.connect(":memory:")
     try:
         if memory_limit:
             connection.execute(f"SET memory_limit = '{memory_limit}'")
         if temp_directory:
             connection.execute(f"SET temp_directory = '{temp_directory}'")
         connection.execute("SET preserve_insertion_order = false")
-        report = flatten_file(connection, path, tables=names, processes_view=True)
+        if taken:
+            report = taken[1]
+        else:
+            report = flatten_file(connection, path, tables=names, processes_view=True, workers=workers)
         timings["flatten"] = time.perf_counter() - started
         started = time.perf_counter()
         cached_path = None

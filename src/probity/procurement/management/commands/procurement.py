@@ -131,6 +131,7 @@ def indicators_handle(command: BaseCommand, options: dict[str, Any]) -> int:
                     plan_cache=None
                     if options["no_plan_cache"]
                     else Path(django_settings.VAR_DIR) / "cache" / PLAN_CACHE,
+                    prefetch=options.get("prefetch"),
                 )
         except ConfigurationError as exc:
             raise CommandError(str(exc), returncode=2) from exc
