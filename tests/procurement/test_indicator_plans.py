@@ -303,3 +303,29 @@ def test_the_fast_path_with_a_prefetch_gives_what_the_path_without_one_gives(sha
     assert command.main([*base, "--indicators", "R003"]) == 0
     direct = indicators_run_file(data, parse_settings("[R003]\n"))
     assert json.loads(out.read_text()) == direct.results
+
+
+def test_a_prefetch_that_spilled_to_disk_is_taken_without_resetting_its_spill_folder(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """DuckDB refuses to change its spill folder once it has used it (a 1 000 000-release file
+    spills): the run must not set it again on the database it takes over."""
+    from probity.procurement.indicators.prefetch import Prefetch
+
+    data = shared_data / "cardinal" / "R035.jsonl"
+    prefetch = Prefetch(data)
+    prefetch.spill_directory = tmp_path / "spill"
+    prefetch.start()
+    prefetch._thread.join()
+    assert prefetch.connection is not None
+    prefetch.connection.execute("SET memory_limit = '20MB'")
+    prefetch.connection.execute("SELECT count(*) FROM (SELECT range AS n FROM range(4000000) ORDER BY hash(range))")
+    prefetch.connection.execute("SET memory_limit = '1GB'")
+    run = indicators_run_file(
+        data,
+        parse_settings(case_settings("R035")),
+        prefetch=prefetch,
+        memory_limit="1GB",
+        temp_directory=str(tmp_path / "spill"),
+    )
+    assert run.results == expected(shared_data, "R035")

@@ -5,7 +5,7 @@ command line, the indicators' registry and the settings file) takes a quarter of
 core, and DuckDB reading the JSON releases its lock on the interpreter. So ``command.main`` starts
 the read in a thread as soon as it sees the command line, before it has parsed it, and the
 indicators run takes the result if it is what they need (``Prefetch.take``): the same file, the
-same memory limit and the tables they read among those read. Otherwise — another command line,
+same memory limit and spill folder, and the tables they read among those read. Otherwise — another command line,
 settings that choose indicators outside Cardinal's eleven, a read that failed — the prefetch is
 closed and the run reads the file itself, exactly as without it. The guess never changes a result.
 """
@@ -36,8 +36,7 @@ def guess_file(argv: Sequence[str]) -> str | None:
     something the prefetch cannot do (another memory limit, the warehouse, help) or has no FILE."""
     words = list(argv)
     if "indicators" not in words or any(
-        word.startswith(("--memory-limit", "--warehouse", "--pythonpath")) or word in ("-h", "--help")
-        for word in words
+        word.startswith(("--memory-limit", "--warehouse", "--pythonpath")) or word in ("-h", "--help") for word in words
     ):
         return None
     index = words.index("indicators") + 1
@@ -67,6 +66,7 @@ class Prefetch:
         self.tables = tuple(tables)
         self.workers = workers
         self.memory_limit = DEFAULT_MEMORY_LIMIT
+        self.spill_directory = temp_directory()
         self.connection: duckdb.DuckDBPyConnection | None = None
         self.report: FlattenReport | None = None
         self.error: BaseException | None = None
@@ -82,7 +82,7 @@ class Prefetch:
 
             from probity.procurement.flatten import flatten_file
 
-            spill = temp_directory()
+            spill = self.spill_directory
             spill.mkdir(parents=True, exist_ok=True)
             connection = duckdb.connect(":memory:")
             connection.execute(f"SET memory_limit = '{self.memory_limit}'")
@@ -96,7 +96,11 @@ class Prefetch:
             self.error = exc
 
     def take(
-        self, path: str | Path, tables: Sequence[str], memory_limit: str | None
+        self,
+        path: str | Path,
+        tables: Sequence[str],
+        memory_limit: str | None,
+        spill_directory: str | Path | None = None,
     ) -> tuple[duckdb.DuckDBPyConnection, FlattenReport] | None:
         """The connection and report, if this read is what a run of ``tables`` on ``path`` with
         ``memory_limit`` needs, handed over to the caller (who closes it); else ``None`` (and the
@@ -108,6 +112,7 @@ class Prefetch:
             and self.report is not None
             and _same_file(self.path, Path(path))
             and (memory_limit or DEFAULT_MEMORY_LIMIT) == self.memory_limit
+            and (spill_directory is None or Path(spill_directory) == self.spill_directory)
             and set(tables) <= set(self.tables)
         )
         if not usable:
@@ -147,6 +152,12 @@ def start(argv: Sequence[str]) -> Prefetch | None:
         return None
 
 
-def take(prefetch: Any, path: str | Path, tables: Sequence[str], memory_limit: str | None) -> Any:
+def take(
+    prefetch: Any,
+    path: str | Path,
+    tables: Sequence[str],
+    memory_limit: str | None,
+    spill_directory: str | Path | None = None,
+) -> Any:
     """``prefetch.take(…)`` when there is a prefetch."""
-    return None if prefetch is None else prefetch.take(path, tables, memory_limit)
+    return None if prefetch is None else prefetch.take(path, tables, memory_limit, spill_directory)

@@ -409,17 +409,17 @@ def indicators_run_file(
         raise KeyError(f"Unknown indicator(s): {', '.join(unknown)}.")
     from probity.procurement.indicators.prefetch import take
 
-    taken = take(prefetch, path, names, memory_limit)
+    taken = take(prefetch, path, names, memory_limit, temp_directory)
     connection = taken[0] if taken else duckdb.connect(":memory:")
     try:
-        if memory_limit:
-            connection.execute(f"SET memory_limit = '{memory_limit}'")
-        if temp_directory:
-            connection.execute(f"SET temp_directory = '{temp_directory}'")
-        connection.execute("SET preserve_insertion_order = false")
-        if taken:
+        if taken:  # read with this memory limit and spill folder already (DuckDB keeps its spill folder)
             report = taken[1]
         else:
+            if memory_limit:
+                connection.execute(f"SET memory_limit = '{memory_limit}'")
+            if temp_directory:
+                connection.execute(f"SET temp_directory = '{temp_directory}'")
+            connection.execute("SET preserve_insertion_order = false")
             report = flatten_file(connection, path, tables=names, processes_view=True, workers=workers)
         timings["flatten"] = time.perf_counter() - started
         started = time.perf_counter()
