@@ -130,7 +130,8 @@ def test_analyst_traces_the_nominee_scheme_from_a_contract_to_the_officials_spou
     assert match.count() >= 1
     mine = match.filter(has=page.locator(f"form[action$='/candidates/{candidate.pk}/decision/']"))
     explanation = mine.locator("table tbody tr")
-    assert explanation.count() == 4  # name, date of birth, country, identifier
+    assert explanation.count() == 5  # name, date of birth, country, identifier, address
+    assert mine.locator("tr", has_text="Address").count() == 1
     name_row = mine.locator("tr", has_text="Name")
     assert "same name" in name_row.inner_text()
     birth_row = mine.locator("tr", has_text="Date of birth")
