@@ -359,8 +359,7 @@ def flatten_file(
                     return build(table, cursor)
 
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                counts = dict(zip(tables, pool.map(build_on_own_cursor, tables), strict=True))
-            report.rows = {table: counts[table] for table in tables}
+                report.rows = dict(zip(tables, pool.map(build_on_own_cursor, tables), strict=True))
         else:
             for table in tables:
                 report.rows[table] = build(table, connection)
@@ -368,6 +367,22 @@ def flatten_file(
         if not keep_releases:
             connection.execute(f"DROP TABLE IF EXISTS {staging}")
     return report
+
+
+def private_connection(
+    *, memory_limit: str | None = None, temp_directory: str | Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A throw-away in-memory DuckDB database for one run over a file (``flatten_file`` with
+    ``processes_view``), spilling to ``temp_directory`` beyond ``memory_limit``."""
+    import duckdb
+
+    connection = duckdb.connect(":memory:")
+    if memory_limit:
+        connection.execute(f"SET memory_limit = {_sql_text(memory_limit)}")
+    if temp_directory:
+        connection.execute(f"SET temp_directory = {_sql_text(str(temp_directory))}")
+    connection.execute("SET preserve_insertion_order = false")
+    return connection
 
 
 def flatten_to_parquet(

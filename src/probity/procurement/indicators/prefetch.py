@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import duckdb
@@ -78,16 +78,10 @@ class Prefetch:
 
     def _read(self) -> None:
         try:
-            import duckdb
+            from probity.procurement.flatten import flatten_file, private_connection
 
-            from probity.procurement.flatten import flatten_file
-
-            spill = self.spill_directory
-            spill.mkdir(parents=True, exist_ok=True)
-            connection = duckdb.connect(":memory:")
-            connection.execute(f"SET memory_limit = '{self.memory_limit}'")
-            connection.execute(f"SET temp_directory = '{_quoted(str(spill))}'")
-            connection.execute("SET preserve_insertion_order = false")
+            self.spill_directory.mkdir(parents=True, exist_ok=True)
+            connection = private_connection(memory_limit=self.memory_limit, temp_directory=self.spill_directory)
             self.connection = connection
             self.report = flatten_file(
                 connection, self.path, tables=self.tables, processes_view=True, workers=self.workers
@@ -130,10 +124,6 @@ class Prefetch:
             self.connection = None
 
 
-def _quoted(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def _same_file(left: Path, right: Path) -> bool:
     try:
         return os.path.samefile(left, right)
@@ -150,14 +140,3 @@ def start(argv: Sequence[str]) -> Prefetch | None:
         return Prefetch(file).start()
     except Exception:  # noqa: BLE001 — an optimisation only: the run reads the file itself
         return None
-
-
-def take(
-    prefetch: Any,
-    path: str | Path,
-    tables: Sequence[str],
-    memory_limit: str | None,
-    spill_directory: str | Path | None = None,
-) -> Any:
-    """``prefetch.take(…)`` when there is a prefetch."""
-    return None if prefetch is None else prefetch.take(path, tables, memory_limit, spill_directory)

@@ -386,7 +386,7 @@ def indicators_run_file(
     """
     import time
 
-    from probity.procurement.flatten import flatten_file, flatten_into_warehouse
+    from probity.procurement.flatten import flatten_file, flatten_into_warehouse, private_connection
 
     codes = settings.enabled
     names = needed_tables(codes)
@@ -402,24 +402,16 @@ def indicators_run_file(
         timings["indicators"] = time.perf_counter() - started
         return IndicatorRun(results=results, codes=codes, flatten=report, timings=timings)
 
-    import duckdb
-
     unknown = [code for code in codes if code not in indicators()]
     if unknown:
         raise KeyError(f"Unknown indicator(s): {', '.join(unknown)}.")
-    from probity.procurement.indicators.prefetch import take
-
-    taken = take(prefetch, path, names, memory_limit, temp_directory)
-    connection = taken[0] if taken else duckdb.connect(":memory:")
+    # A prefetch read with this memory limit and spill folder already (DuckDB keeps its spill folder).
+    taken = prefetch.take(path, names, memory_limit, temp_directory) if prefetch is not None else None
+    connection = taken[0] if taken else private_connection(memory_limit=memory_limit, temp_directory=temp_directory)
     try:
-        if taken:  # read with this memory limit and spill folder already (DuckDB keeps its spill folder)
+        if taken:
             report = taken[1]
         else:
-            if memory_limit:
-                connection.execute(f"SET memory_limit = '{memory_limit}'")
-            if temp_directory:
-                connection.execute(f"SET temp_directory = '{temp_directory}'")
-            connection.execute("SET preserve_insertion_order = false")
             report = flatten_file(connection, path, tables=names, processes_view=True, workers=workers)
         timings["flatten"] = time.perf_counter() - started
         started = time.perf_counter()
