@@ -188,3 +188,8 @@ def test_detect_writes_every_procurement_table(releases: Path, warehouse_file: P
         contracts = warehouse.backend.con.execute("SELECT count(*) FROM procurement_contracts").fetchone()[0]
     assert {warehouse_name(table) for table in TABLES} <= present
     assert parties > 0 and contracts > 0
+    from probity.warehouse.models import WarehouseTable
+
+    catalogue = dict(WarehouseTable.objects.values_list("name", "row_count"))
+    assert catalogue["procurement_parties"] == parties
+    assert catalogue["procurement_contracts"] == contracts

@@ -404,32 +404,19 @@ def _debarments(demo_dir: Path) -> tuple[dict[str, int], int]:
 
 def _procurement(demo_dir: Path) -> tuple[dict[str, int], int]:
     from probity.procurement.coverage import coverage_compute, coverage_store
-    from probity.procurement.flatten import flatten_into_warehouse
     from probity.procurement.indicators.beyond_inputs import read_releases
     from probity.procurement.ingest import compiled_releases_write, procurement_ingest
     from probity.procurement.services import procurement_detect
-    from probity.procurement.tables import TABLES, warehouse_name
-    from probity.warehouse.services import warehouse_connection, warehouse_register_table
+    from probity.procurement.tables import TABLES
+    from probity.warehouse.services import warehouse_connection
 
     ingested = procurement_ingest(paths=[demo_dir / FILES["ocds"]])
     with tempfile.TemporaryDirectory(prefix="probity-demo-ocds-") as temporary:
         compiled = Path(temporary) / "compiled.jsonl"
         compiled_releases_write(path=compiled)  # as `probity procurement export-compiled`
-        # Every procurement_* table (the pages, the entities export and DECL-COI-AWARD read parties and
-        # contracts too, which the indicators alone do not flatten), recorded in the catalogue as
-        # `probity procurement indicators --warehouse` records them.
-        with warehouse_connection() as warehouse:
-            flattened = flatten_into_warehouse(warehouse, compiled)
-            for table, rows in flattened.rows.items():
-                warehouse_register_table(
-                    name=warehouse_name(table),
-                    row_count=rows,
-                    engine=warehouse.engine,
-                    description=TABLES[table].description,
-                    source=str(demo_dir / FILES["ocds"]),
-                )
-        # As `probity procurement detect FILE`: every indicator (Cardinal's and the others), the matrix,
-        # the risk scores per process, buyer and supplier, and the findings.
+        # As `probity procurement detect FILE`: every procurement_* table (recorded in the catalogue),
+        # every indicator (Cardinal's and the others), the matrix, the risk scores per process, buyer
+        # and supplier, and the findings.
         detected = procurement_detect(releases=read_releases(compiled), started_by=AUDIT_ACTOR)
     with warehouse_connection() as warehouse:  # the Coverage page, as `probity procurement coverage`
         report, _indicators = coverage_compute(warehouse=warehouse)
@@ -439,7 +426,7 @@ def _procurement(demo_dir: Path) -> tuple[dict[str, int], int]:
         "releases accepted": ingested.accepted,
         "rejected": ingested.rejected,
         "processes": ingested.processes,
-        "tables": len(flattened.rows),
+        "tables": len(TABLES),
         "indicators": len(detected.indicators),
         "flags": flags,
     }

@@ -670,6 +670,7 @@ def procurement_detect(
         from probity.procurement.indicators.run import needed_tables, warehouse_tables
         from probity.procurement.indicators.settings import IndicatorSettings
         from probity.procurement.tables import TABLES, warehouse_name
+        from probity.warehouse.services import warehouse_register_table
 
         if not selected_cardinal:
             return []
@@ -677,8 +678,16 @@ def procurement_detect(
         if copy is not None:
             # Every procurement_* table, not only those the indicators read: the pages, the entities
             # export and other modules' detectors (DECL-COI-AWARD, bidder links) read parties and
-            # contracts too.
+            # contracts too. They are recorded in the catalogue, as `indicators --warehouse` does.
             flatten_into_warehouse(wh, copy.name, tables=list(TABLES), append=append)
+            for table, spec in TABLES.items():
+                name = warehouse_name(table)
+                warehouse_register_table(
+                    name=name,
+                    row_count=int(wh.table(name).count().execute()),
+                    engine=wh.engine,
+                    description=spec.description,
+                )
         elif any(warehouse_name(name) not in wh.list_tables() for name in names):
             return []  # nothing flattened to judge
         chosen = cardinal_settings or IndicatorSettings.defaults(list(CARDINAL_CODES))
