@@ -487,25 +487,28 @@ def declared_addresses() -> dict[int, str]:
     from django.apps import apps
 
     try:
-        version_model = apps.get_model("declarations", "DeclarationVersion")
+        apps.get_model("declarations", "DeclarationVersion")
     except LookupError:
         return {}
+    from probity.declarations.detectors import iter_latest_items
+
     relatives: dict[int, list[FamilyRelation]] = {}
     for relation in FamilyRelation.objects.select_related("relative").order_by("pk"):
         relatives.setdefault(relation.person_id, []).append(relation)
-    latest: dict[int, Any] = {}
-    versions = version_model.objects.select_related("declaration").order_by(
-        "declaration__year", "declaration_id", "number"
-    )
-    for version in versions.iterator(chunk_size=500):
-        latest[version.declaration_id] = version  # the last one of a declaration wins
-    found: dict[int, str] = {}
-    for version in latest.values():
-        content = version.content if isinstance(version.content, dict) else {}
-        declarant_id = version.declaration.declarant_id
+    # person pk → ((year, declaration pk) of the declaration that gave it, address): the later one wins
+    found: dict[int, tuple[tuple[int, int], str]] = {}
+
+    def give(person_id: int, rank: tuple[int, int], address: str) -> None:
+        if person_id not in found or found[person_id][0] <= rank:
+            found[person_id] = (rank, address)
+
+    for item in iter_latest_items():
+        content = item.content if isinstance(item.content, dict) else {}
+        declarant_id = item.declaration.declarant_id
+        rank = (item.declaration.year, item.declaration.pk)
         declarant = content.get("declarant") or {}
         if isinstance(declarant.get("address"), str) and declarant["address"].strip():
-            found[declarant_id] = declarant["address"].strip()
+            give(declarant_id, rank, declarant["address"].strip())
         for member in content.get("family_members") or []:
             if not isinstance(member, dict) or not isinstance(member.get("address"), str):
                 continue
@@ -515,8 +518,8 @@ def declared_addresses() -> dict[int, str]:
                 if relation.kind == member.get("relation") and (
                     (birth and birth == member.get("birth_date")) or _same_text(relative.name, member.get("name"))
                 ):
-                    found[relative.pk] = member["address"].strip()
-    return found
+                    give(relative.pk, rank, member["address"].strip())
+    return {person_id: address for person_id, (_rank, address) in found.items()}
 
 
 def core_people_proxies(*, addresses: bool = False) -> Iterator[EntityProxy]:
