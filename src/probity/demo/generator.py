@@ -366,6 +366,12 @@ class PlantedScheme:
     facts: dict[str, str] = field(default_factory=dict)
 
 
+def source_key_prefix(seed: int, scale: float) -> str:
+    """The start of the core tables' source keys for the demo country of ``seed`` and ``scale``:
+    ``demo:<seed>:<scale>:`` (``Country.source_key``; also known without generating the country)."""
+    return f"demo:{seed}:{scale:g}:"
+
+
 @dataclass
 class Country:
     seed: int
@@ -394,7 +400,7 @@ class Country:
 
     def source_key(self, entity_id: str) -> str:
         """The ``source_key`` the core tables use for a generator id, e.g. ``demo:42:1:person-418230``."""
-        return f"demo:{self.key}:{entity_id}"
+        return source_key_prefix(self.seed, self.scale) + entity_id
 
     @cached_property
     def by_id(self) -> dict[str, object]:

@@ -37,7 +37,7 @@ from probity.core.models import (
     Position,
     PublicBody,
 )
-from probity.demo.generator import COUNTRY_CODE, Country, generate_country
+from probity.demo.generator import COUNTRY_CODE, Country, generate_country, source_key_prefix
 from probity.demo.noise import Noise
 from probity.demo.writers import DECLARATIONS_DIR, FILES, Manifest, Progress, write_country
 
@@ -297,11 +297,8 @@ PUBLIC_PREFIX = "demo-"  # how the files spell a generator id: demo-person-41823
 
 
 def demo_source_prefix(seed: int, scale: float) -> str:
-    """The start of the core tables' source keys for a demo country: ``demo:<seed>:<scale>:``.
-
-    The same text as ``Country.source_key("")``, without generating the country.
-    """
-    return f"demo:{seed}:{scale:g}:"
+    """The start of the core tables' source keys for a demo country (``generator.source_key_prefix``)."""
+    return source_key_prefix(seed, scale)
 
 
 def _manifest(demo_dir: Path) -> dict[str, Any]:
