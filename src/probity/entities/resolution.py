@@ -491,16 +491,21 @@ def _datasets_of(tables: Sequence[Any]) -> int:
     return len(found)
 
 
-def estimate_prior_of(linker: Any) -> float | None:
-    """Splink's estimate of the prior from the data: pairs agreeing exactly on name fingerprint and birth
-    month, taken to be ``PRIOR_ESTIMATE_RECALL`` of the true pairs. ``None`` when Splink cannot estimate it
-    (no such pair, an error) or the estimate is not a probability."""
+def _estimate_prior(linker: Any) -> None:
+    """Sets the linker's prior to Splink's estimate from the data: pairs agreeing exactly on name
+    fingerprint and birth month, taken to be ``PRIOR_ESTIMATE_RECALL`` of the true pairs."""
     from splink import block_on
 
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("name_fp", "birth_ym")], recall=PRIOR_ESTIMATE_RECALL
+    )
+
+
+def estimate_prior_of(linker: Any) -> float | None:
+    """Splink's estimate of the prior from the data (``_estimate_prior``). ``None`` when Splink cannot
+    estimate it (no such pair, an error) or the estimate is not a probability."""
     try:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on("name_fp", "birth_ym")], recall=PRIOR_ESTIMATE_RECALL
-        )
+        _estimate_prior(linker)
     except Exception as exc:  # noqa: BLE001 — any failure falls back to the shape bound
         LOGGER.info("prior not estimated (%s: %s); the bound from the data's shape is kept", type(exc).__name__, exc)
         return None
@@ -535,7 +540,7 @@ def linker_for(
     and the bound stays when the estimate is higher or fails; ``True`` takes Splink's estimate as it is (the
     national-scale benchmark, named tables); ``False`` keeps the bound.
     """
-    from splink import Linker, block_on
+    from splink import Linker
 
     api = api or db_api(backend)
     sizes = [_size_of(table) for table in tables]
@@ -550,9 +555,7 @@ def linker_for(
         log_level=None,
     )
     if estimate_prior is True:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on("name_fp", "birth_ym")], recall=PRIOR_ESTIMATE_RECALL
-        )
+        _estimate_prior(linker)
     elif estimate_prior is None and len(known) == len(sizes) and sum(known) >= PRIOR_ESTIMATE_MIN_RECORDS:
         estimated = estimate_prior_of(linker)
         chosen = prior if estimated is None else min(prior, estimated)
