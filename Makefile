@@ -13,7 +13,7 @@ PORT ?= 8000
 help:
 	@echo "make run   - install, migrate, load the demo country if the database is empty, serve on http://$(HOST):$(PORT)"
 	@echo "make test  - install the test extras and run the whole test suite"
-	@echo "make check - ruff and mypy"
+	@echo "make check - ruff (lint and format), import contracts and mypy"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,11 @@ run: $(RUNTIME_STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
+# ruff's lint rules, its formatting (one style, checked), and the import contracts (layers, forbidden imports).
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy

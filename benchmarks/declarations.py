@@ -462,7 +462,7 @@ def stage_load(database: str, count: int) -> int:
                         number=1,
                         schema_version="1.0",
                         content=c,
-                        content_hash=content_hash(c),
+                        content_hash=content_hash(content=c),
                         submitted_at=now,
                         submitted_by="benchmark",
                         source="benchmark",

@@ -433,7 +433,7 @@ def bench_demo_product(scale: float, seed: int, out_dir: Path | None = None) -> 
         register, declared = demo_people(out)
         manifest = json.loads((out / "manifest.json").read_text("utf-8"))
         seed, scale = int(manifest["seed"]), float(manifest["scale"])
-        prefix = demo_source_prefix(seed, scale)
+        prefix = demo_source_prefix(seed=seed, scale=scale)
         people_file = Path(tmp) / "people.ftm.jsonl"
         with (out / "ftm" / "entities.ftm.jsonl").open(encoding="utf-8") as source, people_file.open("w") as sink:
             for line in source:

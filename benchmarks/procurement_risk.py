@@ -57,7 +57,7 @@ def main() -> None:
     )
     timings["flatten"] = time.perf_counter() - clock
 
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as warehouse:
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as warehouse:
         clock = time.perf_counter()
         inputs = Inputs(**{k: warehouse.create_table(f"bench_{k}", v) for k, v in tables.items()})
         timings["load"] = time.perf_counter() - clock

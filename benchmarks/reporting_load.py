@@ -88,7 +88,7 @@ from probity.core.services import user_create
 from probity.reporting import services
 user = user_create(username="handler", password="correct horse battery staple 42", roles=["case_handler"])
 services.staff_keys_create(user=user, password="correct horse battery staple 42")
-services.channel_save(slug="general", name="General", actor="benchmark", recipients=[user],
+services.channel_save(slug="general", name="General", recipients=[user],
                       max_attachments=5, max_attachment_bytes=5 * 1024 * 1024, questionnaire=[
     {"id": "what", "kind": "textarea", "label": "What happened?", "required": True},
     {"id": "who", "kind": "choice", "label": "Who?", "choices": ["official", "company", "other"]},

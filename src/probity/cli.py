@@ -9,15 +9,21 @@ from __future__ import annotations
 import os
 import sys
 
-PROBITY_APPS = (
-    "probity.core", "probity.warehouse", "probity.standards", "probity.procurement", "probity.ownership",
-    "probity.entities", "probity.reporting", "probity.declarations", "probity.demo",
-)
 HELP_WORDS = {"-h", "--help", "help"}
 
 
 def _probity_help() -> str:
+    from django.apps import apps
     from django.core.management import get_commands, load_command_class
+
+    from probity.core.modules import ModuleConfig
+
+    # Probity's own apps and every installed module (a module need not live in the probity package).
+    probity_apps = {
+        config.name
+        for config in apps.get_app_configs()
+        if config.name.startswith("probity.") or isinstance(config, ModuleConfig)
+    }
 
     lines = [
         "usage: probity <subcommand> [options]",
@@ -27,7 +33,7 @@ def _probity_help() -> str:
         "Probity subcommands:",
     ]
     for name, app in sorted(get_commands().items()):
-        if app in PROBITY_APPS:
+        if app in probity_apps:
             command = load_command_class(app, name)
             summary = (command.help or "").strip().splitlines()[0] if command.help else ""
             lines.append(f"  {name:<14} {summary}")

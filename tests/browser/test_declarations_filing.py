@@ -180,7 +180,8 @@ def _file_declaration(page: Any, base_url: str, language: str) -> None:
     versions = list(DeclarationVersion.objects.all())
     assert len(versions) == 1
     version = versions[0]
-    assert page.get_by_test_id("hash").inner_text().strip() == version.content_hash == content_hash(version.content)
+    shown = page.get_by_test_id("hash").inner_text().strip()
+    assert shown == version.content_hash == content_hash(content=version.content)
     content = version.content
     assert content["declaration_type"] == "annual" and content["period"] == {"year": 2024}
     assert content["reporting_currency"] == "EUR"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from probity.core.models import Person
-from probity.declarations import publication
+from probity.declarations.publication import services as publication
 from probity.declarations.services import declaration_submit
 from tests.declarations.test_publication_leaks import MARKERS, planted_declaration
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _published() -> int:
     person = Person.objects.create(name="Visiblename Orrin")
-    declaration = declaration_submit(declarant=person, payload=planted_declaration(), submitted_by="test").declaration
+    declaration = declaration_submit(declarant=person, payload=planted_declaration()).declaration
     publication.publish(declarations=[declaration])
     return declaration.pk
 

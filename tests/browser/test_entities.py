@@ -11,6 +11,7 @@ Probity's own record of the spouse is a possible match and confirms it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, DemoCountry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,19 +64,18 @@ def _nominee_scheme(out: Path) -> dict[str, Any]:
 
 
 def test_analyst_traces_the_nominee_scheme_from_a_contract_to_the_officials_spouse(
-    page: Any, live_server: Any, make_user: Any, tmp_path: Path
+    page: Any, live_server: Any, make_user: Any, demo_countries: Callable[[int, float], DemoCountry]
 ) -> None:
-    from probity.demo.generator import generate_country
-    from probity.demo.services import demo_generate, demo_load
+    from probity.demo.services import demo_load
     from probity.entities.models import Entity, MatchCandidate, MatchDecision
     from probity.entities.services import entities_link, entities_sync_core, ftm_import
 
-    out = tmp_path / "demo"
-    demo_generate(seed=SEED, scale=SCALE, out_dir=out)
+    demo = demo_countries(SEED, SCALE)
+    out = demo.out
     scheme = _nominee_scheme(out)
     report = ftm_import(source=out / "ftm" / "entities.ftm.jsonl", dataset="demo")
     assert report.rejected == 0
-    demo_load(country=generate_country(SEED, SCALE))
+    demo_load(country=demo.country)
     entities_sync_core()
     entities_link(schema="Person")
 

@@ -40,7 +40,7 @@ def handler_and_channel(make_user: Any) -> tuple[Any, TOTPDevice, Channel]:
     user = make_user("case_handler")
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     services.staff_keys_create(user=user, password=TEST_PASSWORD)
-    channel = services.channel_save(slug="procurement", name="Public procurement", actor="admin",
+    channel = services.channel_save(slug="procurement", name="Public procurement",
                                     questionnaire=QUESTIONNAIRE, recipients=[user])
     return user, device, channel
 

@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from probity.core import services
+from probity.core.audit import audit_actor
 from probity.core.models import (
     APIToken,
     AuditEntry,
@@ -82,7 +83,8 @@ def country() -> dict[str, Any]:
 
 @pytest.fixture
 def flagged_finding(country: dict[str, Any]) -> Finding:
-    run = services.detector_run(code="CORE-ID-SHARED", started_by="test")
+    with audit_actor("test"):
+        run = services.detector_run(code="CORE-ID-SHARED")
     return Finding.objects.get(run=run, subject_id=str(country["acme"].pk))
 
 
@@ -109,7 +111,7 @@ def test_a_revoked_expired_wrong_or_missing_token_gets_401_with_the_error_body(
     token, secret = services.api_token_create(user=analyst, name="ci")
     headers = {"Authorization": f"Bearer {secret}"}
     if problem == "revoked":
-        services.api_token_revoke(token=token, actor="test")
+        services.api_token_revoke(token=token, actor=analyst)
     elif problem == "expired":
         APIToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     elif problem == "wrong":

@@ -106,6 +106,7 @@ def _rows(database: Path, query: str, *params: object) -> list[tuple[Any, ...]]:
         return connection.execute(query, params).fetchall()
 
 
+@pytest.mark.slow
 def test_bootstrap_fills_every_module_with_the_demo_and_runs_every_detector(tmp_path: Path) -> None:
     """What ``make run`` does on a fresh installation: the demo country in the core tables, its files read
     into the ownership, procurement, entities and declarations apps (declarations linked to the core people

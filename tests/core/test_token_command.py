@@ -80,7 +80,7 @@ def test_the_list_shows_each_token_with_its_status_but_never_a_secret(make_user:
     alice, bob = make_user("analyst", username="alice"), make_user("auditor", username="bob")
     _active, active_secret = services.api_token_create(user=alice, name="laptop")
     revoked, revoked_secret = services.api_token_create(user=alice, name="old laptop")
-    services.api_token_revoke(token=revoked, actor="test")
+    services.api_token_revoke(token=revoked, actor=alice)
     services.api_token_create(user=bob, name="reports", expires_at=timezone.now() - timedelta(days=1))
 
     out, _err = run("list")

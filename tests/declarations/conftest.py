@@ -1,4 +1,4 @@
-"""Fixtures for the declarations tests: a valid 1.0 payload and a small generated demo country."""
+"""Fixtures for the declarations tests: a valid 1.0 payload and the files of the session's demo country."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from probity.demo.generator import generate_country
-from probity.demo.writers import write_country
+from tests.conftest import DemoCountry
 
 BASE: dict[str, Any] = {
     "schema_version": "1.0",
@@ -65,12 +64,7 @@ def payload() -> dict[str, Any]:
     return copy.deepcopy(BASE)
 
 
-DEMO_SEED, DEMO_SCALE = 20260, 0.05
-
-
 @pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo country's files (declarations/*.json in the 0.1 shape, ground_truth.json)."""
-    out = tmp_path_factory.mktemp("demo-declarations")
-    write_country(generate_country(DEMO_SEED, DEMO_SCALE), out)
-    return out
+def demo_dir(demo_country: DemoCountry) -> Path:
+    """The demo country's files (declarations/*.json in the 0.1 shape, ground_truth.json); read only."""
+    return demo_country.out

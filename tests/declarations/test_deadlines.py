@@ -52,7 +52,7 @@ def people(make_user: Any, payload: dict[str, Any]) -> dict[str, Any]:
     # Lena filed her annual declaration, but after the due date.
     payload.pop("external_id")
     payload["period"] = {"year": 2024}
-    declaration_submit(declarant=result["late"], payload=payload, submitted_by="lena")
+    declaration_submit(declarant=result["late"], payload=payload)
     DeclarationVersion.objects.filter(declaration__declarant=result["late"]).update(
         submitted_at=datetime(2025, 4, 20, 10, tzinfo=UTC)
     )
@@ -104,7 +104,7 @@ def test_overdue_nonfilers_and_late_filers(people: dict[str, Any]) -> None:
     assert {r[1] for r in rows[1:]} == {"Ana Annual", "Eve Entry", "Xavier Exit", "Lena Late"}
     # Once Ana submits (in time), she is neither overdue nor late.
     content = Declaration.objects.get(declarant=people["late"]).latest_version().content  # type: ignore[union-attr]
-    declaration_submit(declarant=people["ana"], payload=content, submitted_by="ana")
+    declaration_submit(declarant=people["ana"], payload=content)
     DeclarationVersion.objects.filter(declaration__declarant=people["ana"]).update(
         submitted_at=datetime(2025, 3, 20, tzinfo=UTC)
     )

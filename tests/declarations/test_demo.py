@@ -19,13 +19,12 @@ from probity.core.services import detector_run
 from probity.declarations.models import Declaration, DeclarationVersion
 from probity.declarations.selectors import risk_scores
 from probity.declarations.services import declaration_import
-from probity.demo.generator import SCHEME_DECLARATION_DETECTORS, generate_country
+from probity.demo.generator import SCHEME_DECLARATION_DETECTORS
 from probity.demo.services import demo_load
 from probity.ownership.services import ownership_ingest
 from probity.procurement.flatten import flatten_into_warehouse
 from probity.warehouse.services import warehouse_connection
-
-from .conftest import DEMO_SCALE, DEMO_SEED
+from tests.conftest import DemoCountry
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +44,7 @@ def test_demo_declarations_import_and_planted_unexplained_wealth_is_flagged(demo
     assert (again.created, again.unchanged, again.errors) == (0, len(files), [])
     assert DeclarationVersion.objects.count() == len(files)
 
-    run = detector_run(code="DECL-WEALTH", started_by="test")
+    run = detector_run(code="DECL-WEALTH")
     truth = json.loads((demo_dir / "ground_truth.json").read_text())
     planted = [s for s in truth["schemes"] if s["type"] == "UNEXPLAINED-WEALTH"]
     assert planted
@@ -63,18 +62,18 @@ def test_demo_declarations_import_and_planted_unexplained_wealth_is_flagged(demo
     others = Finding.objects.filter(run=run, outcome="flag").exclude(subject_id__in=planted_ids)
     assert not others.exists(), [f.explanation for f in others]
 
-    detector_run(code="DECL-ARITHMETIC", started_by="test")
-    detector_run(code="DECL-CROSSYEAR", started_by="test")
+    detector_run(code="DECL-ARITHMETIC")
+    detector_run(code="DECL-CROSSYEAR")
     scores = risk_scores()
     for subject in planted_ids:
         assert scores[int(subject)] >= 5.0
 
 
 @pytest.fixture
-def demo_everything(demo_dir: Path, tmp_path: Path, settings: Any) -> dict[str, Any]:
+def demo_everything(demo_country: DemoCountry, demo_dir: Path, tmp_path: Path, settings: Any) -> dict[str, Any]:
     """Core tables, the ownership register, the procurement warehouse and the declarations of the demo."""
     settings.PROBITY_WAREHOUSE = WarehouseSetting("duckdb", str(tmp_path / "warehouse.duckdb"))
-    demo_load(country=generate_country(DEMO_SEED, DEMO_SCALE))
+    demo_load(country=demo_country.country)
     result = ownership_ingest(path=demo_dir / "bods" / "statements.json", dataset="demo")
     assert result.errors == 0
     with warehouse_connection() as warehouse:
@@ -93,7 +92,7 @@ def test_every_planted_declarations_case_is_flagged_and_explained_by_its_detecto
     runs = {}
     for code in codes:
         parameters = {"home_country": "XD"} if code == "DECL-LIFESTYLE" else None
-        run = detector_run(code=code, parameters=parameters, started_by="test")
+        run = detector_run(code=code, parameters=parameters)
         assert run.status == "succeeded", (code, run.error)
         runs[code] = run
     expected: dict[str, set[str]] = {code: set() for code in codes}

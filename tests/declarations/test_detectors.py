@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 
 from probity.core.models import Finding, Person
 from probity.core.services import detector_run, finding_triage
-from probity.declarations.detectors import arithmetic_issues, crossyear_issues
+from probity.declarations.detectors.figures import arithmetic_issues, crossyear_issues
 from probity.declarations.models import Declaration
 from probity.declarations.selectors import risk_scores
 from probity.declarations.services import declaration_submit
@@ -119,7 +121,9 @@ def test_crossyear_flags_unexplained_appearances_and_disappearances() -> None:
     assert crossyear_issues(before, after) == []
 
 
-def test_risk_score_sums_weights_and_a_dismissed_flag_no_longer_counts(payload: dict[str, Any]) -> None:
+def test_risk_score_sums_weights_and_a_dismissed_flag_no_longer_counts(
+    payload: dict[str, Any], make_user: Callable[..., User]
+) -> None:
     person = Person.objects.create(name="Ana")
     before, after = _two_years(payload)
     after["cash_and_accounts"][0]["amount"]["amount"] = "910000"
@@ -133,5 +137,5 @@ def test_risk_score_sums_weights_and_a_dismissed_flag_no_longer_counts(payload: 
     detector_run(code="DECL-WEALTH", parameters={"weight": 10})
     assert risk_scores()[later.pk] == 13.0
     wealth = Finding.objects.filter(detector_code="DECL-WEALTH", subject_id=str(later.pk)).latest("pk")
-    finding_triage(finding=wealth, decision="dismissed", reason="inheritance documented", actor="v")
+    finding_triage(finding=wealth, decision="dismissed", reason="inheritance documented", actor=make_user("verifier"))
     assert risk_scores()[later.pk] == 3.0

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from probity.core.models import AuditEntry, Person, Position, PublicBody
-from probity.declarations import filing
+from probity.declarations.filing.steps import STEPS, section_fields
 from probity.declarations.models import Declaration, DeclarationDraft, DeclarationVersion
 from probity.declarations.services import declaration_submit
 
@@ -183,7 +183,7 @@ def test_new_declaration_is_prefilled_from_last_year_and_a_correction_shows_the_
 ) -> None:
     client, person = declarant
     payload.pop("external_id")
-    declaration_submit(declarant=person, payload=payload, submitted_by="import")
+    declaration_submit(declarant=person, payload=payload)
     pk = _start(client, year=2024)
     draft = DeclarationDraft.objects.get(declaration_id=pk)
     assert draft.content["period"] == {"year": 2024}
@@ -245,11 +245,11 @@ def test_home_lists_obligations_and_declarations(declarant: tuple[Client, Person
 
 
 def test_step_fields_follow_the_schema() -> None:
-    names = [spec.name for spec in filing.section_fields("vehicles")]
+    names = [spec.name for spec in section_fields("vehicles")]
     assert names[:2] == ["owner", "kind"]
-    value = next(s for s in filing.section_fields("vehicles") if s.name == "value")
+    value = next(s for s in section_fields("vehicles") if s.name == "value")
     assert value.kind == "money" and value.required and value.not_providable
-    covered = {s for step in filing.STEPS for s in step.sections}
+    covered = {s for step in STEPS for s in step.sections}
     from probity.declarations.schema import ROW_SECTIONS
 
     assert covered == {*ROW_SECTIONS, "family_members"}

@@ -15,8 +15,10 @@ from django.core.management import call_command
 from django.test import Client
 
 from probity.core.models import AuditEntry, Person
-from probity.declarations import publication
 from probity.declarations.models import Declaration, PublishedDeclaration, RedactionProfile
+from probity.declarations.publication import redaction
+from probity.declarations.publication import services as publication
+from probity.declarations.selectors import declarations_matching
 from probity.declarations.services import declaration_submit
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +33,7 @@ def _body(response: Any) -> bytes:
 
 def _submit(payload: dict[str, Any], name: str = "Ana Test") -> Declaration:
     person = Person.objects.filter(name=name).first() or Person.objects.create(name=name)
-    return declaration_submit(declarant=person, payload=payload, submitted_by="test").declaration
+    return declaration_submit(declarant=person, payload=payload).declaration
 
 
 # --- profiles and redaction ------------------------------------------------------------------------
@@ -67,7 +69,7 @@ def test_the_default_profile_is_created_on_first_use_with_the_issue_fields() -> 
     ],
 )
 def test_profile_paths_are_checked_against_the_schema(path: str, message: str) -> None:
-    with pytest.raises(publication.ProfileInvalid, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(redaction.ProfileInvalid, match=message.replace("[", r"\[").replace("]", r"\]")):
         publication.profile_set(name="strict", fields=[path])
     assert not RedactionProfile.objects.filter(name="strict").exists()
 
@@ -85,7 +87,7 @@ def test_redaction_removes_values_and_decides_minors_at_the_period_end(payload: 
     payload["vehicles"][0]["notes"] = "registered as AB-123-CD"
     payload["vehicles"][0]["registration"] = "AB-123-CD"
     profile = publication.default_profile()
-    redacted = publication.redact(payload, profile)
+    redacted = redaction.redact(payload, profile)
     names = [m["name"] for m in redacted["family_members"]]
     assert names[0] == {"withheld": "redaction profile default", "label": "child"}
     assert names[1] == "Turned Eighteen"
@@ -97,7 +99,7 @@ def test_redaction_removes_values_and_decides_minors_at_the_period_end(payload: 
     assert vehicle["notes"] == "registered as [withheld]"  # cut out of other free text too
     assert vehicle["owner"] == "member-4"
     assert payload["vehicles"][0]["registration"] == "AB-123-CD"  # the filed content is not touched
-    assert "AB-123-CD" not in json.dumps(redacted) and "ab-123-cd" not in publication.search_text(redacted)
+    assert "AB-123-CD" not in json.dumps(redacted) and "ab-123-cd" not in redaction.search_text(redacted)
 
 
 def test_withheld_texts_are_cut_from_free_text_but_never_from_amounts_or_codes(payload: dict[str, Any]) -> None:
@@ -107,7 +109,7 @@ def test_withheld_texts_are_cut_from_free_text_but_never_from_amounts_or_codes(p
     payload["real_estate"][0]["description"] = "flat 1200 at STRASSE 9, TOWN"
     payload["family_members"][0]["id"] = "Ben Test"  # an id that is a name: made opaque before anything else
     payload["vehicles"][0]["owner"] = "Ben Test"
-    redacted = publication.redact(payload, publication.default_profile())
+    redacted = redaction.redact(payload, publication.default_profile())
     estate = redacted["real_estate"][0]
     assert estate["value"] == {"amount": "12000.00", "currency": "EUR"}
     assert estate["description"] == "[withheld]"  # a case variant re cannot cut out: the whole text goes
@@ -125,7 +127,7 @@ def test_withheld_texts_are_cut_from_free_text_but_never_from_amounts_or_codes(p
     ]
     payload["real_estate"][0]["description"] = "apartment with the Old Master painting"
     profile = publication.profile_set(name="rows", fields=["valuables[]"])
-    redacted = publication.redact(payload, profile)
+    redacted = redaction.redact(payload, profile)
     assert redacted["valuables"] == [{"withheld": "redaction profile rows"}]
     declaration = _submit(payload)
     publication.publish(declarations=[declaration], profile=profile)
@@ -148,7 +150,7 @@ def test_private_paths_row_filters_and_wildcards(payload: dict[str, Any]) -> Non
         name="gifts", fields=["*[].notes"], private=["income[kind=gift].source"], description="test"
     )
     assert profile.fields == ["*[].notes", "private:income[kind=gift].source"]
-    redacted = publication.redact(payload, profile)
+    redacted = redaction.redact(payload, profile)
     assert redacted["income"][0]["source"] == "Ministry of Roads"
     assert redacted["income"][1]["source"] == {"withheld": "private (redaction profile gifts)"}
     assert redacted["real_estate"][0]["notes"] == {"withheld": "redaction profile gifts"}
@@ -170,14 +172,14 @@ def test_publish_is_idempotent_replaces_on_a_new_version_and_withdraws(payload: 
     assert published.version.number == 1 and "id-777" not in published.search_text
     assert "ana test" in published.search_text and published.body_name == "Ministry of Roads"
 
-    again = publication.publish(declarations=publication.declarations_matching(year=2023))
+    again = publication.publish(declarations=declarations_matching(year=2023))
     assert (again.published, again.replaced, again.unchanged) == (0, 0, 1)
     assert PublishedDeclaration.objects.get().published_at == first_at
 
     corrected = copy.deepcopy(payload)
     corrected["real_estate"][0]["description"] = "Home, renovated"
     _submit(corrected)
-    report = publication.publish(declarations=publication.declarations_matching(ids=[declaration.pk]))
+    report = publication.publish(declarations=declarations_matching(ids=[declaration.pk]))
     assert report.replaced == 1 and PublishedDeclaration.objects.count() == 1
     published = PublishedDeclaration.objects.get()
     assert published.version.number == 2 and "renovated" in published.search_text
@@ -190,7 +192,7 @@ def test_publish_is_idempotent_replaces_on_a_new_version_and_withdraws(payload: 
     assert publication.withdraw(declaration_ids=[declaration.pk]) == 1
     published = PublishedDeclaration.objects.get()
     assert published.withdrawn_at is not None and published.content == {} and published.search_text == ""
-    skipped = publication.publish(declarations=publication.declarations_matching(year=2023))
+    skipped = publication.publish(declarations=declarations_matching(year=2023))
     assert len(skipped.skipped) == 1 and "withdrawn" in skipped.skipped[0]
     restored = publication.publish(declarations=[declaration], include_withdrawn=True)
     assert restored.replaced == 1 and PublishedDeclaration.objects.get().withdrawn_at is None
@@ -235,7 +237,7 @@ def test_public_outputs_never_load_a_declaration_versions_content(payload: dict[
             response = client.get(url)
             assert response.status_code == 200, url
             _body(response)
-        publication.export_open_data(tmp_path)
+        publication.export_open_data(directory=tmp_path)
     sql = [q["sql"] for q in queries.captured_queries]
     assert any("declarations_publisheddeclaration" in q for q in sql)
     version_columns = [q for q in sql if '"declarations_declarationversion"."content"' in q]
@@ -491,9 +493,9 @@ def test_demo_country_publishes_without_birth_dates_or_minor_children_names(demo
     from probity.declarations.services import declaration_import
 
     assert declaration_import(path=demo_dir / "declarations").errors == []
-    report = publication.publish(declarations=publication.declarations_matching())
+    report = publication.publish(declarations=declarations_matching())
     assert report.published == Declaration.objects.count() > 10 and report.skipped == []
-    assert publication.publish(declarations=publication.declarations_matching()).unchanged == report.published
+    assert publication.publish(declarations=declarations_matching()).unchanged == report.published
 
     minors = 0
     for path in sorted((demo_dir / "declarations").glob("*.json")):

@@ -21,8 +21,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from probity.core.models import Person
-from probity.declarations import publication
 from probity.declarations.models import PublishedDeclaration, RedactionProfile
+from probity.declarations.publication import services as publication
 from probity.declarations.services import declaration_submit
 
 pytestmark = pytest.mark.django_db
@@ -228,7 +228,7 @@ def collect_outputs(tmp_path: Path, declaration_id: int) -> dict[str, str]:
 
 def _publish(profile: RedactionProfile | None) -> int:
     person = Person.objects.create(name="Visiblename Orrin")
-    result = declaration_submit(declarant=person, payload=planted_declaration(), submitted_by="test")
+    result = declaration_submit(declarant=person, payload=planted_declaration())
     report = publication.publish(declarations=[result.declaration], profile=profile)
     assert report.published == 1
     return result.declaration.pk
@@ -281,7 +281,7 @@ def test_html_and_script_in_free_text_are_escaped_on_public_pages(tmp_path: Path
     payload["real_estate"][1]["description"] = "<script>alert('pwned')</script><img src=x onerror=alert(1)>"
     payload["position"]["title"] = "Minister <i>of</i> Things"
     person = Person.objects.create(name="Escaper")
-    result = declaration_submit(declarant=person, payload=payload, submitted_by="test")
+    result = declaration_submit(declarant=person, payload=payload)
     publication.publish(declarations=[result.declaration])
     client = Client()
     for url in (f"/declarations/public/{result.declaration.pk}/", "/declarations/public/?q=script"):

@@ -15,9 +15,9 @@ import pytest
 
 from probity.core.models import AuditEntry, Finding, Person
 from probity.core.services import detector_run
-from probity.declarations.detectors import iter_consecutive_pairs, iter_latest_items
 from probity.declarations.models import Declaration, DeclarationVersion, ExchangeRate
 from probity.declarations.rates import MissingRate, cached_rates, rate_for
+from probity.declarations.selectors import iter_consecutive_pairs, iter_latest_items
 from probity.declarations.services import declaration_import, declaration_submit
 
 pytestmark = pytest.mark.django_db

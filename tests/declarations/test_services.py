@@ -14,9 +14,10 @@ import pytest
 
 from probity.core.models import AuditEntry, Person
 from probity.declarations.models import Declaration, DeclarationVersion, ExchangeRate
-from probity.declarations.rates import MissingRate, convert, rates_import
+from probity.declarations.rates import MissingRate, convert
 from probity.declarations.schema import DeclarationInvalid, load_schema, validate_content
-from probity.declarations.services import content_hash, declaration_import, declaration_submit, version_diff
+from probity.declarations.selectors import version_diff
+from probity.declarations.services import content_hash, declaration_import, declaration_submit, rates_import
 
 pytestmark = pytest.mark.django_db
 
@@ -106,19 +107,19 @@ def test_a_currency_without_a_rate_is_refused_then_accepted_once_the_rate_exists
 def test_submit_stores_an_immutable_version_with_hash_and_audit_and_a_correction_is_a_new_version(
     payload: dict[str, Any], person: Person
 ) -> None:
-    first = declaration_submit(declarant=person, payload=payload, submitted_by="ana")
+    first = declaration_submit(declarant=person, payload=payload)
     assert first.created and first.version.number == 1
-    assert first.version.content_hash == content_hash(payload) and len(first.version.content_hash) == 64
+    assert first.version.content_hash == content_hash(content=payload) and len(first.version.content_hash) == 64
     assert first.declaration.status == Declaration.Status.SUBMITTED
     assert AuditEntry.objects.filter(details__event="declaration_submitted", object_id=str(first.version.pk)).exists()
 
-    same = declaration_submit(declarant=person, payload=copy.deepcopy(payload), submitted_by="ana")
+    same = declaration_submit(declarant=person, payload=copy.deepcopy(payload))
     assert not same.created and same.version.pk == first.version.pk
 
     payload["cash_and_accounts"][0]["amount"]["amount"] = "12000"
-    second = declaration_submit(declarant=person, payload=payload, submitted_by="ana")
+    second = declaration_submit(declarant=person, payload=payload)
     assert second.created and second.version.number == 2 and second.declaration.pk == first.declaration.pk
-    changes = version_diff(first.version, second.version)
+    changes = version_diff(old=first.version, new=second.version)
     assert [(c.path, c.old, c.new, c.kind) for c in changes] == [
         ("cash_and_accounts[0].amount.amount", "10000", "12000", "changed")
     ]
@@ -236,7 +237,7 @@ def test_a_demo_0_1_file_with_a_bad_value_is_reported_with_the_1_0_path(tmp_path
 
 def test_the_audit_log_records_the_version_but_not_its_content(payload: dict[str, Any], person: Person) -> None:
     payload["declarant"]["national_id"] = "SECRET-ID-123"
-    result = declaration_submit(declarant=person, payload=payload, submitted_by="ana")
+    result = declaration_submit(declarant=person, payload=payload)
     entries = AuditEntry.objects.filter(object_type__icontains="declarationversion")
     assert entries.filter(action="create", object_id=str(result.version.pk)).exists()
     assert all("SECRET-ID-123" not in json.dumps(e.details) for e in AuditEntry.objects.all())

@@ -11,7 +11,7 @@ import pytest
 
 from probity.core.models import Finding, Person, PublicBody
 from probity.core.services import detector_run
-from probity.declarations.detectors_signals import LifestyleSignals, lifestyle_signals
+from probity.declarations.detectors.lifestyle import LifestyleSignals, lifestyle_signals
 from probity.declarations.models import ExchangeRate
 from probity.declarations.selectors import risk_scores
 from probity.declarations.services import declaration_submit

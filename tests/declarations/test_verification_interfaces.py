@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import reverse
 
 from probity.core.models import AuditEntry, Finding, Person
-from probity.declarations import verification
 from probity.declarations.models import Declaration, SampleDraw, VerificationCase
+from probity.declarations.verification import selectors
+from probity.declarations.verification import services as verification
 from tests.declarations.test_verification import SEED, independent_redraw, world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -85,8 +86,8 @@ def test_a_declarant_sees_no_verification_page(
     world["after"].declarant.save()
     client = Client()
     client.force_login(user)
-    case = verification.select_by_risk(actor="admin", top=1).created[0]
-    sample = verification.draw_sample(size=1, actor="admin").sample
+    case = verification.select_by_risk(top=1).created[0]
+    sample = verification.draw_sample(size=1).sample
     for url in (
         _url("verification_queue"),
         _url("verification_case", case.pk),
@@ -179,7 +180,7 @@ def test_the_case_page_runs_the_workflow(
     verified_client: Callable[..., Client],
     make_user: Callable[..., Any],
 ) -> None:
-    case = verification.select_by_risk(actor="admin", top=1).created[0]
+    case = verification.select_by_risk(top=1).created[0]
     verifier = make_user("verifier")
     admin = verified_client("administrator")
     url = _url("verification_case", case.pk)
@@ -194,7 +195,7 @@ def test_the_case_page_runs_the_workflow(
     page = client.get(url).content.decode()
     assert 'value="start"' in page and "DECL-WEALTH" in page
     client.post(url, {"action": "start"})
-    flag = verification.case_findings(case)[0]
+    flag = selectors.case_findings(case=case)[0]
     client.post(url, {"action": "decide", "finding": flag.pk, "decision": "confirmed"})
     flag.refresh_from_db()
     assert flag.triage == "confirmed"
@@ -296,7 +297,7 @@ def test_a_declarant_gets_nothing_from_the_api(
 ) -> None:
     client = Client()
     client.force_login(make_user("declarant"))
-    sample = verification.draw_sample(size=1, actor="admin").sample
+    sample = verification.draw_sample(size=1).sample
     for path in ("/queue", "/samples", f"/samples/{sample.pk}", f"/samples/{sample.pk}/check", "/cases"):
         response = client.get(f"{API}{path}")
         assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied", path

@@ -1,45 +1,32 @@
-"""Fixtures for the demo country tests: one small generated country and its files, shared by the session."""
+"""Fixtures for the demo country tests: the session's demo country (``tests/conftest.py``) under the names these
+tests use."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
-from probity.demo.generator import Country, generate_country
-from probity.demo.writers import Manifest, write_country
+from probity.demo.generator import Country
+from tests.conftest import DEMO_SCALE as SCALE
+from tests.conftest import DEMO_SEED as SEED
+from tests.conftest import DemoCountry as Generated
 
-SEED = 20260
-SCALE = 0.05
-
-
-@dataclass
-class Generated:
-    country: Country
-    manifest: Manifest
-    out: Path
-
-    def jsonl(self, relative: str) -> Iterator[dict[str, Any]]:
-        with (self.out / relative).open(encoding="utf-8") as handle:
-            for line in handle:
-                yield json.loads(line)
-
-    def json(self, relative: str) -> Any:
-        return json.loads((self.out / relative).read_text(encoding="utf-8"))
+__all__ = ["SCALE", "SEED", "Generated"]
 
 
 @pytest.fixture(scope="session")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
-    """The demo country for a fixed seed at scale 0.05, written once to a temporary folder."""
-    out = tmp_path_factory.mktemp("demo")
-    country = generate_country(SEED, SCALE)
-    return Generated(country, write_country(country, out), out)
+def generated(demo_country: Generated) -> Generated:
+    """The demo country for a fixed seed at scale 0.05 and its files, written once per session."""
+    return demo_country
 
 
-@pytest.fixture
-def small_country() -> Country:
-    return generate_country(SEED, SCALE)
+@pytest.fixture(scope="session")
+def small_country(demo_country: Generated) -> Country:
+    return demo_country.country
+
+
+@pytest.fixture(scope="session")
+def larger_country(demo_countries: Callable[[int, float], Generated]) -> Country:
+    """Seed 11 at scale 0.3: enough people for the noise rates to hold within a percent."""
+    return demo_countries(11, 0.3).country

@@ -8,7 +8,7 @@ from typing import Any
 
 from probity.declarations.adapters import from_demo
 from probity.declarations.schema import load_schema
-from probity.demo.generator import generate_country
+from probity.demo.generator import Country
 from probity.demo.noise import (
     ADDRESS_NOISE,
     LOCAL_MOVES,
@@ -16,7 +16,8 @@ from probity.demo.noise import (
     abbreviated_street,
     without_house_number,
 )
-from probity.demo.writers import bods_people, public_id
+from probity.demo.records import bods_people
+from probity.demo.writers import public_id
 
 from .conftest import Generated
 
@@ -73,8 +74,8 @@ def test_register_persons_give_their_residence_with_noise_at_the_documented_rate
         assert abs(found[kind] - rate * len(eligible)) <= 1, (kind, found[kind], len(eligible))
 
 
-def test_the_rates_and_local_moves_hold_on_a_larger_country() -> None:
-    country = generate_country(11, 0.3)
+def test_the_rates_and_local_moves_hold_on_a_larger_country(larger_country: Country) -> None:
+    country = larger_country
     noise = country.noise
     involved = {i for s in country.schemes for i in s.people}
     eligible = len([p for p in bods_people(country) if p not in involved])

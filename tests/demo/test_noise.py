@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from probity.core.models import Organisation, Person
-from probity.demo.generator import generate_country
+from probity.demo.generator import Country, generate_country
 from probity.demo.noise import (
     COMPANY_NOISE,
     DECLARATION_NOISE,
@@ -21,8 +21,9 @@ from probity.demo.noise import (
     reordered,
     typo,
 )
+from probity.demo.records import bods_people
 from probity.demo.services import demo_load
-from probity.demo.writers import bods_people, published
+from probity.demo.writers import published
 
 from .conftest import SCALE, SEED, Generated
 
@@ -203,8 +204,8 @@ def test_ftm_persons_are_misspelt_or_undated_at_the_documented_rates(generated: 
         assert persons[f"demo-{person_id}"]["name"] == [country.person(person_id).name]
 
 
-def test_rates_hold_on_a_larger_country() -> None:
-    country = generate_country(11, 0.3)
+def test_rates_hold_on_a_larger_country(larger_country: Country) -> None:
+    country = larger_country
     noise = country.noise
     involved = {i for s in country.schemes for i in s.people}
     eligible = len([p for p in bods_people(country) if p not in involved])
@@ -322,12 +323,12 @@ def test_the_noisy_register_ingests_without_errors_and_owners_are_traced(generat
     parties = {p.record_id: p for p in Party.objects.filter(dataset="noise")}
     layers = [o for o in noise.ownerships if o.id in noise.nominee_layers]
     for layer in layers:
-        view = ownership_view(parties[f"demo-{layer.company_id}"])
+        view = ownership_view(party=parties[f"demo-{layer.company_id}"])
         owners = {o.party.record_id for o in view.owners if o.status == "owner"}
         assert f"demo-{layer.nominee_for}" in owners, (layer.id, owners)
     for first, second in noise.circular_holdings:
         for company_id in (first, second):
-            view = ownership_view(parties[f"demo-{company_id}"])  # terminates despite the loop
+            view = ownership_view(party=parties[f"demo-{company_id}"])  # terminates despite the loop
             assert any(o.party.is_person for o in view.owners), company_id
 
 
@@ -340,7 +341,9 @@ def test_the_noisy_files_are_written_the_same_twice(tmp_path: Path) -> None:
     assert first.counts["noise_hard_negatives"] >= 3
 
 
-def test_without_noise_the_register_writes_every_name_as_the_civil_register_has_it(tmp_path: Path) -> None:
+def test_without_noise_the_register_writes_every_name_as_the_civil_register_has_it(
+    tmp_path: Path, generated: Generated
+) -> None:
     from io import StringIO
 
     from django.core.management import call_command
@@ -360,7 +363,7 @@ def test_without_noise_the_register_writes_every_name_as_the_civil_register_has_
         stderr=StringIO(),
     )
     assert "noise:" not in out.getvalue()
-    country = generate_country(SEED, SCALE)
+    country = generated.country
     statements = json.loads((tmp_path / "bods" / "statements.json").read_text(encoding="utf-8"))
     people = {s["recordId"]: s["recordDetails"] for s in statements if s["recordType"] == "person"}
     assert set(people) == {f"demo-{p}" for p in bods_people(country)}

@@ -194,7 +194,7 @@ def test_declared_addresses_reach_the_core_people_entities_but_not_the_ftm_expor
             {"id": "fm-2", "relation": "parent", "name": "Marek Meyer", "birth_date": "1940-07-09", "address": parents},
         ],
     }
-    result = declaration_submit(declarant=declarant, payload=payload, submitted_by="test")
+    result = declaration_submit(declarant=declarant, payload=payload)
     assert not getattr(result, "errors", None), result
     assert services.declared_addresses() == {declarant.pk: home, spouse.pk: home, parent.pk: parents}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from probity.core.audit import audit_actor
 from probity.core.models import AuditEntry, FamilyRelation, Identifier, Organisation, Person, PersonName
 from probity.entities import services
 from probity.entities.models import Entity, EntityName, EntityReference, MatchCandidate
+from tests.conftest import DemoCountry
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +56,7 @@ def _expected(path: Path) -> dict[str, Any]:
     """What each valid line should become, computed entity by entity without the batch writer."""
     out: dict[str, Any] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        proxy, _warnings = services.ftm_validate(json.loads(line))
+        proxy, _warnings = services.ftm_validate(data=json.loads(line))
         fields = services._entity_fields(proxy, "zala")
         wanted_names = dict.fromkeys(services._entity_names(proxy))
         out[str(proxy.id)] = {
@@ -78,14 +81,14 @@ def test_batches_store_what_each_line_says(shared_data: Path) -> None:
         assert entity.first_seen is not None and entity.last_seen is not None
         assert sorted((n.name, n.kind) for n in entity.names.all()) == want["names"]
         for name in entity.names.all():
-            assert name.keys == services.name_index_keys(name.name)
+            assert name.keys == services.name_index_keys(name=name.name)
     # every entity reference of the file is stored
     refs = sum(
         1
         for line in path.read_text(encoding="utf-8").splitlines()
         for _prop, _value in (
             (p, v)
-            for p, v in services.ftm_validate(json.loads(line))[0].itervalues()
+            for p, v in services.ftm_validate(data=json.loads(line))[0].itervalues()
             if p.type == services.registry.entity
         )
     )
@@ -145,7 +148,8 @@ def test_bad_lines_are_reported_by_line_and_the_valid_ones_beside_them_kept(batc
 
 
 def test_each_batch_writes_one_summary_audit_entry_with_ids_only() -> None:
-    services.ftm_import(source=io.StringIO("\n".join(LINES)), dataset="t", batch_size=2)
+    with audit_actor(services.AUDIT_ACTOR):  # as ``probity entities import-ftm`` acts
+        services.ftm_import(source=io.StringIO("\n".join(LINES)), dataset="t", batch_size=2)
     entries = _batch_entries()
     assert len(entries) == 2  # 4 valid entities, 2 a batch
     created = [pk_and_id for entry in entries for pk_and_id in entry.details["created"]]
@@ -234,7 +238,7 @@ def test_core_sync_in_batches_links_records_and_is_idempotent() -> None:
 
 
 def test_entity_upsert_alone_still_creates_updates_and_reports() -> None:
-    proxy, _ = services.ftm_validate({"id": "u-1", "schema": "Person", "properties": {"name": ["Ida Holm"]}})
+    proxy, _ = services.ftm_validate(data={"id": "u-1", "schema": "Person", "properties": {"name": ["Ida Holm"]}})
     entity, outcome = services.entity_upsert(proxy=proxy, dataset="t")
     assert outcome == "created" and entity.pk and entity.names.count() == 1
     assert services.entity_upsert(proxy=proxy, dataset="t")[1] == "unchanged"
@@ -276,26 +280,26 @@ def test_linking_twice_on_unchanged_entities_adds_no_pair(shared_data: Path) -> 
     assert _pairs() == pairs
 
 
-def test_a_second_demo_ingest_changes_no_entity_and_adds_no_pair(tmp_path: Path, settings: Any) -> None:
+@pytest.mark.slow
+def test_a_second_demo_ingest_changes_no_entity_and_adds_no_pair(
+    tmp_path: Path, settings: Any, demo_countries: Callable[[int, float], DemoCountry]
+) -> None:
     """The core people's residence comes from their declarations: the demo reads the declarations before it
     takes the core records in as entities, so the first ingest already links with every address and a second
     one (or a second ``entities link``) finds nothing new. Seen at seed 2026, scale 0.05: 318 pairs, then 324."""
     from probity.config import WarehouseSetting
-    from probity.demo.generator import generate_country
     from probity.demo.services import demo_ingest, demo_load
-    from probity.demo.writers import write_country
 
-    country = generate_country(2026, 0.05)
-    write_country(country, tmp_path / "demo")
-    demo_load(country=country)
+    demo = demo_countries(2026, 0.05)
+    demo_load(country=demo.country)
     settings.VAR_DIR = tmp_path
     settings.PROBITY_WAREHOUSE = WarehouseSetting("duckdb", str(tmp_path / "warehouse.duckdb"))
-    steps = demo_ingest(demo_dir=tmp_path / "demo")
+    steps = demo_ingest(demo_dir=demo.out)
     assert [s.error for s in steps] == [""] * len(steps)
     entities = _rows()
     pairs = _pairs()
     assert pairs and any(row["fields"][3].get("address") for row in entities.values() if row["fields"][2] == "probity")
-    (again,) = demo_ingest(demo_dir=tmp_path / "demo", steps=["entities"])
+    (again,) = demo_ingest(demo_dir=demo.out, steps=["entities"])
     assert again.error == ""
     assert _rows() == entities  # no core entity gained an address the first run did not have
     assert _pairs() == pairs

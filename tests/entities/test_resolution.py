@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.contrib.auth.models import User
 
 from probity.core.models import AuditEntry
 from probity.entities import services
@@ -65,7 +66,7 @@ def test_confirming_merges_the_clusters_and_is_audited(entities: dict[str, Entit
     services.entities_link(threshold=0.5)
     candidate = _pair(entities, "pep-1", "reg-1")
     assert candidate is not None
-    services.match_decide(candidate=candidate, decision="confirmed", actor="analyst-1")
+    services.match_decide(candidate=candidate, decision="confirmed", actor=User.objects.create(username="analyst-1"))
     pep, reg = Entity.objects.get(ftm_id="pep-1"), Entity.objects.get(ftm_id="reg-1")
     assert pep.cluster == reg.cluster == "pep-1"
     assert AuditEntry.objects.filter(object_type="entities.matchdecision", actor="analyst-1").exists()
@@ -76,9 +77,10 @@ def test_a_rejected_pair_is_never_raised_again(entities: dict[str, Entity]) -> N
     services.entities_link(threshold=0.5)
     candidate = _pair(entities, "pep-1", "decl-1")
     assert candidate is not None
+    analyst = User.objects.create(username="analyst-1")
     with pytest.raises(ValueError, match="reason"):
-        services.match_decide(candidate=candidate, decision="rejected", actor="analyst-1")
-    services.match_decide(candidate=candidate, decision="rejected", reason="different father", actor="analyst-1")
+        services.match_decide(candidate=candidate, decision="rejected", actor=analyst)
+    services.match_decide(candidate=candidate, decision="rejected", reason="different father", actor=analyst)
     again = services.entities_link(threshold=0.5)
     assert again["skipped"] >= 1
     candidate.refresh_from_db()

@@ -99,7 +99,7 @@ def test_example_ingests_and_its_computed_owners_are_right(db: None, bods_exampl
 
     subject_name, expected = EXPECTED[example]
     subject = Party.objects.get(dataset=example, name=subject_name)
-    view = ownership_view(subject)
+    view = ownership_view(party=subject)
     computed = {o.party.name: o for o in view.owners if o.status in ("owner", "possible", "manager")}
     assert set(computed) == set(expected), {n: (o.status, o.share) for n, o in computed.items()}
     for name, (status, lo, hi, unknown) in expected.items():
@@ -112,7 +112,7 @@ def test_example_ingests_and_its_computed_owners_are_right(db: None, bods_exampl
 
 def test_nominee_owns_and_controls_nothing(db: None, bods_examples: Path) -> None:
     ownership_ingest(path=bods_examples / "nomination.json", dataset="nomination")
-    view = ownership_view(Party.objects.get(dataset="nomination", name="Los Corazones de Plata"))
+    view = ownership_view(party=Party.objects.get(dataset="nomination", name="Los Corazones de Plata"))
     names = {o.party.name for o in view.owners}
     assert "Vanessa Rivero" not in names
     silvia = next(o for o in view.owners if o.party.name == "Silvia Teixeira Perez")
@@ -135,7 +135,7 @@ def test_reingesting_every_example_stores_nothing_new(db: None, bods_examples: P
 
 def test_declared_indirect_share_is_reported_beside_the_computed_range(db: None, bods_examples: Path) -> None:
     ownership_ingest(path=bods_examples / "indirect-ownership.json", dataset="ind")
-    view = ownership_view(Party.objects.get(dataset="ind", name="Company A"))
+    view = ownership_view(party=Party.objects.get(dataset="ind", name="Company A"))
     person = next(o for o in view.owners if o.party.name == "Person 1")
     assert person.declared is True
     assert [s[:2] for s in person.declared_shares] == [[0.3, 0.3]]

@@ -13,7 +13,8 @@ import pytest
 from probity.config import WarehouseSetting
 from probity.core.models import FamilyRelation, Finding, Person, Position, PublicBody
 from probity.core.services import detector_run
-from probity.ownership.conflicts import address_normalise, name_normalise, telephone_normalise
+from probity.ownership.detectors.conflicts import address_normalise, telephone_normalise
+from probity.ownership.selectors import name_normalise
 from probity.ownership.services import IngestResult
 from probity.procurement.flatten import flatten_into_warehouse
 from probity.warehouse.services import warehouse_connection
@@ -87,8 +88,8 @@ def findings(code: str) -> dict[str, Finding]:
 
 
 def test_normalisation_keeps_what_identifies_and_drops_the_rest() -> None:
-    assert name_normalise("  Alpha  Trade, Ltd. ") == "alpha trade ltd"
-    assert name_normalise("Café Zürich") == "cafe zurich"
+    assert name_normalise(text="  Alpha  Trade, Ltd. ") == "alpha trade ltd"
+    assert name_normalise(text="Café Zürich") == "cafe zurich"
     assert telephone_normalise("+381 (11) 555-0101") == "381115550101"
     assert telephone_normalise("ext. 12") == ""
     assert address_normalise("Hill Road 46", "Highmoor", "50713") == address_normalise(

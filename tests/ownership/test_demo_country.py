@@ -10,21 +10,18 @@ from typing import Any
 import pytest
 
 from probity.core.models import FamilyRelation, Person
-from probity.demo.generator import generate_country
-from probity.demo.services import demo_generate, demo_load
+from probity.demo.services import demo_load
 from probity.ownership.models import IngestIssue, Party
 from probity.ownership.selectors import ownership_view
 from probity.ownership.services import ownership_ingest
+from tests.conftest import DEMO_SCALE, DEMO_SEED, DemoCountry
 
-SEED = 1
-SCALE = 0.05
+SEED, SCALE = DEMO_SEED, DEMO_SCALE
 
 
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ownership-demo")
-    demo_generate(seed=SEED, scale=SCALE, out_dir=out)
-    return out
+@pytest.fixture(scope="session")
+def demo_files(demo_country: DemoCountry) -> Path:
+    return demo_country.out
 
 
 def _schemes(folder: Path, kind: str) -> list[dict[str, Any]]:
@@ -42,9 +39,9 @@ def test_demo_register_ingests_without_errors_and_twice_stores_nothing(db: None,
 
 
 def test_planted_family_supplier_schemes_are_traced_from_the_supplier_to_the_relative(
-    db: None, demo_files: Path
+    db: None, demo_country: DemoCountry, demo_files: Path
 ) -> None:
-    demo_load(country=generate_country(SEED, SCALE))
+    demo_load(country=demo_country.country)
     ownership_ingest(path=demo_files / "bods" / "statements.json", dataset="demo")
     schemes = _schemes(demo_files, "CONFLICT-FAMILY-SUPPLIER")
     assert schemes
@@ -60,7 +57,7 @@ def test_planted_family_supplier_schemes_are_traced_from_the_supplier_to_the_rel
         assert suppliers, scheme["id"]
         involved = {f"demo-{pid}" for pid in scheme["involved"]["people"]}
         for supplier in suppliers:
-            owners = [o for o in ownership_view(supplier).owners if o.status == "owner" and o.party.is_person]
+            owners = [o for o in ownership_view(party=supplier).owners if o.status == "owner" and o.party.is_person]
             relatives = [o for o in owners if o.party.record_id in involved]
             assert relatives, (scheme["id"], scheme["variant"], [(o.party.record_id, o.status) for o in owners])
             # The register's person is the core person (linked by name in any script and birth month),

@@ -182,7 +182,7 @@ def test_a_later_statement_updates_the_record_and_closing_removes_it_from_the_gr
     closing = copy.deepcopy(update)
     closing.update(statementId=sid("close"), statementDate="2025-01-01", recordStatus="closed")
     ingest_statements([closing])
-    view = ownership_view(Party.objects.get(record_id="c1"))
+    view = ownership_view(party=Party.objects.get(record_id="c1"))
     assert view.owners == []
 
 
@@ -193,7 +193,7 @@ def test_old_bods_versions_are_upgraded_on_the_way_in(ingest_statements: Ingest)
     relationship = Relationship.objects.get(record_id="old-ooc-1")
     assert relationship.interests.get().type == "votingRights"  # the 0.3 update replaced the 0.2 statement
     company = Party.objects.get(name="Old Company Ltd")
-    owners = {o.party.name: o for o in ownership_view(company).owners}
+    owners = {o.party.name: o for o in ownership_view(party=company).owners}
     assert owners["Ada Old"].status == "owner" and owners["Ada Old"].share.vote_lo == pytest.approx(0.6)
     assert Party.objects.get(name="Ada Old").is_pep
 

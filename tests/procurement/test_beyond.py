@@ -183,7 +183,7 @@ DEBARMENTS = [{"id": 7, "name": "Beta Works Ltd", "identifiers": [], "start": "2
 
 @pytest.fixture
 def duckdb() -> Iterator[Warehouse]:
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as warehouse:
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as warehouse:
         yield warehouse
 
 
@@ -254,7 +254,7 @@ def test_a_flag_on_any_award_of_a_process_wins() -> None:
              "value": {"amount": 150000.0, "currency": "XTS"}, "suppliers": [{"id": "S2"}]},
         ],
     )
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as warehouse:
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as warehouse:
         frame = run(warehouse, "P-ABOVEESTIMATE", [two_awards])
     assert frame.loc["two", "outcome"] == "flag" and frame.loc["two", "award_id"] == "a2"
 

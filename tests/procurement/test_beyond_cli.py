@@ -12,10 +12,9 @@ from django.core.management.base import CommandError
 
 from probity.config import WarehouseSetting
 from probity.core.models import Finding
-from probity.demo.generator import generate_country
-from probity.demo.writers import write_country
 from probity.procurement.models import Debarment
 from probity.warehouse.services import warehouse_connection
+from tests.conftest import DemoCountry
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +26,9 @@ def run(*args: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def demo(tmp_path: Path, settings: Any) -> Path:
+def demo(demo_country: DemoCountry, tmp_path: Path, settings: Any) -> Path:
     settings.PROBITY_WAREHOUSE = WarehouseSetting("duckdb", str(tmp_path / "warehouse.duckdb"))
-    write_country(generate_country(20260, 0.05), tmp_path / "demo")
-    return tmp_path / "demo"
+    return demo_country.out
 
 
 def test_detect_prints_counts_per_indicator_and_stores_findings(demo: Path) -> None:

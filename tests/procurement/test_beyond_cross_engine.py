@@ -12,19 +12,19 @@ import pandas as pd
 import pytest
 
 from probity.config import WarehouseSetting
-from probity.demo.generator import generate_country
-from probity.demo.writers import debarment_rows, ocds_releases, write_country
+from probity.demo.generator import Country
+from probity.demo.writers import debarment_rows, ocds_releases
 from probity.procurement.flatten import flatten_into_warehouse
 from probity.procurement.indicators import beyond_inputs
 from probity.procurement.indicators.beyond import INDICATORS, Inputs, indicator_expression
 from probity.procurement.tables import TABLES, warehouse_name
 from probity.warehouse.services import SparkWarehouse, Warehouse, warehouse_connect
+from tests.conftest import DemoCountry
 from tests.warehouse.conftest import spark_warehouse  # noqa: F401  (the shared Spark session fixture)
 
 
-def inputs_on(warehouse: Warehouse, releases_file: Path | None = None) -> Inputs:
+def inputs_on(warehouse: Warehouse, country: Country, releases_file: Path | None = None) -> Inputs:
     """The inputs from the Python flattening, or (``releases_file``) from the procurement tables."""
-    country = generate_country(20260, 0.05)
     tables: dict[str, Any] = beyond_inputs.input_rows(ocds_releases(country)).tables()
     if releases_file is not None:
         flatten_into_warehouse(warehouse, releases_file)
@@ -40,8 +40,8 @@ def inputs_on(warehouse: Warehouse, releases_file: Path | None = None) -> Inputs
     return Inputs(**{name: warehouse.create_table(f"xb_{name}", table) for name, table in tables.items()})
 
 
-def results_on(warehouse: Warehouse, releases_file: Path | None = None) -> dict[str, pd.DataFrame]:
-    inputs = inputs_on(warehouse, releases_file)
+def results_on(warehouse: Warehouse, country: Country, releases_file: Path | None = None) -> dict[str, pd.DataFrame]:
+    inputs = inputs_on(warehouse, country, releases_file)
     return {
         code: warehouse.execute(indicator_expression(indicator, inputs)).sort_values("ocid").reset_index(drop=True)
         for code, indicator in INDICATORS.items()
@@ -80,26 +80,26 @@ def assert_same(on_duckdb: dict[str, pd.DataFrame], on_other: dict[str, pd.DataF
                 ], f"{code}.{column}"
 
 
-@pytest.fixture(scope="module")
-def releases_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    write_country(generate_country(20260, 0.05), out)
-    return out / "ocds" / "releases.jsonl"
+@pytest.fixture(scope="session")
+def releases_file(demo_country: DemoCountry) -> Path:
+    return demo_country.out / "ocds" / "releases.jsonl"
 
 
-def test_inputs_built_in_the_warehouse_give_the_same_results(releases_file: Path) -> None:
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as duckdb:
-        from_python = results_on(duckdb)
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as duckdb:
-        from_tables = results_on(duckdb, releases_file)
+def test_inputs_built_in_the_warehouse_give_the_same_results(demo_country: DemoCountry, releases_file: Path) -> None:
+    country = demo_country.country
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as duckdb:
+        from_python = results_on(duckdb, country)
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as duckdb:
+        from_tables = results_on(duckdb, country, releases_file)
     assert_same(from_python, from_tables)
 
 
 @pytest.mark.spark
 def test_every_indicator_gives_the_same_results_on_duckdb_and_spark(
-    spark_warehouse: SparkWarehouse, releases_file: Path  # noqa: F811
+    spark_warehouse: SparkWarehouse, demo_country: DemoCountry, releases_file: Path  # noqa: F811
 ) -> None:
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as duckdb:
-        on_duckdb = results_on(duckdb)
-    assert_same(on_duckdb, results_on(spark_warehouse))
-    assert_same(on_duckdb, results_on(spark_warehouse, releases_file))  # inputs built by Spark itself
+    country = demo_country.country
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as duckdb:
+        on_duckdb = results_on(duckdb, country)
+    assert_same(on_duckdb, results_on(spark_warehouse, country))
+    assert_same(on_duckdb, results_on(spark_warehouse, country, releases_file))  # inputs built by Spark itself

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from probity.procurement.flatten import flatten_to_parquet, parquet_tables
-from probity.procurement.indicators import ProcurementTables, indicators, quantile_type8
+from probity.procurement.indicators import indicators
+from probity.procurement.indicators.base import ProcurementTables, quantile_type8
 from probity.procurement.indicators.cardinal import CARDINAL_CODES
 from probity.procurement.indicators.output import cardinal_json, cardinal_results, results_csv
 from probity.procurement.indicators.run import (
@@ -284,7 +285,7 @@ def test_command_exit_codes(shared_data: Path, tmp_path: Path) -> None:
 
 
 def test_registry_refuses_a_second_indicator_with_the_same_code() -> None:
-    from probity.procurement.indicators import Indicator, register
+    from probity.procurement.indicators.base import Indicator, register
 
     class Impostor(Indicator):
         code = "R003"
@@ -300,7 +301,7 @@ def test_default_outcomes_are_the_flags_with_a_reason(shared_data: Path) -> None
     # ``Indicator.outcomes`` (for an indicator that gives flags only) returns the flags of
     # ``results``; Cardinal's eleven all judge every process (test_cardinal_outcomes.py).
     from probity.procurement.flatten import flatten_file
-    from probity.procurement.indicators import Indicator
+    from probity.procurement.indicators.base import Indicator
     from probity.procurement.indicators.run import needed_tables, warehouse_tables
 
     settings = parse_settings(case_settings("R025"))

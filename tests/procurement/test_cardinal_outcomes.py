@@ -365,8 +365,8 @@ def test_detect_puts_cardinal_outcomes_in_the_matrix_scores_and_findings(tmp_pat
 
     flagged, passed, not_applicable, _reason = CASES_BY_CODE["R018"]
     releases = [{**r, "buyer": {"id": "B1", "name": "Ministry"}} for r in (flagged, passed, not_applicable)]
-    with warehouse_connect(WarehouseSetting("duckdb", str(tmp_path / "w.duckdb"))) as warehouse:
-        report = procurement_detect(releases=releases, codes=["R018"], warehouse=warehouse, started_by="test")
+    with warehouse_connect(setting=WarehouseSetting("duckdb", str(tmp_path / "w.duckdb"))) as warehouse:
+        report = procurement_detect(releases=releases, codes=["R018"], warehouse=warehouse)
         matrix = warehouse.execute(warehouse.table("procurement_indicator_results")).set_index("subject_id")
         scores = warehouse.execute(warehouse.table("procurement_risk_process")).set_index("ocid")
     assert report.indicators == {"R018": {"flag": 1, "pass": 1, "not_applicable": 1}}
@@ -402,7 +402,7 @@ def test_detect_puts_cardinal_outcomes_in_the_matrix_scores_and_findings(tmp_pat
 def test_outcomes_are_the_same_on_spark(spark: SparkWarehouse, tmp_path: Path) -> None:  # noqa: F811 (the fixture)
     """Every process-level indicator's outcomes, reasons and evidence on Spark equal DuckDB's."""
     from probity.procurement.flatten import flatten_to_parquet, parquet_tables
-    from probity.procurement.indicators import ProcurementTables
+    from probity.procurement.indicators.base import ProcurementTables
     from probity.procurement.indicators.run import materializer
 
     for code, (flagged, passed, not_applicable, _reason) in sorted(CASES_BY_CODE.items()):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +14,18 @@ from django.test import override_settings
 
 from probity.config import WarehouseSetting
 from probity.core.models import DetectorRun, Finding
-from probity.demo.generator import SCHEME_INDICATORS, Country, generate_country
+from probity.demo.generator import SCHEME_INDICATORS, Country
 from probity.demo.services import demo_load
-from probity.demo.writers import debarment_rows, ground_truth, ocds_releases, write_country
+from probity.demo.writers import debarment_rows, ground_truth, ocds_releases
 from probity.procurement.indicators import beyond_inputs
 from probity.procurement.indicators.beyond import INDICATORS, Inputs, indicator_expression
 from probity.procurement.indicators.cardinal import PROCESS_OUTCOME_CODES
 from probity.procurement.models import Debarment
 from probity.procurement.services import debarment_import_csv, procurement_detect
 from probity.warehouse.services import Warehouse, warehouse_connect
+from tests.conftest import DemoCountry
+
+DemoCountries = Callable[[int, float], DemoCountry]
 
 
 def run_all(country: Country, warehouse: Warehouse) -> dict[str, pd.DataFrame]:
@@ -60,7 +63,7 @@ def missed(country: Country, frames: dict[str, pd.DataFrame]) -> list[str]:
 
 @pytest.fixture
 def duckdb() -> Iterator[Warehouse]:
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as warehouse:
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as warehouse:
         yield warehouse
 
 
@@ -70,8 +73,10 @@ def test_every_new_indicator_has_a_planted_scheme() -> None:
 
 
 @pytest.mark.parametrize(("seed", "scale"), [(20260, 0.05), (7, 0.2)])
-def test_every_planted_procurement_scheme_is_flagged(duckdb: Warehouse, seed: int, scale: float) -> None:
-    country = generate_country(seed, scale)
+def test_every_planted_procurement_scheme_is_flagged(
+    duckdb: Warehouse, demo_countries: DemoCountries, seed: int, scale: float
+) -> None:
+    country = demo_countries(seed, scale).country
     frames = run_all(country, duckdb)
     assert missed(country, frames) == []
     schemes = ground_truth(country)["schemes"]
@@ -79,9 +84,9 @@ def test_every_planted_procurement_scheme_is_flagged(duckdb: Warehouse, seed: in
     assert len(checked) >= 13
 
 
-def test_planted_flags_are_not_drowned_in_false_alarms(duckdb: Warehouse) -> None:
+def test_planted_flags_are_not_drowned_in_false_alarms(duckdb: Warehouse, demo_countries: DemoCountries) -> None:
     """Indicators with a sharp definition flag the planted processes and (almost) nothing else."""
-    country = generate_country(1, 1.0)
+    country = demo_countries(1, 1.0).country
     frames = run_all(country, duckdb)
     assert missed(country, frames) == []
     truth = ground_truth(country)["schemes"]
@@ -92,8 +97,8 @@ def test_planted_flags_are_not_drowned_in_false_alarms(duckdb: Warehouse) -> Non
         assert flagged == planted, code
 
 
-def test_a_process_without_a_planted_scheme_gets_lower_risk(duckdb: Warehouse) -> None:
-    country = generate_country(7, 0.2)
+def test_a_process_without_a_planted_scheme_gets_lower_risk(duckdb: Warehouse, demo_countries: DemoCountries) -> None:
+    country = demo_countries(7, 0.2).country
     frames = run_all(country, duckdb)
     scores = pd.concat([(f["outcome"] == "flag").astype(float).where(f["outcome"] != "not_applicable")
                         for f in frames.values()], axis=1).mean(axis=1)
@@ -102,16 +107,15 @@ def test_a_process_without_a_planted_scheme_gets_lower_risk(duckdb: Warehouse) -
 
 
 @pytest.mark.django_db
-def test_detect_end_to_end_stores_matrix_scores_and_findings(tmp_path: Path) -> None:
-    country = generate_country(20260, 0.05)
-    write_country(country, tmp_path)
+def test_detect_end_to_end_stores_matrix_scores_and_findings(demo_country: DemoCountry, tmp_path: Path) -> None:
+    country, files = demo_country.country, demo_country.out
     demo_load(country=country)  # the company register: founding dates and registry numbers
-    imported = debarment_import_csv(path=tmp_path / "debarments" / "debarments.csv")
+    imported = debarment_import_csv(path=files / "debarments" / "debarments.csv")
     assert imported.created == len(country.debarments) and imported.ok
     assert all(d.organisation_id for d in Debarment.objects.all())  # matched by registry number
-    releases = list(beyond_inputs.read_releases(tmp_path / "ocds" / "releases.jsonl"))
-    with warehouse_connect(WarehouseSetting("duckdb", str(tmp_path / "w.duckdb"))) as warehouse:
-        report = procurement_detect(releases=releases, warehouse=warehouse, started_by="test")
+    releases = list(beyond_inputs.read_releases(files / "ocds" / "releases.jsonl"))
+    with warehouse_connect(setting=WarehouseSetting("duckdb", str(tmp_path / "w.duckdb"))) as warehouse:
+        report = procurement_detect(releases=releases, warehouse=warehouse)
         matrix = warehouse.execute(warehouse.table("procurement_indicator_results"))
         processes = warehouse.execute(warehouse.table("procurement_risk_process"))
         buyers = warehouse.execute(warehouse.table("procurement_risk_buyer"))
@@ -157,13 +161,13 @@ def test_detect_end_to_end_stores_matrix_scores_and_findings(tmp_path: Path) -> 
 
 
 @pytest.mark.django_db
-def test_above_the_limit_only_flags_become_findings(tmp_path: Path) -> None:
-    country = generate_country(20260, 0.05)
+def test_above_the_limit_only_flags_become_findings(demo_country: DemoCountry) -> None:
+    country = demo_country.country
     releases: list[dict[str, Any]] = list(ocds_releases(country))
     with override_settings(PROBITY_PROCUREMENT_FINDINGS_ALL_MAX=10), warehouse_connect(
-        WarehouseSetting("duckdb", ":memory:")
+        setting=WarehouseSetting("duckdb", ":memory:")
     ) as warehouse:
-        report = procurement_detect(releases=releases, codes=["P-NONOPEN"], warehouse=warehouse, started_by="test")
+        report = procurement_detect(releases=releases, codes=["P-NONOPEN"], warehouse=warehouse)
         matrix = warehouse.execute(warehouse.table("procurement_indicator_results"))
     assert report.findings_for == ["flag"]
     flags = int((matrix["outcome"] == "flag").sum())
@@ -171,12 +175,11 @@ def test_above_the_limit_only_flags_become_findings(tmp_path: Path) -> None:
     assert len(matrix) == len(country.processes)
 
 
-def test_the_written_debarment_list_and_ftm_sanctions_match(tmp_path: Path) -> None:
-    country = generate_country(20260, 0.05)
-    write_country(country, tmp_path)
-    rows = list(csv.DictReader((tmp_path / "debarments" / "debarments.csv").open(encoding="utf-8")))
+def test_the_written_debarment_list_and_ftm_sanctions_match(demo_country: DemoCountry) -> None:
+    country, files = demo_country.country, demo_country.out
+    rows = list(csv.DictReader((files / "debarments" / "debarments.csv").open(encoding="utf-8")))
     sanctions = [
-        e for e in map(json.loads, (tmp_path / "ftm" / "entities.ftm.jsonl").open(encoding="utf-8"))
+        e for e in map(json.loads, (files / "ftm" / "entities.ftm.jsonl").open(encoding="utf-8"))
         if e["schema"] == "Sanction"
     ]
     assert len(rows) == len(sanctions) == len(country.debarments) >= 2

@@ -13,11 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from probity.config import WarehouseSetting
-from probity.demo.generator import generate_country
-from probity.demo.writers import write_country
 from probity.procurement.results import RESULTS_TABLE
 from probity.procurement.services import CARDINAL_CODES
 from probity.warehouse.services import warehouse_connection
+from tests.conftest import DemoCountry
 from tests.procurement.test_cardinal import spark  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -43,11 +42,9 @@ def process_count(table: str) -> int:
         return int(warehouse.backend.con.execute(f"SELECT count(DISTINCT ocid) FROM {table}").fetchone()[0])
 
 
-@pytest.fixture(scope="module")
-def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    write_country(generate_country(20260, 0.05), folder)
-    return folder / "ocds" / "releases.jsonl"
+@pytest.fixture(scope="session")
+def releases(demo_country: DemoCountry) -> Path:
+    return demo_country.out / "ocds" / "releases.jsonl"
 
 
 @pytest.fixture
@@ -65,6 +62,7 @@ def halves(releases: Path, folder: Path) -> tuple[Path, Path]:
     return first, second
 
 
+@pytest.mark.slow
 def test_append_judges_two_files_as_one(releases: Path, warehouse_file: Path, tmp_path: Path) -> None:
     total = sum(1 for _ in releases.open(encoding="utf-8"))
     run("detect", str(releases), "--findings", "flags")

@@ -11,14 +11,8 @@ import duckdb
 import pytest
 
 from probity.config import WarehouseSetting
-from probity.procurement.ingest import (
-    IngestError,
-    IngestReport,
-    compiled_releases_iter,
-    compiled_releases_write,
-    ingest_rejections_write,
-    procurement_ingest,
-)
+from probity.procurement.ingest import IngestError, IngestReport, ingest_rejections_write, procurement_ingest
+from probity.procurement.selectors import compiled_releases_iter, compiled_releases_write
 
 OCID = "ocds-213czf-000-00001"
 

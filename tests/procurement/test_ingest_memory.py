@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = r"""
 import json, os, resource, sys, tracemalloc
 os.environ["DJANGO_SETTINGS_MODULE"] = "probity.settings"
@@ -47,6 +49,7 @@ print(json.dumps({"file": big.stat().st_size, "python_peak": peak, "accepted": r
 """
 
 
+@pytest.mark.slow
 def test_large_package_is_streamed_with_python_memory_independent_of_file_size(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root / "src"))

@@ -140,7 +140,7 @@ def build_procurement_data(folder: Path, releases: list[dict[str, Any]] = RELEAS
     path.write_text("".join(json.dumps(release, ensure_ascii=False) + "\n" for release in releases), encoding="utf-8")
     with warehouse_connection() as warehouse:
         flatten_into_warehouse(warehouse, path)
-        procurement_detect(releases=releases, warehouse=warehouse, started_by="test")
+        procurement_detect(releases=releases, warehouse=warehouse)
         report, _indicators = coverage_compute(path=path)
         coverage_store(warehouse=warehouse, report=report)
     return path
@@ -231,18 +231,18 @@ def test_filters_narrow_the_list(
             for key, value in query.items()
         }
     )
-    assert {row["ocid"] for row in process_list(filters).rows} == expected
+    assert {row["ocid"] for row in process_list(filters=filters).rows} == expected
 
 
 def test_sorting_and_paging_run_in_the_warehouse(procurement_data: Path) -> None:
     from probity.procurement.selectors import ProcessFilters, process_list
 
-    by_value = process_list(ProcessFilters(sort="-value"), limit=2)
+    by_value = process_list(filters=ProcessFilters(sort="-value"), limit=2)
     assert by_value.total == 3 and by_value.page_count == 2
     assert [row["ocid"] for row in by_value.rows] == ["ocds-xd-000-002", "ocds-xd-000-003"]
-    second = process_list(ProcessFilters(sort="-value"), offset=2, limit=2)
+    second = process_list(filters=ProcessFilters(sort="-value"), offset=2, limit=2)
     assert [row["ocid"] for row in second.rows] == ["ocds-xd-000-001"]
-    oldest = process_list(ProcessFilters(sort="date"))
+    oldest = process_list(filters=ProcessFilters(sort="date"))
     assert [row["ocid"] for row in oldest.rows] == ["ocds-xd-000-003", "ocds-xd-000-001", "ocds-xd-000-002"]
 
 

@@ -12,15 +12,17 @@ from django.test import Client
 from django.urls import reverse
 
 from probity.config import WarehouseSetting
+from tests.conftest import DemoCountry
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_each_planted_scheme_is_explained_on_its_process_page(settings: Any, tmp_path: Path,
+                                                               demo_country: DemoCountry,
                                                                verified_client: Callable[..., Client]) -> None:
-    from probity.demo.generator import generate_country
     from probity.demo.services import demo_load
-    from probity.demo.writers import ground_truth, write_country
+    from probity.demo.writers import ground_truth
     from probity.procurement.flatten import flatten_into_warehouse
     from probity.procurement.indicators import beyond_inputs, indicators
     from probity.procurement.indicators.beyond import INDICATORS
@@ -28,15 +30,14 @@ def test_each_planted_scheme_is_explained_on_its_process_page(settings: Any, tmp
     from probity.warehouse.services import warehouse_connection
 
     settings.PROBITY_WAREHOUSE = WarehouseSetting("duckdb", str(tmp_path / "w.duckdb"))
-    country = generate_country(20260, 0.05)
-    write_country(country, tmp_path)
+    country = demo_country.country
     demo_load(country=country)
-    debarment_import_csv(path=tmp_path / "debarments" / "debarments.csv")
-    releases_path = tmp_path / "ocds" / "releases.jsonl"
+    debarment_import_csv(path=demo_country.out / "debarments" / "debarments.csv")
+    releases_path = demo_country.out / "ocds" / "releases.jsonl"
     with warehouse_connection() as warehouse:
         flatten_into_warehouse(warehouse, releases_path)
         procurement_detect(releases=list(beyond_inputs.read_releases(releases_path)), warehouse=warehouse,
-                           started_by="test", findings_for=["flag"])
+                           findings_for=["flag"])
     known = set(indicators()) | set(INDICATORS)  # Cardinal's and the beyond-Cardinal indicators
     client = verified_client("analyst")
     checked = 0

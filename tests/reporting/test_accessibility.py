@@ -40,7 +40,7 @@ CHINESE_QUESTIONNAIRE = [
 @pytest.fixture
 def chinese_channel(handler: Staff, custodian: Staff) -> Channel:
     return services.channel_save(
-        slug="caigou", name="政府采购", actor="管理员", description="关于政府采购的举报",
+        slug="caigou", name="政府采购", actor=custodian.user, description="关于政府采购的举报",
         questionnaire=CHINESE_QUESTIONNAIRE, recipients=[handler.user], custodians=[custodian.user],
     )
 

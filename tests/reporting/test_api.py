@@ -27,7 +27,7 @@ def post(client: Client, path: str, body: Any = None, **headers: str) -> Any:
 
 def file_report(client: Client, channel: Channel, text: str = "Kickbacks on the bridge tender") -> dict[str, Any]:
     challenge = post(client, "/challenge").json()
-    solution = services.pow_solve(challenge["token"], challenge["bits"])
+    solution = services.pow_solve(token=challenge["token"], bits=challenge["bits"])
     response = post(client, "/reports", {"channel": channel.slug, "answers": {"what": text},
                                          "challenge": challenge["token"], "solution": solution})
     assert response.status_code == 201, response.content
@@ -85,7 +85,8 @@ def test_invalid_answers_are_refused(channel: Channel) -> None:
     challenge = post(client, "/challenge").json()
     response = post(client, "/reports", {"channel": "procurement", "answers": {"who": "mayor"},
                                          "challenge": challenge["token"],
-                                         "solution": services.pow_solve(challenge["token"], challenge["bits"])})
+                                         "solution": services.pow_solve(token=challenge["token"],
+                                                                        bits=challenge["bits"])})
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {
         "what": "an answer is required", "who": "is not one of the choices"

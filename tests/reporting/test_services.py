@@ -101,7 +101,7 @@ def test_flood_control_needs_a_fresh_solved_challenge(channel: Channel, monkeypa
     challenge = services.intake_challenge_new()
     with pytest.raises(services.Throttled):  # no solution and too young
         services.intake_guard(client="203.0.113.1", challenge=challenge["token"])
-    solution = services.pow_solve(challenge["token"], challenge["bits"])
+    solution = services.pow_solve(token=challenge["token"], bits=challenge["bits"])
     services.intake_guard(client="203.0.113.1", challenge=challenge["token"], solution=solution)
     with pytest.raises(ValueError, match="already sent"):  # one use only
         services.intake_guard(client="203.0.113.1", challenge=challenge["token"], solution=solution)
@@ -114,7 +114,7 @@ def test_flood_control_needs_a_fresh_solved_challenge(channel: Channel, monkeypa
     challenge = services.intake_challenge_new()
     with pytest.raises(services.Throttled):
         services.intake_guard(client="203.0.113.1", challenge=challenge["token"],
-                              solution=services.pow_solve(challenge["token"], challenge["bits"]))
+                              solution=services.pow_solve(token=challenge["token"], bits=challenge["bits"]))
 
 
 def test_staff_without_assignment_cannot_open_a_report(channel: Channel, make_staff: Callable[..., Staff]) -> None:
@@ -122,7 +122,7 @@ def test_staff_without_assignment_cannot_open_a_report(channel: Channel, make_st
     other = make_staff("case_handler")
     with pytest.raises(PermissionDenied):
         services.report_keys_for_staff(report=report, user=other.user, private_key=other.private_key)
-    assert not selectors.reports_for_staff(other.user).exists()
+    assert not selectors.reports_for_staff(user=other.user).exists()
     with pytest.raises(PermissionDenied):
         services.report_message_add(report=report, text="hello", author=other.user)
 
@@ -247,17 +247,17 @@ def test_recipient_without_keys_gets_no_grant(channel: Channel, make_user: Calla
     channel.recipients.add(newcomer)  # type: ignore[arg-type]
     report, _receipt = submit(channel)
     assert not ReportKeyGrant.objects.filter(report=report, user=newcomer).exists()
-    assert any("has no key pair" in p for p in selectors.channel_readiness(channel))
+    assert any("has no key pair" in p for p in selectors.channel_readiness(channel=channel))
 
 
 def test_overdue_list(channel: Channel, handler: Staff) -> None:
     report, _receipt = submit(channel)
     later = report.received_on + timedelta(days=8)
-    assert list(selectors.reports_overdue(handler.user, today=later)) == [report]
-    assert selectors.deadline_state(report, today=later)["acknowledge"] == "overdue"
+    assert list(selectors.reports_overdue(user=handler.user, today=later)) == [report]
+    assert selectors.deadline_state(report=report, today=later)["acknowledge"] == "overdue"
     services.report_acknowledge(report=report, user=handler.user)
-    assert list(selectors.reports_overdue(handler.user, today=later)) == []
-    assert list(selectors.reports_overdue(handler.user, today=report.received_on + timedelta(days=91))) == [report]
+    assert list(selectors.reports_overdue(user=handler.user, today=later)) == []
+    assert list(selectors.reports_overdue(user=handler.user, today=report.received_on + timedelta(days=91))) == [report]
 
 
 def test_notifications_carry_no_content(

@@ -52,7 +52,7 @@ def file_report(
     data: dict[str, Any] = {"step": "2", "ticket": ticket, "action": "submit",
                             **{f"q_{key}": value for key, value in answers.items()}, **(second or {})}
     if solve:
-        data["pow_nonce"] = services.pow_solve(ticket, 4)
+        data["pow_nonce"] = services.pow_solve(token=ticket, bits=4)
     if files:
         data["attachments"] = files
     return client.post(reverse("reporting:report", args=[channel.slug]), data)
@@ -174,7 +174,7 @@ def test_a_ticket_cannot_be_used_twice(channel: Channel) -> None:
     client = reporter_client()
     response = step_one(client, channel, {"what": "x"})
     ticket = ticket_of(response.content.decode())
-    data = {"step": "2", "ticket": ticket, "q_what": "x", "pow_nonce": services.pow_solve(ticket, 4)}
+    data = {"step": "2", "ticket": ticket, "q_what": "x", "pow_nonce": services.pow_solve(token=ticket, bits=4)}
     assert client.post(reverse("reporting:report", args=[channel.slug]), data).status_code == 200
     again = client.post(reverse("reporting:report", args=[channel.slug]), data)
     assert again.status_code == 400

@@ -30,7 +30,7 @@ def test_router_offers_get_status() -> None:
 
 def test_analyst_gets_engine_versions_and_tables(make_user: Callable[..., User]) -> None:
     with warehouse_connection() as warehouse:
-        warehouse_load_table(warehouse, "contracts", pa.table({"a": [1, 2, 3]}))
+        warehouse_load_table(warehouse=warehouse, name="contracts", data=pa.table({"a": [1, 2, 3]}))
     result = call(make_user("analyst"))
     body = result.model_dump(mode="json")
     assert body["engine"] == "duckdb" and body["connected"] is True

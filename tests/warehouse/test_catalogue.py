@@ -59,7 +59,11 @@ def test_load_table_writes_counts_and_registers() -> None:
     before = timezone.now()
     with warehouse_connection() as warehouse:
         entry = warehouse_load_table(
-            warehouse, "suppliers", pa.table({"id": [1, 2, 3, 4]}), description="Companies", source="bods"
+            warehouse=warehouse,
+            name="suppliers",
+            data=pa.table({"id": [1, 2, 3, 4]}),
+            description="Companies",
+            source="bods",
         )
     assert entry.row_count == 4 and entry.engine == "duckdb" and entry.source == "bods"
     assert entry.refreshed_at >= before
@@ -67,7 +71,7 @@ def test_load_table_writes_counts_and_registers() -> None:
 
 def test_status_reports_catalogue_and_engine_tables() -> None:
     with warehouse_connection() as warehouse:
-        warehouse_load_table(warehouse, "contracts", pa.table({"a": [1, 2]}))
+        warehouse_load_table(warehouse=warehouse, name="contracts", data=pa.table({"a": [1, 2]}))
         warehouse.create_table("scratch", pa.table({"b": [1]}))  # in the engine, not catalogued
     warehouse_register_table(name="awards", row_count=5)  # catalogued, not in the engine
     report = warehouse_status()
@@ -84,7 +88,7 @@ def test_status_shows_a_broken_warehouse_without_raising(tmp_path: Path) -> None
     blocker = tmp_path / "file"
     blocker.write_text("x")
     warehouse_register_table(name="contracts", row_count=3)
-    report = warehouse_status(WarehouseSetting("duckdb", str(blocker / "w.duckdb")))
+    report = warehouse_status(setting=WarehouseSetting("duckdb", str(blocker / "w.duckdb")))
     assert not report.connected
     assert "cannot be created" in report.error
     assert report.tables[0].name == "contracts" and report.tables[0].present is None

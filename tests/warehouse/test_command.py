@@ -24,9 +24,9 @@ def run(*args: str) -> str:
 def loaded() -> None:
     with warehouse_connection() as warehouse:
         warehouse_load_table(
-            warehouse,
-            "contracts",
-            pa.table({"buyer": ["Health", "Health", "Roads"], "amount": [10, 20, 5]}),
+            warehouse=warehouse,
+            name="contracts",
+            data=pa.table({"buyer": ["Health", "Health", "Roads"], "amount": [10, 20, 5]}),
             source="sample",
         )
 

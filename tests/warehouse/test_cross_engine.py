@@ -113,7 +113,7 @@ def test_expression_on_duckdb_matches_a_hand_count() -> None:
     suppliers = pa.table(
         {"supplier_id": pa.array([1, 2, 3], pa.int64()), "country": ["KE", "KE", "PE"], "risk": [0.5, None, 0.9]}
     )
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as warehouse:
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as warehouse:
         frame = run_on(warehouse, contracts, suppliers)
     # A/KE: contracts 1, 2, 3 (4 has a negative amount); B/KE has one valid award, below the minimum of 2.
     assert len(frame) == 1
@@ -127,7 +127,7 @@ def test_expression_on_duckdb_matches_a_hand_count() -> None:
 @pytest.mark.spark
 def test_duckdb_and_spark_give_identical_results(spark_warehouse: SparkWarehouse) -> None:
     contracts, suppliers = sample_data()
-    with warehouse_connect(WarehouseSetting("duckdb", ":memory:")) as duckdb_warehouse:
+    with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as duckdb_warehouse:
         on_duckdb = run_on(duckdb_warehouse, contracts, suppliers)
     started = time.perf_counter()
     on_spark = run_on(spark_warehouse, contracts, suppliers)

@@ -91,7 +91,7 @@ def test_bad_table_names_are_refused(name: str) -> None:
 
 
 def test_memory_location() -> None:
-    with warehouse_connection(WarehouseSetting("duckdb", ":memory:")) as warehouse:
+    with warehouse_connection(setting=WarehouseSetting("duckdb", ":memory:")) as warehouse:
         warehouse.create_table("t", pa.table({"a": [1]}))
         assert warehouse.list_tables() == ["t"]
         assert warehouse.engine_version
@@ -102,7 +102,7 @@ def test_unwritable_location_raises_configuration_error(tmp_path: Path) -> None:
     blocker.write_text("a file where a folder should be")
     setting = WarehouseSetting("duckdb", str(blocker / "warehouse.duckdb"))
     with pytest.raises(ConfigurationError) as caught:
-        warehouse_connect(setting)
+        warehouse_connect(setting=setting)
     message = str(caught.value)
     assert "cannot be created" in message and "PROBITY_WAREHOUSE" in message
     assert "\n" not in message
@@ -112,7 +112,7 @@ def test_unopenable_file_raises_configuration_error(tmp_path: Path) -> None:
     not_duckdb = tmp_path / "garbage.duckdb"
     not_duckdb.write_bytes(b"this is not a DuckDB database file" * 200)
     with pytest.raises(ConfigurationError, match="cannot be opened"):
-        warehouse_connect(WarehouseSetting("duckdb", str(not_duckdb)))
+        warehouse_connect(setting=WarehouseSetting("duckdb", str(not_duckdb)))
 
 
 def test_read_only_connection(duckdb_setting: WarehouseSetting) -> None:
@@ -125,12 +125,12 @@ def test_read_only_connection(duckdb_setting: WarehouseSetting) -> None:
         with pytest.raises(Exception, match="read-only"):
             warehouse.backend.raw_sql("CREATE TABLE u (a INTEGER)")
     with pytest.raises(ConfigurationError, match="read-only"):
-        warehouse_connect(WarehouseSetting("duckdb", ":memory:"), read_only=True)
+        warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:"), read_only=True)
 
 
 def test_unknown_engine() -> None:
     with pytest.raises(ConfigurationError, match="unknown engine 'oracle'"):
-        warehouse_connect(WarehouseSetting("oracle", "somewhere"))
+        warehouse_connect(setting=WarehouseSetting("oracle", "somewhere"))
 
 
 def test_interface_is_engine_neutral() -> None:
@@ -159,7 +159,7 @@ def test_missing_java_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch, 
     ],
 )
 def test_read_only_query_accepts_selects(sql: str) -> None:
-    assert read_only_query(sql, "duckdb")
+    assert read_only_query(query=sql, dialect="duckdb")
 
 
 @pytest.mark.parametrize(
@@ -180,10 +180,10 @@ def test_read_only_query_accepts_selects(sql: str) -> None:
 )
 def test_read_only_query_refuses_everything_else(sql: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
-        read_only_query(sql, "duckdb")
+        read_only_query(query=sql, dialect="duckdb")
 
 
 def test_read_only_query_in_spark_dialect() -> None:
-    assert read_only_query("SELECT `buyer` FROM contracts", "spark")
+    assert read_only_query(query="SELECT `buyer` FROM contracts", dialect="spark")
     with pytest.raises(ValueError):
-        read_only_query("INSERT OVERWRITE TABLE contracts SELECT * FROM contracts", "spark")
+        read_only_query(query="INSERT OVERWRITE TABLE contracts SELECT * FROM contracts", dialect="spark")

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("role", ["analyst", "administrator"])
 def test_analysts_and_administrators_see_the_status(verified_client: Callable[..., Client], role: str) -> None:
     with warehouse_connection() as warehouse:
-        warehouse_load_table(warehouse, "contracts", pa.table({"a": list(range(1234))}), source="ocds-sample.jsonl")
+        warehouse_load_table(
+            warehouse=warehouse, name="contracts", data=pa.table({"a": list(range(1234))}), source="ocds-sample.jsonl"
+        )
     response = verified_client(role).get(reverse("warehouse:status"))
     assert response.status_code == 200
     html = response.content.decode()

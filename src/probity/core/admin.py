@@ -22,7 +22,7 @@ from probity.core.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -33,19 +33,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-class IdentifierInline(admin.TabularInline):  # type: ignore[type-arg]
+class IdentifierInline(admin.TabularInline):
     model = Identifier
     fields = ("scheme", "issuer", "value")
     extra = 0
 
 
-class PersonNameInline(admin.TabularInline):  # type: ignore[type-arg]
+class PersonNameInline(admin.TabularInline):
     model = PersonName
     extra = 0
 
 
 @admin.register(PublicBody)
-class PublicBodyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PublicBodyAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "parent", "country")
     list_filter = ("kind",)
     search_fields = ("name",)
@@ -53,7 +53,7 @@ class PublicBodyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Position)
-class PositionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PositionAdmin(admin.ModelAdmin):
     list_display = ("title", "body", "holder", "start_date", "end_date", "is_pep")
     list_filter = ("is_pep", "body__kind")
     search_fields = ("title", "body__name", "holder__name")
@@ -61,7 +61,7 @@ class PositionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PersonAdmin(admin.ModelAdmin):
     list_display = ("name", "birth_date", "nationality", "user")
     search_fields = ("name", "names__name")
     inlines = (PersonNameInline, IdentifierInline)
@@ -69,7 +69,7 @@ class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrganisationAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "jurisdiction", "founded")
     list_filter = ("kind",)
     search_fields = ("name", "names__name")
@@ -77,7 +77,7 @@ class OrganisationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(FamilyRelation)
-class FamilyRelationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FamilyRelationAdmin(admin.ModelAdmin):
     list_display = ("person", "kind", "relative")
     autocomplete_fields = ("person", "relative")
 
@@ -104,7 +104,7 @@ class FindingAdmin(ReadOnlyAdmin):
 
 
 @admin.register(APIToken)
-class APITokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class APITokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
     readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at")
     exclude = ("token_hash",)

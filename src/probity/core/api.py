@@ -41,7 +41,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from probity.core import selectors, services
-from probity.core.audit import audit_actor, audit_verify
+from probity.core.audit import audit_as, audit_verify
 from probity.core.detectors import detector_registry, get_detector
 from probity.core.models import (
     APIToken,
@@ -55,6 +55,7 @@ from probity.core.models import (
     Position,
     PublicBody,
 )
+from probity.core.modules import subject_types
 from probity.core.roles import needs_second_factor, user_roles
 from probity.core.rules import visible_to
 from probity.core.schemas import (
@@ -259,7 +260,7 @@ class BearerTokenAuth(HttpBearer):
     openapi_description = "An API token: 'probity token create' or the API tokens page of the web interface."
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = services.api_token_authenticate(token.strip())
+        user = services.api_token_authenticate(secret=token.strip())
         if user is not None:
             request.auth_method = "token"  # type: ignore[attr-defined]
         return user
@@ -359,7 +360,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 @account.get("/stats", response={200: dict[str, int], **errors()}, summary="Counts of what you may see")
 def stats(request: HttpRequest) -> dict[str, int]:
-    return selectors.dashboard_counts(_user(request))
+    return selectors.dashboard_counts(user=_user(request))
 
 
 # --- public bodies and positions ------------------------------------------------------------
@@ -421,7 +422,7 @@ people = Router(tags=["people"])
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
 def people_list(request: HttpRequest, q: str = "") -> QuerySet[Person]:
     queryset = _visible_or_forbidden(_user(request), Person.objects.all())
-    return selectors.search_by_name(queryset, q).order_by("name", "pk")
+    return selectors.search_by_name(queryset=queryset, query=q).order_by("name", "pk")
 
 
 def _identifiers(user: User, queryset: QuerySet[Identifier]) -> list[dict[str, Any]]:
@@ -492,7 +493,7 @@ organisations = Router(tags=["organisations"])
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
 def organisations_list(request: HttpRequest, q: str = "") -> QuerySet[Organisation]:
     queryset = _visible_or_forbidden(_user(request), Organisation.objects.all())
-    return selectors.search_by_name(queryset, q).order_by("name", "pk")
+    return selectors.search_by_name(queryset=queryset, query=q).order_by("name", "pk")
 
 
 @organisations.get(
@@ -560,13 +561,12 @@ def detector_run(
     _require(user, "core.run_detector", "Your role may not run detectors.")
     parameters = payload.parameters if payload is not None else {}
     get_detector(code).resolve_parameters(parameters)  # unknown code → 404, bad parameter → 400
-    actor = user.get_username()
     try:
-        with audit_actor(actor):
-            run = services.detector_run(code=code, parameters=parameters, started_by=actor)
+        with audit_as(user):
+            run = services.detector_run(code=code, parameters=parameters, actor=user)
     except Exception as exc:
         failed = DetectorRun.objects.filter(
-            detector_code=code, status=DetectorRun.Status.FAILED, started_by=actor
+            detector_code=code, status=DetectorRun.Status.FAILED, started_by=user.get_username()
         ).order_by("-started_at", "-pk").first()
         logger.exception("detector %s failed (run %s)", code, failed.pk if failed else "?", exc_info=exc)
         raise ApiError(
@@ -602,56 +602,57 @@ def detector_run_detail(request: HttpRequest, run_id: int) -> DetectorRun:
 
 # --- findings -------------------------------------------------------------------------------
 
-findings = Router(tags=["findings"])
-
 OutcomeFilter = Literal["flag", "pass", "not_applicable"]
 TriageFilter = Literal["open", "confirmed", "dismissed"]
-SubjectTypeFilter = Literal["process", "organisation", "person", "public_body", "declaration", "report"]
 
 
-@findings.get(
-    "/findings",
-    response={200: list[FindingOut], **errors(403, 422)},
-    summary="Findings of each detector's latest successful run, highest score first",
-)
-@paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
-def finding_list(
-    request: HttpRequest,
-    detector: str | None = None,
-    outcome: OutcomeFilter | None = None,
-    triage: TriageFilter | None = None,
-    subject_type: SubjectTypeFilter | None = None,
-) -> QuerySet[Finding]:
-    user = _user(request)
-    _require(user, "core.view_finding", "Your role may not see findings.")
-    return selectors.findings_latest(
-        user, detector_code=detector, outcome=outcome, triage=triage, subject_type=subject_type
+def findings_router() -> Router:
+    """The findings endpoints; built when the API is assembled, because the ``subject_type`` filter lists
+    the subject types every installed module declares."""
+    findings = Router(tags=["findings"])
+    SubjectTypeFilter = Literal[tuple(subject_type.code for subject_type in subject_types())]  # type: ignore[valid-type]  # noqa: N806
+
+    @findings.get(
+        "/findings",
+        response={200: list[FindingOut], **errors(403, 422)},
+        summary="Findings of each detector's latest successful run, highest score first",
     )
-
-
-@findings.get(
-    "/findings/{int:finding_id}", response={200: FindingOut, **errors(403, 404)}, summary="One finding"
-)
-def finding_detail(request: HttpRequest, finding_id: int) -> Finding:
-    user = _user(request)
-    _require(user, "core.view_finding", "Your role may not see findings.")
-    return cast(Finding, _get_visible(user, Finding.objects.all(), finding_id))
-
-
-@findings.post(
-    "/findings/{int:finding_id}/triage",
-    response={200: FindingOut, **errors(400, 403, 404, 422)},
-    summary="Confirm or dismiss a finding (a dismissal needs a reason)",
-)
-def finding_triage(request: HttpRequest, finding_id: int, payload: TriageIn) -> Finding:
-    user = _user(request)
-    _require(user, "core.triage_finding", "Your role may not confirm or dismiss findings.")
-    finding = _get_visible(user, Finding.objects.all(), finding_id)
-    actor = user.get_username()
-    with audit_actor(actor):
-        return services.finding_triage(
-            finding=finding, decision=payload.decision, reason=payload.reason, actor=actor
+    @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
+    def finding_list(
+        request: HttpRequest,
+        detector: str | None = None,
+        outcome: OutcomeFilter | None = None,
+        triage: TriageFilter | None = None,
+        subject_type: SubjectTypeFilter | None = None,  # type: ignore[valid-type]
+    ) -> QuerySet[Finding]:
+        user = _user(request)
+        _require(user, "core.view_finding", "Your role may not see findings.")
+        return selectors.findings_latest(
+            user=user, detector_code=detector, outcome=outcome, triage=triage, subject_type=subject_type
         )
+
+    @findings.get(
+        "/findings/{int:finding_id}", response={200: FindingOut, **errors(403, 404)}, summary="One finding"
+    )
+    def finding_detail(request: HttpRequest, finding_id: int) -> Finding:
+        user = _user(request)
+        _require(user, "core.view_finding", "Your role may not see findings.")
+        return cast(Finding, _get_visible(user, Finding.objects.all(), finding_id))
+
+    @findings.post(
+        "/findings/{int:finding_id}/triage",
+        response={200: FindingOut, **errors(400, 403, 404, 422)},
+        summary="Confirm or dismiss a finding (a dismissal needs a reason)",
+    )
+    def finding_triage(request: HttpRequest, finding_id: int, payload: TriageIn) -> Finding:
+        user = _user(request)
+        _require(user, "core.triage_finding", "Your role may not confirm or dismiss findings.")
+        finding = _get_visible(user, Finding.objects.all(), finding_id)
+        return services.finding_triage(
+            finding=finding, decision=payload.decision, reason=payload.reason, actor=user
+        )
+
+    return findings
 
 
 # --- audit log ------------------------------------------------------------------------------
@@ -701,7 +702,7 @@ def token_list(request: HttpRequest) -> QuerySet[APIToken]:
 def token_create(request: HttpRequest, payload: TokenCreateIn) -> Status[dict[str, Any]]:
     user = _user(request)
     expires_at = timezone.now() + timedelta(days=payload.expires_days) if payload.expires_days else None
-    with audit_actor(user.get_username()):
+    with audit_as(user):
         token, secret = services.api_token_create(user=user, name=payload.name, expires_at=expires_at)
     return Status(201, {**_token_fields(token), "secret": secret})
 
@@ -728,8 +729,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> APIToken:
     if token is None:
         raise _not_found("API token of yours", token_id)
     if token.revoked_at is None:
-        with audit_actor(user.get_username()):
-            services.api_token_revoke(token=token, actor=user.get_username())
+        services.api_token_revoke(token=token, actor=user)
     return token
 
 
@@ -818,17 +818,13 @@ def _wrap_pattern(pattern: URLResolver | URLPattern) -> URLResolver | URLPattern
     return URLPattern(pattern.pattern, wrapped, pattern.default_args, pattern.name)
 
 
-def _mount(api: NinjaAPI, routers: Iterable[tuple[str, Router]]) -> None:
-    for prefix, router in routers:
-        api.add_router(prefix, router)
-
-
-def build_api() -> NinjaAPI:
-    """The ``/api/v1/`` API: every router, both authentication methods and the error handlers."""
+def build_api(*, routers: Iterable[tuple[str, Router]], urls_namespace: str = "api-1") -> NinjaAPI:
+    """The ``/api/v1/`` API: the given routers (the project passes every module's), both authentication
+    methods, the error handlers, and the fallback for unknown paths."""
     api = ProbityAPI(
         title="Probity API",
         version="1",
-        urls_namespace="api-1",
+        urls_namespace=urls_namespace,
         description=API_DESCRIPTION,
         auth=[BearerTokenAuth(), VerifiedSessionAuth()],
         # Swagger UI from ninja's bundled static files ("ninja" is in INSTALLED_APPS), never a CDN;
@@ -839,33 +835,7 @@ def build_api() -> NinjaAPI:
     )
     for exc_class, handler in EXCEPTION_HANDLERS:
         api.add_exception_handler(exc_class, handler)
-    _mount(
-        api,
-        [
-            ("", account),
-            ("", bodies),
-            ("", people),
-            ("", organisations),
-            ("", detectors),
-            ("", findings),
-            ("", audit),
-            ("", tokens),
-        ],
-    )
-    from probity.declarations.api import router as declarations_router
-    from probity.entities.api import match_router
-    from probity.entities.api import router as entities_router
-    from probity.ownership.api import router as ownership_router
-    from probity.procurement.api import router as procurement_router
-    from probity.reporting.api import router as reporting_router
-    from probity.warehouse.api import router as warehouse_router
-
-    api.add_router("/warehouse", warehouse_router)
-    api.add_router("/procurement", procurement_router)
-    api.add_router("/ownership", ownership_router)
-    api.add_router("/entities", entities_router)
-    api.add_router("/match", match_router)
-    api.add_router("/reporting", reporting_router)
-    api.add_router("/declarations", declarations_router)
+    for prefix, router in routers:
+        api.add_router(prefix, router)
     api.add_router("", fallback)  # last: catches only what no other route matched
     return api

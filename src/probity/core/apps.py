@@ -1,21 +1,42 @@
-"""App configuration: wires the audit log's model hooks and sign-in events once, at start."""
+"""Core as a module: its pages, API, navigation, detectors and finding subjects, and the audit hooks."""
 
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from probity.core.modules import ModuleConfig, SubjectType
 
-class CoreConfig(AppConfig):
+
+class CoreConfig(ModuleConfig):
     name = "probity.core"
     label = "core"
     verbose_name = _("Core")
 
+    url_prefix = ""
+    api_routers = (
+        ("", "api.account"),
+        ("", "api.bodies"),
+        ("", "api.people"),
+        ("", "api.organisations"),
+        ("", "api.detectors"),
+        ("", "api.findings_router"),
+        ("", "api.audit"),
+        ("", "api.tokens"),
+    )
+    navigation = "navigation.NAV_ITEMS"
+    detectors = ("detectors.shared_identifier",)
+    subject_types = (
+        SubjectType("organisation", _("Organisation")),
+        SubjectType("person", _("Person")),
+        SubjectType("public_body", _("Public body")),
+    )
+    dashboard_tiles = "selectors.DASHBOARD_TILES"
+
     def ready(self) -> None:
+        super().ready()
+        # Imported here, not at the top: models cannot be imported before the app registry is ready.
         from django.db.models.signals import post_migrate
 
         from probity.core import audit, roles, rules
-        from probity.core.detectors import load_builtin_detectors
 
         audit.connect_hooks()
         rules.register_core_rules()
-        load_builtin_detectors()
         post_migrate.connect(roles.roles_sync_after_migrate, sender=self)

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -49,6 +50,19 @@ def audit_actor(name: str) -> Iterator[None]:
 
 def current_actor() -> str:
     return _actor.get()
+
+
+def actor_name(actor: AbstractBaseUser | None) -> str:
+    """How the audit log names who acts: the user's name, or (``None``, the system acting) the current
+    ``audit_actor`` such as ``system:cli``."""
+    return actor.get_username() if actor is not None else current_actor()
+
+
+@contextmanager
+def audit_as(actor: AbstractBaseUser | None) -> Iterator[None]:
+    """``audit_actor`` for a service's acting user; ``None`` keeps the current (system) actor."""
+    with audit_actor(actor_name(actor)):
+        yield
 
 
 def _canonical(value: Any) -> Any:

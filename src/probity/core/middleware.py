@@ -47,7 +47,7 @@ class RequireSecondFactorMiddleware:
         if (
             user is not None
             and user.is_authenticated
-            and not user.is_verified()  # type: ignore[union-attr]  # added by django_otp's middleware
+            and not user.is_verified()  # added by django_otp's middleware
             and needs_second_factor(user)
             and not self.exempt(request.path)
         ):

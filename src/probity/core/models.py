@@ -1,7 +1,7 @@
 """Core domain models: who holds public office, who owns what, and what every detector concluded.
 
 Models hold data and simple invariants only; writes that involve more than one object go through
-``services.py`` (see docs/architecture.md).
+``services.py`` (see docs/developer.md).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from probity.core.modules import subject_type_choices
 
 
 class Audited(models.Model):
@@ -424,14 +426,6 @@ class Finding(Audited):
         PASS = "pass", _("Pass")
         NOT_APPLICABLE = "not_applicable", _("Not applicable")
 
-    class SubjectType(models.TextChoices):
-        PROCESS = "process", _("Contracting process")
-        ORGANISATION = "organisation", _("Organisation")
-        PERSON = "person", _("Person")
-        PUBLIC_BODY = "public_body", _("Public body")
-        DECLARATION = "declaration", _("Declaration")
-        REPORT = "report", _("Report")
-
     class Triage(models.TextChoices):
         OPEN = "open", _("Open")
         CONFIRMED = "confirmed", _("Confirmed")
@@ -439,7 +433,7 @@ class Finding(Audited):
 
     run = models.ForeignKey(DetectorRun, on_delete=models.PROTECT, related_name="findings", verbose_name=_("run"))
     detector_code = models.CharField(_("detector"), max_length=64, db_index=True)
-    subject_type = models.CharField(_("subject type"), max_length=32, choices=SubjectType.choices)
+    subject_type = models.CharField(_("subject type"), max_length=32, choices=subject_type_choices)
     subject_id = models.CharField(_("subject"), max_length=200, help_text=_("database id, OCID or other stable key"))
     subject_label = models.CharField(_("subject name"), max_length=300, blank=True)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)

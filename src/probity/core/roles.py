@@ -11,6 +11,8 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
+from probity.core.modules import role_grants
+
 ADMINISTRATOR = "administrator"
 ANALYST = "analyst"
 VERIFIER = "verifier"
@@ -61,31 +63,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 }
 
 
-# Apps that grant their own permissions to the roles, each in ``<app>/roles.py`` as ``ROLE_PERMISSIONS``.
-APP_ROLE_MODULES = (
-    "probity.procurement.roles",
-    "probity.ownership.roles",
-    "probity.entities.roles",
-    "probity.reporting.roles",
-    "probity.declarations.roles",
-)
-
-
 def all_role_permissions() -> dict[str, set[str]]:
-    """The core table above plus what each module grants; a module may only add, never take away."""
-    from importlib import import_module
-
+    """The core table above plus what each module grants (``ModuleConfig.role_permissions``); a module may
+    only add, never take away."""
     merged = {role: set(codes) for role, codes in ROLE_PERMISSIONS.items()}
-    for dotted in APP_ROLE_MODULES:
-        try:
-            module = import_module(dotted)
-        except ModuleNotFoundError as exc:
-            if exc.name != dotted:
-                raise
-            continue
-        for role, codes in getattr(module, "ROLE_PERMISSIONS", {}).items():
+    for module, grants in role_grants():
+        for role, codes in grants.items():
             if role not in merged:
-                raise LookupError(f"{dotted} grants permissions to the unknown role {role!r}.")
+                raise LookupError(f"The module {module} grants permissions to the unknown role {role!r}.")
             merged[role] |= set(codes)
     return merged
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone, translation
 
-from probity.core.audit import audit_actor, audit_record, current_actor
-from probity.core.detectors import get_detector
+from probity.core.audit import actor_name, audit_actor, audit_as, audit_record, current_actor
+from probity.core.detectors import Judgement, get_detector
 from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding
 from probity.core.roles import ALL_ROLES
 
@@ -32,7 +33,7 @@ def detector_run(
     *,
     code: str,
     parameters: Mapping[str, Any] | None = None,
-    started_by: str | None = None,
+    actor: User | None = None,
     progress: Callable[[int], object] | None = None,
     total_hint: Callable[[int | None], None] | None = None,
 ) -> DetectorRun:
@@ -41,25 +42,19 @@ def detector_run(
     A subject whose earlier finding from the same detector was dismissed keeps that triage, so a
     dismissed alert is not raised again; the run record holds the parameters and the counts.
     Findings are written in batches of ``FINDING_BATCH`` rows (one INSERT each); explanations are
-    rendered in the installation's language, each message translated once per run.
+    rendered in the installation's language, each message translated once per run. The run is
+    recorded as started by ``actor``, or (``None``) by the current ``audit_actor`` such as ``system:cli``.
     """
-    import gc
-    from typing import cast
-
-    from django.db import connections, router
-
-    from probity.core.detectors import Judgement
-
     detector_class = get_detector(code)
     values = detector_class.resolve_parameters(parameters)
     detector = detector_class()
-    actor = started_by or current_actor()
+    started_by = actor_name(actor)
     run = DetectorRun.objects.create(
         detector_code=code,
         started_at=timezone.now(),
         dataset=detector.dataset(),
         parameters=values,
-        started_by=actor,
+        started_by=started_by,
     )
     if total_hint is not None:
         total_hint(detector.count_subjects())
@@ -103,8 +98,8 @@ def detector_run(
             cursor.executemany(insert, rows)
 
     json_value = operations.adapt_json_value
-    evidence_encoder = Finding._meta.get_field("evidence").encoder  # type: ignore[attr-defined]
-    params_encoder = Finding._meta.get_field("message_params").encoder  # type: ignore[attr-defined]
+    evidence_encoder = Finding._meta.get_field("evidence").encoder
+    params_encoder = Finding._meta.get_field("message_params").encoder
     templates: dict[str, str] = {}  # message id -> its translation in the installation's language
     batch: list[tuple[Any, ...]] = []
     now = operations.adapt_datetimefield_value(timezone.now())  # created_at: the time its batch was built
@@ -170,7 +165,7 @@ def detector_run(
         run.save()
         audit_record(
             action=AuditEntry.Action.DETECTOR_RUN,
-            actor=actor,
+            actor=started_by,
             object_type="core.detectorrun",
             object_id=str(run.pk),
             object_label=code,
@@ -185,13 +180,13 @@ def detector_run(
     return run
 
 
-def finding_triage(*, finding: Finding, decision: str, reason: str, actor: str) -> Finding:
+def finding_triage(*, finding: Finding, decision: str, reason: str, actor: User | None) -> Finding:
     """Confirms or dismisses a finding; a dismissal needs a reason and stays with the subject."""
     if decision not in (Finding.Triage.CONFIRMED, Finding.Triage.DISMISSED, Finding.Triage.OPEN):
         raise ValueError(f"unknown triage decision {decision!r}")
     if decision == Finding.Triage.DISMISSED and not reason.strip():
         raise ValueError("a dismissal needs a reason")
-    with audit_actor(actor):
+    with audit_as(actor):
         finding.triage = decision
         finding.triage_reason = reason.strip()
         finding.save(update_fields=["triage", "triage_reason"])
@@ -229,7 +224,7 @@ def api_token_create(*, user: User, name: str, expires_at: datetime | None = Non
     return token, secret
 
 
-def api_token_authenticate(secret: str) -> User | None:
+def api_token_authenticate(*, secret: str) -> User | None:
     """The active user behind a bearer token, or None; records when the token was last used."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
@@ -244,8 +239,8 @@ def api_token_authenticate(secret: str) -> User | None:
     return token.user
 
 
-def api_token_revoke(*, token: APIToken, actor: str) -> APIToken:
-    with audit_actor(actor):
+def api_token_revoke(*, token: APIToken, actor: User | None) -> APIToken:
+    with audit_as(actor):
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token

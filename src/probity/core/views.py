@@ -28,6 +28,7 @@ from probity.core.audit import audit_record, audit_verify
 from probity.core.detectors import detector_registry
 from probity.core.forms import FindingFilterForm, OTPCodeForm, SignInForm, TokenCreateForm, TriageForm
 from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding, Organisation, Person, PublicBody
+from probity.core.modules import HookRefused, hook_call
 from probity.core.roles import needs_second_factor
 from probity.core.rules import visible_to
 
@@ -117,17 +118,16 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def password_change(request: HttpRequest) -> HttpResponse:
-    """Change one's own password. A handler's reporting key is re-wrapped under the new password in the
-    same transaction, so that their encrypted cases stay readable (``reporting.services``)."""
-    from probity.reporting import crypto as reporting_crypto
-    from probity.reporting.services import staff_password_change
-
+    """Change one's own password. Every module that answers the ``password_changed`` hook does its part in
+    the same transaction (the reporting channel re-wraps a handler's key under the new password, so that
+    their encrypted cases stay readable); a module that cannot refuses, and the password stays as it was."""
     user = cast(User, request.user)
     form = PasswordChangeForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                staff_password_change(
+                hook_call(
+                    "password_changed",
                     user=user,
                     old_password=form.cleaned_data["old_password"],
                     new_password=form.cleaned_data["new_password1"],
@@ -140,14 +140,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
                     object_label=user.get_username(),
                     details={"event": "password_changed"},
                 )
-        except reporting_crypto.DecryptionError:
-            form.add_error(
-                None,
-                _(
-                    "Your reporting key could not be opened with your current password, so the password was not "
-                    "changed. Ask a key custodian to restore your key with your recovery key first."
-                ),
-            )
+        except HookRefused as refusal:
+            form.add_error(None, str(refusal))
         else:
             update_session_auth_hash(request, user)
             messages.success(request, _("Your password has been changed."))
@@ -157,16 +151,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    counts = selectors.dashboard_counts(request.user)
-    cards = [
-        (_("Public bodies"), counts["public_bodies"]),
-        (_("Positions"), counts["positions"]),
-        (_("People"), counts["people"]),
-        (_("Organisations"), counts["organisations"]),
-        (_("Open flagged findings"), counts["findings_flagged_open"]),
-        (_("Detector runs"), counts["detector_runs"]),
-        (_("Audit log entries"), counts["audit_entries"]),
-    ]
+    cards = selectors.dashboard_cards(user=request.user)
     return render(request, "core/dashboard.html", {"cards": cards})
 
 
@@ -176,7 +161,7 @@ def findings(request: HttpRequest) -> HttpResponse:
     form = FindingFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     queryset = selectors.findings_latest(
-        request.user,
+        user=request.user,
         detector_code=filters.get("detector") or None,
         outcome=filters.get("outcome") or None,
         triage=filters.get("triage") or None,
@@ -195,7 +180,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponse(status=403)
         if form.is_valid():
             services.finding_triage(finding=finding, decision=form.cleaned_data["decision"],
-                                    reason=form.cleaned_data["reason"], actor=request.user.get_username())
+                                    reason=form.cleaned_data["reason"], actor=cast(User, request.user))
             messages.success(request, _("Triage saved."))
             return redirect("core:finding", pk=finding.pk)
     detector = detector_registry().get(finding.detector_code)
@@ -247,7 +232,8 @@ def bodies(request: HttpRequest) -> HttpResponse:
 @login_required
 def people(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    queryset = selectors.search_by_name(visible_to(request.user, Person.objects.all()), query).order_by("name")
+    people = visible_to(request.user, Person.objects.all())
+    queryset = selectors.search_by_name(queryset=people, query=query).order_by("name")
     return render(request, "core/people.html", {"page": _page(request, queryset), "q": query})
 
 
@@ -268,7 +254,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("core.view_organisation", raise_exception=True)
 def organisations(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    queryset = selectors.search_by_name(Organisation.objects.all(), query)
+    queryset = selectors.search_by_name(queryset=Organisation.objects.all(), query=query)
     queryset = queryset.prefetch_related("identifiers").order_by("name")
     return render(request, "core/organisations.html", {"page": _page(request, queryset), "q": query})
 
@@ -296,7 +282,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         revoke_id = request.POST.get("revoke")
         if revoke_id:
             token = get_object_or_404(APIToken, pk=revoke_id, user=user)
-            services.api_token_revoke(token=token, actor=request.user.get_username())
+            services.api_token_revoke(token=token, actor=user)
             messages.success(request, _("The token was revoked."))
             return redirect("core:tokens")
         if form.is_valid():

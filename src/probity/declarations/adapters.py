@@ -21,6 +21,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from probity.declarations.schema import load_schema
+
 DEMO_SCHEMA = "probity-declaration/0.1"
 
 KINDS: dict[str, dict[str, str]] = {
@@ -92,8 +94,6 @@ def _number(text: Any) -> Any:
 @cache
 def _section_fields(section: str) -> frozenset[str]:
     """The fields the 1.0 schema allows in a row of ``section`` (kept as they are instead of in ``notes``)."""
-    from probity.declarations.schema import load_schema
-
     items = load_schema()["properties"].get(section, {}).get("items", {})
     return frozenset(items.get("properties", {}))
 

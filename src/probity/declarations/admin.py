@@ -9,15 +9,15 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from probity.declarations.models import RedactionProfile
-from probity.declarations.publication import ProfileInvalid, validate_fields
+from probity.declarations.publication.redaction import ProfileInvalid, validate_fields
 
 
-class RedactionProfileForm(forms.ModelForm):  # type: ignore[type-arg]
+class RedactionProfileForm(forms.ModelForm):
     class Meta:
         model = RedactionProfile
         fields = ["name", "description", "fields", "is_default"]
 
-    def clean_fields(self) -> list[str]:  # type: ignore[override]
+    def clean_fields(self) -> list[str]:
         value: Any = self.cleaned_data["fields"]
         if not isinstance(value, list):
             raise forms.ValidationError(_('Give a JSON list of paths, for example ["declarant.national_id"].'))
@@ -28,6 +28,6 @@ class RedactionProfileForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(RedactionProfile)
-class RedactionProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RedactionProfileAdmin(admin.ModelAdmin):
     form = RedactionProfileForm
     list_display = ("name", "is_default", "description")

@@ -6,6 +6,9 @@
   one ``{path, message}`` per problem and nothing is stored.
 * ``GET /api/v1/declarations/{id}``: a declaration with its latest version, findings and risk score;
   a declarant sees only their own, verifiers, analysts, administrators and auditors every one.
+
+The routers of the areas are mounted under this one: ``/filing`` (``filing.api``), ``/verification``
+(``verification.api``) and ``/public`` (``publication.api``).
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from ninja.errors import HttpError
 
 from probity.core.api import ApiError, errors
 from probity.core.models import Person
+from probity.declarations.filing.api import router as filing_router
 from probity.declarations.models import Declaration
+from probity.declarations.publication.api import router as public_router
 from probity.declarations.schema import DeclarationInvalid
 from probity.declarations.selectors import declarations_visible, latest_findings, risk_scores
-from probity.declarations.services import declaration_submit
+from probity.declarations.services import declaration_submit, may_file_for_others, may_see_findings
+from probity.declarations.verification.api import router as verification_router
 
 router = Router(tags=["declarations"])
 
@@ -42,7 +48,7 @@ def _user(request: HttpRequest) -> User:
 def declaration_file(request: HttpRequest, payload: Body[dict[str, Any]], declarant_id: int | None = None) -> Status:
     user = _user(request)
     if declarant_id is not None:
-        if not user.has_perm("declarations.add_declaration"):
+        if not may_file_for_others(user=user):
             raise ApiError(403, "permission_denied", "Only administrators may file for another declarant.")
         declarant = Person.objects.filter(pk=declarant_id).first()
         if declarant is None:
@@ -56,9 +62,7 @@ def declaration_file(request: HttpRequest, payload: Body[dict[str, Any]], declar
                 "Your account is not linked to a person, so you cannot file a declaration of your own.",
             )
     try:
-        result = declaration_submit(
-            declarant=declarant, payload=payload, submitted_by=user.get_username(), source="api"
-        )
+        result = declaration_submit(declarant=declarant, payload=payload, actor=user, source="api")
     except DeclarationInvalid as exc:
         raise ApiError(
             422,
@@ -83,13 +87,13 @@ def declaration_file(request: HttpRequest, payload: Body[dict[str, Any]], declar
 )
 def declaration_detail(request: HttpRequest, declaration_id: int) -> dict[str, Any]:
     user = _user(request)
-    declaration = declarations_visible(user).filter(pk=declaration_id).first()
+    declaration = declarations_visible(user=user).filter(pk=declaration_id).first()
     if declaration is None:
         if not Declaration.objects.filter(pk=declaration_id).exists():
             raise ApiError(404, "not_found", f"There is no declaration with id {declaration_id}.")
         raise ApiError(403, "permission_denied", "You may see only your own declarations.")
     version = declaration.latest_version()
-    staff = user.has_perm("core.view_finding")  # a declarant sees their filing, not the checks on it
+    staff = may_see_findings(user=user)  # a declarant sees their filing, not the checks on it
     findings = [
         {
             "detector": f.detector_code,
@@ -98,7 +102,7 @@ def declaration_detail(request: HttpRequest, declaration_id: int) -> dict[str, A
             "evidence": f.evidence,
             "triage": f.triage,
         }
-        for f in (latest_findings([declaration.pk]) if staff else [])
+        for f in (latest_findings(declaration_ids=[declaration.pk]) if staff else [])
     ]
     return {
         "id": declaration.pk,
@@ -117,17 +121,12 @@ def declaration_detail(request: HttpRequest, declaration_id: int) -> dict[str, A
             "submitted_by": version.submitted_by,
             "content": version.content,
         },
-        "risk_score": risk_scores([declaration.pk]).get(declaration.pk, 0.0) if staff else None,
+        "risk_score": risk_scores(declaration_ids=[declaration.pk]).get(declaration.pk, 0.0) if staff else None,
         "findings": findings,
     }
 
 
-# Sub-routers, each beside the code it serves. Added last so that their fixed prefixes are matched
-# before nothing else: ``/{declaration_id}`` only matches integers.
-from probity.declarations.api_filing import router as filing_router  # noqa: E402
-from probity.declarations.api_public import router as public_router  # noqa: E402
-from probity.declarations.api_verification import router as verification_router  # noqa: E402
-
+# The areas' routers, each beside the code it serves (``/{declaration_id}`` above only matches integers).
 router.add_router("/filing", filing_router)
 router.add_router("/verification", verification_router)
 router.add_router("/public", public_router)

@@ -79,7 +79,8 @@ class Obligation:
         return STATUS_LABELS[self.status]
 
 
-def _parse_reminder_days(value: Any) -> list[int]:
+def parse_reminder_days(value: Any) -> list[int]:
+    """Days before the due date to remind on, most first: from a list or "30,7,1"; ValueError otherwise."""
     if value in (None, ""):
         return []
     if isinstance(value, str):
@@ -106,7 +107,7 @@ def deadline_set(
         raise ValueError(f"{declaration_type!r} is not a declaration type ({', '.join(Declaration.Type.values)})")
     if not 1900 <= int(year) <= 2200:
         raise ValueError(f"{year} is not a year a declaration can be for")
-    days = _parse_reminder_days(reminder_days)
+    days = parse_reminder_days(reminder_days)
     with transaction.atomic():
         deadline = (
             FilingDeadline.objects.select_for_update()

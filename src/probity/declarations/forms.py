@@ -1,6 +1,6 @@
 """Forms of the e-filing pages: one row of a section, the header step, and the deadline form.
 
-The row forms are built from the schema (``filing.section_fields``). Every field is kept as the
+The row forms are built from the schema (``filing.steps.section_fields``). Every field is kept as the
 declarant typed it (text), so that a draft never loses input; the schema check then reports each
 problem in plain words beside its field (``attach_errors``). ``row_content`` turns a row's form data
 into declaration content, and ``row_data`` turns content back into form data.
@@ -18,7 +18,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from probity.core.models import PublicBody
-from probity.declarations.filing import (
+from probity.declarations.deadlines import parse_reminder_days
+from probity.declarations.filing.steps import (
     CHOICE_LABELS,
     NOT_PROVIDED_CHOICES,
     FieldSpec,
@@ -401,10 +402,8 @@ class DeadlineForm(forms.Form):
     )
 
     def clean_reminder_days(self) -> list[int]:
-        from probity.declarations.deadlines import _parse_reminder_days
-
         try:
-            return _parse_reminder_days(self.cleaned_data.get("reminder_days", ""))
+            return parse_reminder_days(self.cleaned_data.get("reminder_days", ""))
         except ValueError as exc:
             raise forms.ValidationError(_("Write whole numbers of days between 1 and 366, like 30,7,1.")) from exc
 

@@ -1,8 +1,8 @@
-"""The declarations pages in the main navigation (read by ``probity.core.context_processors``)."""
+"""The declarations pages in the main navigation (declared on the module's ``AppConfig``)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from probity.core.context_processors import NavItem
+from probity.core.modules import NavItem
 
 NAV_ITEMS = (
     NavItem("declarations:filing_home", _("My declarations"), None),

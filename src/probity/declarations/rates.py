@@ -1,22 +1,16 @@
-"""The dated exchange-rate table: import from CSV and convert amounts, refusing a currency without a rate."""
+"""The dated exchange-rate table: convert amounts, refusing a currency without a rate (the CSV import is
+``services.rates_import``)."""
 
 from __future__ import annotations
 
-import csv
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
-
-from django.db import transaction
+from decimal import Decimal
 
 from probity.declarations.models import ExchangeRate
-
-RATE_COLUMNS = ("date", "currency", "base_currency", "rate")
 
 
 class MissingRate(LookupError):
@@ -96,52 +90,3 @@ def rate_for(currency: str, base: str, on: date) -> Decimal:
 
 def convert(amount: Decimal, currency: str, base: str, on: date) -> Decimal:
     return (amount * rate_for(currency, base, on)).quantize(Decimal("0.01"))
-
-
-@dataclass
-class RateImport:
-    created: int = 0
-    unchanged: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
-def rates_import(*, path: Path, source: str = "") -> RateImport:
-    """Reads ``date,currency,base_currency,rate`` rows; a bad row is reported by number, others are kept."""
-    from probity.declarations.schema import load_schema
-
-    known = set(load_schema()["$defs"]["currency"]["enum"])
-    report = RateImport()
-    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in RATE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(
-                f"{path}: the CSV needs the columns {', '.join(RATE_COLUMNS)}; missing {', '.join(missing)}"
-            )
-        for number, row in enumerate(reader, start=2):
-            try:
-                day = date.fromisoformat((row["date"] or "").strip())
-                currency, base = (row["currency"] or "").strip().upper(), (row["base_currency"] or "").strip().upper()
-                for code in (currency, base):
-                    if code not in known:
-                        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
-                rate = Decimal((row["rate"] or "").strip())
-                if not rate.is_finite() or rate <= 0 or rate >= Decimal(10) ** 13:
-                    raise ValueError(f"the rate {row['rate']!r} must be a positive number below 10^13")
-            except (ValueError, InvalidOperation) as exc:
-                report.errors.append(f"row {number}: {exc}")
-                continue
-            with transaction.atomic():
-                existing = ExchangeRate.objects.filter(currency=currency, base_currency=base, date=day).first()
-                if existing is not None and existing.rate == rate:
-                    report.unchanged += 1
-                    continue
-                if existing is not None:
-                    existing.rate = rate
-                    existing.save()
-                else:
-                    ExchangeRate.objects.create(
-                        currency=currency, base_currency=base, date=day, rate=rate, source=source or str(path)[:200]
-                    )
-                report.created += 1
-    return report

@@ -19,6 +19,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from probity.declarations.rates import MissingRate, rate_for
+
 SCHEMA_VERSION = "1.0"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -66,7 +68,7 @@ def load_schema(version: str = SCHEMA_VERSION) -> dict[str, Any]:
     path = SCHEMA_DIR / f"declaration-{version}.json"
     if not path.is_file():
         raise LookupError(f"Unknown declaration schema version {version!r}.")
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @cache
@@ -151,8 +153,6 @@ def period_end(content: dict[str, Any]) -> date:
 
 def validate_content(payload: Any) -> list[FieldError]:
     """All problems with ``payload`` as a 1.0 declaration; an empty list means it may be stored."""
-    from probity.declarations.rates import MissingRate, rate_for
-
     errors = _schema_errors(payload)
     if errors or not isinstance(payload, dict):
         return errors

@@ -1,4 +1,5 @@
-"""Write operations of the declarations app: submit a version, import files, compare versions.
+"""Write operations of the declarations app: submit a version, import declaration files and the
+exchange-rate table.
 
 * ``declaration_submit`` validates a 1.0 payload (plain per-field messages), then in one transaction
   finds or creates the declaration and appends an immutable version with its SHA-256 content hash,
@@ -8,7 +9,10 @@
   folder of such files, or the long CSV format (one row per declared item, ``CSV_COLUMNS``). Each
   declaration is stored in its own transaction: a bad one is reported by record and reason and the
   others are kept.
-* ``version_diff`` lists what changed between two versions, field by field.
+* ``rates_import`` reads the exchange-rate table (CSV) into ``ExchangeRate``.
+
+What changed between two versions is a read: ``selectors.version_diff``. The public register's
+``publish`` and ``default_profile`` (``publication.services``) are offered here to other modules.
 """
 
 from __future__ import annotations
@@ -20,29 +24,48 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from probity.core.audit import audit_record, current_actor
+from probity.core.audit import actor_name, audit_as, audit_record
 from probity.core.models import AuditEntry, Person, PublicBody
 from probity.declarations.adapters import from_demo, is_demo_document
-from probity.declarations.models import Declaration, DeclarationVersion
+from probity.declarations.models import Declaration, DeclarationVersion, ExchangeRate
+from probity.declarations.publication.services import default_profile as default_profile
+from probity.declarations.publication.services import publish as publish
 from probity.declarations.rates import cached_rates
 from probity.declarations.schema import (
     ROW_SECTIONS,
     SCHEMA_VERSION,
     DeclarationInvalid,
     FieldError,
+    load_schema,
     validate_content,
 )
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 
 
-def content_hash(content: dict[str, Any]) -> str:
+# --- who may do what (the pages and the API ask the same questions) -----------------------------
+
+
+def may_see_findings(*, user: User | AnonymousUser) -> bool:
+    """See the detectors' findings and risk scores about declarations; a declarant sees their filing,
+    not the checks on it."""
+    return bool(user.has_perm("core.view_finding"))
+
+
+def may_file_for_others(*, user: User | AnonymousUser) -> bool:
+    """File a declaration for another declarant (administrators)."""
+    return bool(user.has_perm("declarations.add_declaration"))
+
+
+def content_hash(*, content: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8)."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -59,22 +82,23 @@ def declaration_submit(
     *,
     declarant: Person,
     payload: Any,
-    submitted_by: str | None = None,
+    actor: User | None = None,
     source: str = "web",
 ) -> SubmitResult:
     """Validates ``payload`` and stores it as the next version of the declarant's declaration.
 
+    The version is submitted by ``actor`` (``None``: the system, named by the current ``audit_actor``).
     Raises ``DeclarationInvalid`` (with every field's problem) and stores nothing when it is not valid.
     """
     errors = validate_content(payload)
     if errors:
         raise DeclarationInvalid(errors)
     content: dict[str, Any] = copy.deepcopy(payload)  # the caller's later edits must not reach the version
-    digest = content_hash(content)
-    actor = submitted_by or current_actor()
+    digest = content_hash(content=content)
+    submitted_by = actor_name(actor)
     period = content["period"]
     body_info = content["position"].get("body") or {}
-    with transaction.atomic():
+    with audit_as(actor), transaction.atomic():
         external_id = content.get("external_id")
         declaration = None
         if external_id:
@@ -112,7 +136,7 @@ def declaration_submit(
             content=content,
             content_hash=digest,
             submitted_at=timezone.now(),
-            submitted_by=actor[:150],
+            submitted_by=submitted_by[:150],
             source=source[:300],
         )
         changed = []
@@ -126,7 +150,7 @@ def declaration_submit(
             declaration.save(update_fields=changed)
         audit_record(
             action=AuditEntry.Action.OTHER,
-            actor=actor,
+            actor=submitted_by,
             object_type="declarations.declarationversion",
             object_id=str(version.pk),
             object_label=str(version),
@@ -204,19 +228,19 @@ def _prepare(record: Any, label: str, report: ImportReport) -> dict[str, Any] | 
     return record
 
 
-def _store(record: Any, label: str, report: ImportReport, actor: str, source: str) -> None:
+def _store(record: Any, label: str, report: ImportReport, actor: User | None, source: str) -> None:
     record = _prepare(record, label, report)
     if record is None:
         return
     _store_one(record, label, report, actor, source)
 
 
-def _store_one(record: dict[str, Any], label: str, report: ImportReport, actor: str, source: str) -> None:
+def _store_one(
+    record: dict[str, Any], label: str, report: ImportReport, actor: User | None, source: str
+) -> None:
     try:
         with transaction.atomic():  # validation fails inside: the declarant created for it is rolled back too
-            result = declaration_submit(
-                declarant=_declarant_for(record), payload=record, submitted_by=actor, source=source
-            )
+            result = declaration_submit(declarant=_declarant_for(record), payload=record, actor=actor, source=source)
     except DeclarationInvalid as exc:
         report.errors.append(f"{label}: {exc}")
         return
@@ -265,7 +289,7 @@ def _new_declaration(declarant_id: int, content: dict[str, Any], bodies: dict[st
     )
 
 
-def _write_batch(pending: list[_Pending], report: ImportReport, actor: str) -> None:
+def _write_batch(pending: list[_Pending], report: ImportReport, actor: User | None) -> None:
     """Writes a batch of validated records in one transaction with one summary audit entry.
 
     Raises (and writes nothing) when the database refuses part of it; the caller then stores the
@@ -279,6 +303,7 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: str) -> N
         for p in pending
         if (p.content["position"].get("body") or {}).get("id")
     }
+    submitted_by = actor_name(actor)
     created_persons: list[int] = []
     created_declarations: list[int] = []
     versions: list[DeclarationVersion] = []
@@ -377,7 +402,7 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: str) -> N
                 content=item.content,
                 content_hash=item.digest,
                 submitted_at=now,
-                submitted_by=actor[:150],
+                submitted_by=submitted_by[:150],
                 source=item.source[:300],
             )
             latest[declaration.pk] = (number + 1, item.digest)
@@ -399,7 +424,7 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: str) -> N
         if written or created_persons or created_declarations:
             audit_record(
                 action=AuditEntry.Action.OTHER,
-                actor=actor,
+                actor=submitted_by,
                 object_type="declarations.declarationversion",
                 object_id=str(versions[0].pk) if versions else "",
                 object_label=f"import batch of {len(versions)} versions",
@@ -419,7 +444,7 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: str) -> N
 
 
 def _store_batch(
-    records: list[tuple[str, Any, str, dict[str, list[int]] | None]], report: ImportReport, actor: str
+    records: list[tuple[str, Any, str, dict[str, list[int]] | None]], report: ImportReport, actor: User | None
 ) -> None:
     """Validates each record (a bad one is reported and left out), then writes the valid ones together.
 
@@ -443,7 +468,7 @@ def _store_batch(
                 if rows is not None and len(report.errors) > before:
                     report.errors[-1] = _csv_error_rows(report.errors[-1], rows)
                 continue
-            pending.append(_Pending(label, content, content_hash(content), source, rows))
+            pending.append(_Pending(label, content, content_hash(content=content), source, rows))
     if pending:
         errors_before, created_before, unchanged_before = len(report.errors), report.created, report.unchanged
         try:
@@ -604,11 +629,14 @@ def _files(path: Path) -> list[Path]:
 def declaration_import(
     *,
     path: Path,
-    submitted_by: str = "system:declarations-import",
+    actor: User | None = None,
     progress: Callable[[int], object] | None = None,
     batch_size: int = IMPORT_BATCH,
 ) -> ImportReport:
     """Imports every declaration in ``path`` (a file or a folder); re-importing the same content adds nothing.
+
+    The versions are submitted by ``actor``, or (``None``) by the current ``audit_actor`` such as
+    ``system:declarations-import``.
 
     Records are validated one by one (a bad one is reported by record and reason and nothing of it
     is stored) and the valid ones are written ``batch_size`` at a time in one transaction with one
@@ -620,81 +648,102 @@ def declaration_import(
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     report = ImportReport()
-    for file in _files(path):
-        if file.stat().st_size > MAX_IMPORT_BYTES:
-            report.errors.append(f"{file.name}: is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it")
-            continue
-        try:
-            records = _csv_records(file) if file.suffix == ".csv" else _json_records(file)
-            source = f"import:{file.name}"
-            batch: list[tuple[str, Any, str, dict[str, list[int]] | None]] = []
-            for label, record in records:
-                if isinstance(record, Exception):
-                    report.errors.append(f"{label}: {record}")
-                    if progress is not None:
-                        progress(1)
-                    continue
-                content, rows = record if file.suffix == ".csv" else (record, None)
-                if batch_size <= 1:
-                    before = len(report.errors)
-                    _store(content, label, report, submitted_by, source)
-                    if rows is not None and len(report.errors) > before:
-                        report.errors[-1] = _csv_error_rows(report.errors[-1], rows)
-                    if progress is not None:
-                        progress(1)
-                    continue
-                batch.append((label, content, source, rows))
-                if len(batch) >= batch_size:
-                    _store_batch(batch, report, submitted_by)
-                    if progress is not None:
-                        progress(len(batch))
-                    batch = []
-            if batch:
-                _store_batch(batch, report, submitted_by)
-                if progress is not None:
-                    progress(len(batch))
-        except UnicodeDecodeError:
-            report.errors.append(f"{file.name}: is not UTF-8 text")
-            continue
+    with audit_as(actor):
+        for file in _files(path):
+            _import_file(file, report, actor, progress, batch_size)
     return report
 
 
-# --- versions --------------------------------------------------------------------------------
+def _import_file(
+    file: Path,
+    report: ImportReport,
+    actor: User | None,
+    progress: Callable[[int], object] | None,
+    batch_size: int,
+) -> None:
+    if file.stat().st_size > MAX_IMPORT_BYTES:
+        report.errors.append(f"{file.name}: is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it")
+        return
+    try:
+        records = _csv_records(file) if file.suffix == ".csv" else _json_records(file)
+        source = f"import:{file.name}"
+        batch: list[tuple[str, Any, str, dict[str, list[int]] | None]] = []
+        for label, record in records:
+            if isinstance(record, Exception):
+                report.errors.append(f"{label}: {record}")
+                if progress is not None:
+                    progress(1)
+                continue
+            content, rows = record if file.suffix == ".csv" else (record, None)
+            if batch_size <= 1:
+                before = len(report.errors)
+                _store(content, label, report, actor, source)
+                if rows is not None and len(report.errors) > before:
+                    report.errors[-1] = _csv_error_rows(report.errors[-1], rows)
+                if progress is not None:
+                    progress(1)
+                continue
+            batch.append((label, content, source, rows))
+            if len(batch) >= batch_size:
+                _store_batch(batch, report, actor)
+                if progress is not None:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            _store_batch(batch, report, actor)
+            if progress is not None:
+                progress(len(batch))
+    except UnicodeDecodeError:
+        report.errors.append(f"{file.name}: is not UTF-8 text")
 
 
-@dataclass(frozen=True)
-class Change:
-    path: str
-    old: Any
-    new: Any
+# --- the exchange-rate table ---------------------------------------------------------------------
 
-    @property
-    def kind(self) -> str:
-        if self.old is None:
-            return "added"
-        if self.new is None:
-            return "removed"
-        return "changed"
+RATE_COLUMNS = ("date", "currency", "base_currency", "rate")
 
 
-def _walk(old: Any, new: Any, path: str, out: list[Change]) -> None:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            _walk(old.get(key), new.get(key), f"{path}.{key}" if path else key, out)
-    elif isinstance(old, list) and isinstance(new, list):
-        for index in range(max(len(old), len(new))):
-            _walk(
-                old[index] if index < len(old) else None,
-                new[index] if index < len(new) else None,
-                f"{path}[{index}]",
-                out,
+@dataclass
+class RateImport:
+    created: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def rates_import(*, path: Path, source: str = "") -> RateImport:
+    """Reads ``date,currency,base_currency,rate`` rows; a bad row is reported by number, others are kept."""
+    known = set(load_schema()["$defs"]["currency"]["enum"])
+    report = RateImport()
+    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in RATE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(
+                f"{path}: the CSV needs the columns {', '.join(RATE_COLUMNS)}; missing {', '.join(missing)}"
             )
-    elif old != new:
-        out.append(Change(path, old, new))
-
-
-def version_diff(old: DeclarationVersion, new: DeclarationVersion) -> list[Change]:
-    """Each field that differs between two versions (added, removed or changed), in path order."""
-    changes: list[Change] = []
-    _walk(old.content, new.content, "", changes)
-    return changes
+        for number, row in enumerate(reader, start=2):
+            try:
+                day = date.fromisoformat((row["date"] or "").strip())
+                currency, base = (row["currency"] or "").strip().upper(), (row["base_currency"] or "").strip().upper()
+                for code in (currency, base):
+                    if code not in known:
+                        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+                rate = Decimal((row["rate"] or "").strip())
+                if not rate.is_finite() or rate <= 0 or rate >= Decimal(10) ** 13:
+                    raise ValueError(f"the rate {row['rate']!r} must be a positive number below 10^13")
+            except (ValueError, InvalidOperation) as exc:
+                report.errors.append(f"row {number}: {exc}")
+                continue
+            with transaction.atomic():
+                existing = ExchangeRate.objects.filter(currency=currency, base_currency=base, date=day).first()
+                if existing is not None and existing.rate == rate:
+                    report.unchanged += 1
+                    continue
+                if existing is not None:
+                    existing.rate = rate
+                    existing.save()
+                else:
+                    ExchangeRate.objects.create(
+                        currency=currency, base_currency=base, date=day, rate=rate, source=source or str(path)[:200]
+                    )
+                report.created += 1
+    return report

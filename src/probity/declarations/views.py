@@ -7,25 +7,57 @@ own (object rules). Free text from declarations is shown through Django's auto-e
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from probity.declarations import selectors
 from probity.declarations.schema import ROW_SECTIONS
-from probity.declarations.services import version_diff
+from probity.declarations.services import may_see_findings
 
 PAGE_SIZE = 50
+
+View = Callable[..., HttpResponse]
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in user, who acts on a page that writes (such a page is under ``login_required``)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+def allowed_by(check: Callable[..., bool]) -> Callable[[View], View]:
+    """A view decorator: 403 unless ``check(user=request.user)`` (one of the services' ``may_*``), so that
+    the pages and the API ask the same question. Put it under ``login_required``."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not check(user=request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorator
 
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    declarations = list(selectors.declarations_visible(request.user).order_by("-year", "declarant__name", "pk"))
-    staff = request.user.has_perm("core.view_finding")
-    scores = selectors.risk_scores([d.pk for d in declarations]) if staff else {}
+    declarations = list(
+        selectors.declarations_visible(user=request.user).order_by("-year", "declarant__name", "pk")
+    )
+    staff = may_see_findings(user=request.user)
+    scores = selectors.risk_scores(declaration_ids=[d.pk for d in declarations]) if staff else {}
     ranked = sorted(declarations, key=lambda d: (-scores.get(d.pk, 0.0), -d.year))
     rows = [{"declaration": d, "score": scores.get(d.pk, 0.0)} for d in ranked]
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -43,15 +75,15 @@ def _sections(content: dict[str, Any]) -> list[dict[str, Any]]:
 
 @login_required
 def detail(request: HttpRequest, declaration_id: int) -> HttpResponse:
-    declaration = selectors.declarations_visible(request.user).filter(pk=declaration_id).first()
+    declaration = selectors.declarations_visible(user=request.user).filter(pk=declaration_id).first()
     if declaration is None:
         raise Http404
     versions = list(declaration.versions.order_by("number"))
     latest = versions[-1] if versions else None
-    changes = version_diff(versions[-2], versions[-1]) if len(versions) > 1 else []
+    changes = selectors.version_diff(old=versions[-2], new=versions[-1]) if len(versions) > 1 else []
     # Findings and the risk score are for verifiers: a declarant sees their filing, not the checks on it.
-    staff = request.user.has_perm("core.view_finding")
-    findings = list(selectors.latest_findings([declaration.pk])) if staff else []
+    staff = may_see_findings(user=request.user)
+    findings = list(selectors.latest_findings(declaration_ids=[declaration.pk])) if staff else []
     return render(
         request,
         "declarations/detail.html",
@@ -62,7 +94,9 @@ def detail(request: HttpRequest, declaration_id: int) -> HttpResponse:
             "changes": changes,
             "findings": findings,
             "staff": staff,
-            "score": selectors.risk_scores([declaration.pk]).get(declaration.pk, 0.0) if staff else None,
+            "score": selectors.risk_scores(declaration_ids=[declaration.pk]).get(declaration.pk, 0.0)
+            if staff
+            else None,
             "sections": _sections(latest.content) if latest else [],
         },
     )

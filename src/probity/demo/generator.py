@@ -22,18 +22,32 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from probity.demo import names as words
-
-if TYPE_CHECKING:
-    from probity.demo.noise import Noise
+from probity.demo.noise import Noise, make_noise
+from probity.demo.records import (
+    Address,
+    Amendment,
+    Bid,
+    Body,
+    Company,
+    Debarment,
+    Declaration,
+    DeclarationRow,
+    Directorship,
+    FamilyTie,
+    Name,
+    Ownership,
+    Person,
+    PlantedScheme,
+    Position,
+    Process,
+)
 
 GENERATOR_VERSION = "0.4.0"
 # 0.2: the noise layer and the identity ground truth; 0.3: lifestyle plants; 0.4: people's residence addresses
 # in the register (with noise) and in the declarations
-COUNTRY_NAME = "Republic of Demoland"
-COUNTRY_SHORT_NAME = "Demoland"
+COUNTRY_NAME = "Republic of Demoland"  # its short name, COUNTRY_SHORT_NAME, is in records.py (Address.full)
 COUNTRY_CODE = "XD"  # an ISO 3166-1 user-assigned code, so it can never clash with a real country
 CURRENCY = "XTS"  # the ISO 4217 code reserved for testing: valid in OCDS's closed currency codelist
 OCID_PREFIX = "ocds-demo01-"
@@ -136,236 +150,6 @@ YACHTS = ("Sunseeker Manhattan 55", "Azimut 50 Fly", "Princess F45")
 DEBARMENT_AUTHORITY = "Public Procurement Agency of Demoland"
 
 
-# --- the country's records -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Name:
-    """One spelling of a name, with its ISO 15924 script and its status (legal, transliteration …)."""
-
-    text: str
-    script: str
-    kind: str = "legal"
-
-
-@dataclass
-class Address:
-    id: str
-    street: str
-    city: str
-    postcode: str
-
-    @property
-    def full(self) -> str:
-        return f"{self.street}, {self.postcode} {self.city}, {COUNTRY_SHORT_NAME}"
-
-
-@dataclass
-class Body:
-    """A public body: ministry, agency, regulator or state enterprise, placed under a parent."""
-
-    id: str
-    name: str
-    kind: str
-    parent_id: str | None
-    abbreviation: str
-    sectors: tuple[str, ...]
-    address_id: str
-
-
-@dataclass
-class Person:
-    id: str
-    names: list[Name]  # names[0] is the legal name in Latin script, as the civil register holds it
-    given_name: str
-    family_name: str
-    gender: str
-    birth_date: date
-    origin: str  # "native", "cn" or "ru": which name tradition the person's names follow
-    national_id: str
-    address_id: str
-    registry_names: list[Name]  # how the company register records the name (may be another script)
-
-    @property
-    def name(self) -> str:
-        return self.names[0].text
-
-    def name_in(self, script: str) -> str:
-        for name in self.names:
-            if name.script == script:
-                return name.text
-        return self.name
-
-
-@dataclass
-class Position:
-    id: str
-    body_id: str
-    title: str
-    rank: str  # head, deputy, procurement, finance, staff
-    holder_id: str
-    start_date: date
-    is_pep: bool
-    salary: Decimal  # a year, in CURRENCY
-
-
-@dataclass
-class FamilyTie:
-    """``relative`` is the ``kind`` (spouse, child, parent) of ``person``."""
-
-    id: str
-    person_id: str
-    relative_id: str
-    kind: str
-
-
-@dataclass
-class Company:
-    id: str
-    name: str
-    names: list[Name]  # names[0] is the registered (Latin) name
-    kind: str  # "operating" or "holding"
-    legal_form: str
-    sector: str | None
-    founded: date
-    address_id: str
-    registry_number: str
-    tax_id: str
-
-
-@dataclass
-class Ownership:
-    """``owner`` (a person or a company) holds ``share`` per cent of ``company``.
-
-    When ``nominee_for`` is set the registered owner is a nominee holding the shares for that person.
-    """
-
-    id: str
-    owner_id: str
-    company_id: str
-    share: Decimal
-    start_date: date
-    nominee_for: str | None = None
-
-
-@dataclass
-class Directorship:
-    id: str
-    person_id: str
-    company_id: str
-    role: str
-    start_date: date
-
-
-@dataclass
-class Bid:
-    tenderer_id: str
-    value: Decimal
-    date: date
-    status: str  # valid, disqualified
-
-
-@dataclass
-class Amendment:
-    """A change to a signed contract; ``value`` is the contract's value after it."""
-
-    date: date
-    rationale: str
-    value: Decimal
-
-
-@dataclass
-class Debarment:
-    """A company excluded from public contracts by ``authority`` from ``start`` to ``end``."""
-
-    id: str
-    company_id: str
-    authority: str
-    start: date
-    end: date | None
-    grounds: str
-
-
-@dataclass
-class Process:
-    """One contracting process: tender, bids, one award and its contract (OCDS-like)."""
-
-    id: str
-    ocid: str
-    buyer_id: str
-    title: str
-    sector: str
-    category: str  # goods, works, services
-    method: str  # open, selective, limited, direct
-    method_details: str
-    estimated_value: Decimal
-    tender_start: date
-    tender_end: date
-    bids: list[Bid]
-    supplier_id: str
-    award_value: Decimal
-    award_date: date
-    contract_signed: date
-    contract_end: date
-    call_published: bool = True  # False: the tender was never advertised (no tender period is published)
-    amendments: list[Amendment] = field(default_factory=list)
-
-    @property
-    def contract_value(self) -> Decimal:
-        """The contract's value after its amendments."""
-        return self.amendments[-1].value if self.amendments else self.award_value
-
-    @property
-    def tenderer_ids(self) -> list[str]:
-        seen: list[str] = []
-        for bid in self.bids:
-            if bid.tenderer_id not in seen:
-                seen.append(bid.tenderer_id)
-        return seen
-
-
-@dataclass
-class DeclarationRow:
-    owner_id: str
-    kind: str
-    description: str
-    value: Decimal
-    details: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Declaration:
-    id: str
-    person_id: str
-    position_id: str
-    year: int
-    submitted: date
-    family: list[tuple[str, str]]  # (person id, relation to the declarant)
-    sections: dict[str, list[DeclarationRow]]
-
-
-@dataclass
-class PlantedScheme:
-    """One planted scheme and the generator ids of everything involved in it."""
-
-    id: str
-    type: str
-    title: str
-    description: str
-    variant: str = ""
-    people: list[str] = field(default_factory=list)
-    companies: list[str] = field(default_factory=list)
-    bodies: list[str] = field(default_factory=list)
-    positions: list[str] = field(default_factory=list)
-    processes: list[str] = field(default_factory=list)
-    declarations: list[str] = field(default_factory=list)
-    ownerships: list[str] = field(default_factory=list)
-    directorships: list[str] = field(default_factory=list)
-    family_ties: list[str] = field(default_factory=list)
-    addresses: list[str] = field(default_factory=list)
-    facts: dict[str, str] = field(default_factory=dict)
-
-
 def source_key_prefix(seed: int, scale: float) -> str:
     """The start of the core tables' source keys for the demo country of ``seed`` and ``scale``:
     ``demo:<seed>:<scale>:`` (``Country.source_key``; also known without generating the country)."""
@@ -424,8 +208,6 @@ class Country:
     @cached_property
     def noise(self) -> Noise:
         """How the published files deviate from this country (``probity.demo.noise``), drawn once."""
-        from probity.demo.noise import make_noise
-
         return make_noise(self)
 
     def person(self, person_id: str) -> Person:

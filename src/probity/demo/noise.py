@@ -22,9 +22,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from probity.demo import names as words
+from probity.demo.records import Address, Company, Directorship, Name, Ownership, Person, bods_people
 
 if TYPE_CHECKING:
-    from probity.demo.generator import Address, Company, Country, Directorship, Name, Ownership, Person
+    from probity.demo.generator import Country
 
 # Noise on how the company register (BODS person statements) writes a person: at most one of these
 # per person, as a share of the eligible register persons.
@@ -228,8 +229,6 @@ class _Draw:
     def address(self, *, keep: bool = True, city_name: str | None = None) -> Address:
         """A new address (numbers 221–400, which the generator never uses), in ``city_name`` if given;
         ``keep=False``: not a record of the country (a previous address written only in the register)."""
-        from probity.demo.generator import Address
-
         while True:
             city = self.rng.choice([c for c in words.CITIES if city_name in (None, c[0])])
             street = f"{self.rng.choice(words.STREETS)} {self.rng.randint(221, 400)}"
@@ -242,8 +241,6 @@ class _Draw:
         return found
 
     def company(self, *, holding: bool, founded: date) -> Company:
-        from probity.demo.generator import Company, Name
-
         rng = self.rng
         while True:
             lead = rng.choice(words.LATIN_ADJECTIVES + words.NATIVE_FAMILY)
@@ -274,8 +271,6 @@ class _Draw:
 
     def person(self, *, like: Person | None = None, born: date | None = None) -> Person:
         """A new person: a copy of ``like``'s names (a look-alike) or a fresh native name."""
-        from probity.demo.generator import Name, Person
-
         rng = self.rng
         if like is not None:
             names = list(like.names)
@@ -305,8 +300,6 @@ class _Draw:
         return found
 
     def own(self, owner_id: str, company: Company, share: int, nominee_for: str | None = None) -> Ownership:
-        from probity.demo.generator import Ownership
-
         found = Ownership(
             self.uid("ownership"),
             owner_id,
@@ -319,8 +312,6 @@ class _Draw:
         return found
 
     def direct(self, person: Person, company: Company) -> Directorship:
-        from probity.demo.generator import Directorship
-
         found = Directorship(self.uid("directorship"), person.id, company.id, "director", company.founded)
         self.noise.directorships.append(found)
         return found
@@ -331,8 +322,6 @@ class _Draw:
     # the steps
 
     def run(self) -> Noise:
-        from probity.demo.writers import bods_people
-
         register_people = [p for p in bods_people(self.country) if p not in self.scheme_people]
         self.spell_register(register_people)
         self.drop_birth_dates(register_people)
@@ -352,8 +341,6 @@ class _Draw:
         self.noise.applied.setdefault(source, {}).setdefault(kind, []).append(entity_id)
 
     def spell_register(self, pool: list[str]) -> None:
-        from probity.demo.generator import Name
-
         country, rng = self.country, self.rng
         free = list(pool)
         for kind, rate in PERSON_NOISE.items():
@@ -433,8 +420,6 @@ class _Draw:
                 self.mark("declarations", kind, person_id)
 
     def spell_companies(self) -> None:
-        from probity.demo.generator import Name
-
         country = self.country
         pool = [c.id for c in country.companies if c.id not in self.scheme_companies]
         free = list(pool)
@@ -500,8 +485,6 @@ class _Draw:
 
     def add_hard_negatives(self) -> None:
         """Look-alikes of people in the declarations: same or one-edit name, another birth date, in the register."""
-        from probity.demo.generator import Name
-
         country, rng = self.country, self.rng
         declared = sorted(
             {d.person_id for d in country.declarations} | {pid for d in country.declarations for pid, _ in d.family}

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 
@@ -37,12 +37,22 @@ from probity.core.models import (
     Position,
     PublicBody,
 )
+from probity.declarations.selectors import declarations_matching
+from probity.declarations.services import ImportReport, declaration_import, default_profile, publish
 from probity.demo.generator import COUNTRY_CODE, Country, generate_country, source_key_prefix
 from probity.demo.noise import Noise
 from probity.demo.writers import DECLARATIONS_DIR, FILES, Manifest, Progress, write_country
-
-if TYPE_CHECKING:
-    from probity.declarations.services import ImportReport
+from probity.entities.services import entities_link, entities_sync_core, ftm_import
+from probity.ownership.services import ownership_ingest
+from probity.procurement.selectors import TABLES, compiled_releases_write, read_releases
+from probity.procurement.services import (
+    coverage_compute,
+    coverage_store,
+    debarment_import_csv,
+    procurement_detect,
+    procurement_ingest,
+)
+from probity.warehouse.services import warehouse_connection
 
 AUDIT_ACTOR = "system:demo"
 BATCH_SIZE = 500
@@ -296,7 +306,7 @@ DEMO_DATASET = "demo"  # the ownership register's and the entity lists' dataset 
 PUBLIC_PREFIX = "demo-"  # how the files spell a generator id: demo-person-418230 (writers.public_id)
 
 
-def demo_source_prefix(seed: int, scale: float) -> str:
+def demo_source_prefix(*, seed: int, scale: float) -> str:
     """The start of the core tables' source keys for a demo country (``generator.source_key_prefix``)."""
     return source_key_prefix(seed, scale)
 
@@ -305,7 +315,7 @@ def _manifest(demo_dir: Path) -> dict[str, Any]:
     path = Path(demo_dir) / FILES["manifest"]
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run `probity demo generate` first")
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _core_key(value: Any, prefix: str) -> Any:
@@ -314,7 +324,7 @@ def _core_key(value: Any, prefix: str) -> Any:
     return value
 
 
-def declaration_with_core_ids(document: dict[str, Any], prefix: str) -> dict[str, Any]:
+def declaration_with_core_ids(*, document: dict[str, Any], prefix: str) -> dict[str, Any]:
     """A demo declaration (probity-declaration/0.1) whose people, position and body ids are core source keys.
 
     The files name people ``demo-person-418230``; the core tables know the same person as
@@ -347,19 +357,18 @@ def demo_declarations_import(*, demo_dir: Path, progress: Callable[[int], object
     ``manifest.json``) into a temporary folder under the same names and imported from there by
     ``declarations.services.declaration_import``, so re-importing changes nothing. Returns its report.
     """
-    from probity.declarations.services import declaration_import
-
     demo_dir = Path(demo_dir)
     manifest = _manifest(demo_dir)
-    prefix = demo_source_prefix(int(manifest["seed"]), float(manifest["scale"]))
+    prefix = demo_source_prefix(seed=int(manifest["seed"]), scale=float(manifest["scale"]))
     with tempfile.TemporaryDirectory(prefix="probity-demo-declarations-") as temporary:
         folder = Path(temporary)
         for path in sorted((demo_dir / DECLARATIONS_DIR).glob("*.json")):
             document = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(document, dict):
-                document = declaration_with_core_ids(document, prefix)
+                document = declaration_with_core_ids(document=document, prefix=prefix)
             (folder / path.name).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-        return declaration_import(path=folder, submitted_by=AUDIT_ACTOR, progress=progress)
+        with audit_actor(AUDIT_ACTOR):
+            return declaration_import(path=folder, progress=progress)
 
 
 @dataclass
@@ -378,9 +387,7 @@ class IngestStep:
 
 
 def _ownership(demo_dir: Path) -> tuple[dict[str, int], int]:
-    from probity.ownership.services import ownership_ingest
-
-    batch = ownership_ingest(path=demo_dir / FILES["bods"], dataset=DEMO_DATASET, actor=AUDIT_ACTOR).batch
+    batch = ownership_ingest(path=demo_dir / FILES["bods"], dataset=DEMO_DATASET).batch
     counts = {
         "statements read": batch.statements_read,
         "stored": batch.statements_stored,
@@ -391,22 +398,13 @@ def _ownership(demo_dir: Path) -> tuple[dict[str, int], int]:
 
 
 def _debarments(demo_dir: Path) -> tuple[dict[str, int], int]:
-    from probity.procurement.services import debarment_import_csv
-
     # The CSV only: the FtM file holds the same list as Sanction entities (another key, so not both).
-    report = debarment_import_csv(path=demo_dir / FILES["debarments"], source_name=DEMO_DATASET, actor=AUDIT_ACTOR)
+    report = debarment_import_csv(path=demo_dir / FILES["debarments"], source_name=DEMO_DATASET)
     counts = {"new": report.created, "changed": report.updated, "unchanged": report.unchanged}
     return {**counts, "rejected": len(report.errors)}, len(report.errors)
 
 
 def _procurement(demo_dir: Path) -> tuple[dict[str, int], int]:
-    from probity.procurement.coverage import coverage_compute, coverage_store
-    from probity.procurement.indicators.beyond_inputs import read_releases
-    from probity.procurement.ingest import compiled_releases_write, procurement_ingest
-    from probity.procurement.services import procurement_detect
-    from probity.procurement.tables import TABLES
-    from probity.warehouse.services import warehouse_connection
-
     ingested = procurement_ingest(paths=[demo_dir / FILES["ocds"]])
     with tempfile.TemporaryDirectory(prefix="probity-demo-ocds-") as temporary:
         compiled = Path(temporary) / "compiled.jsonl"
@@ -414,7 +412,7 @@ def _procurement(demo_dir: Path) -> tuple[dict[str, int], int]:
         # As `probity procurement detect FILE`: every procurement_* table (recorded in the catalogue),
         # every indicator (Cardinal's and the others), the matrix, the risk scores per process, buyer
         # and supplier, and the findings.
-        detected = procurement_detect(releases=read_releases(compiled), started_by=AUDIT_ACTOR)
+        detected = procurement_detect(releases=read_releases(compiled))
     with warehouse_connection() as warehouse:  # the Coverage page, as `probity procurement coverage`
         report, _indicators = coverage_compute(warehouse=warehouse)
         coverage_store(warehouse=warehouse, report=report)
@@ -431,16 +429,14 @@ def _procurement(demo_dir: Path) -> tuple[dict[str, int], int]:
 
 
 def _entities(demo_dir: Path) -> tuple[dict[str, int], int]:
-    from probity.entities.services import entities_link, entities_sync_core, ftm_import
-
     # One transaction each: the services write 500 entities at a time, each batch in a savepoint.
     with transaction.atomic():
-        imported = ftm_import(source=demo_dir / FILES["ftm"], dataset=DEMO_DATASET, actor=AUDIT_ACTOR)
+        imported = ftm_import(source=demo_dir / FILES["ftm"], dataset=DEMO_DATASET)
     with transaction.atomic():
-        core = entities_sync_core(actor=AUDIT_ACTOR)
+        core = entities_sync_core()
     pairs = 0
     for schema in ("Person", "Company"):
-        result = entities_link(schema=schema, actor=AUDIT_ACTOR, run_label=f"demo-{schema.lower()}")
+        result = entities_link(schema=schema, run_label=f"demo-{schema.lower()}")
         pairs += result["created"] + result["updated"]
     counts = {
         "list entities": imported.created + imported.updated + imported.unchanged,
@@ -452,15 +448,13 @@ def _entities(demo_dir: Path) -> tuple[dict[str, int], int]:
 
 
 def _declarations(demo_dir: Path) -> tuple[dict[str, int], int]:
-    from probity.declarations import publication
-
     report = demo_declarations_import(demo_dir=demo_dir)
     # On the public register too, redacted with the default profile (as `probity declarations publish`).
     manifest = _manifest(demo_dir)
-    prefix = demo_source_prefix(int(manifest["seed"]), float(manifest["scale"]))
-    declarations = publication.declarations_matching().filter(declarant__source_key__startswith=prefix)
+    prefix = demo_source_prefix(seed=int(manifest["seed"]), scale=float(manifest["scale"]))
+    declarations = declarations_matching().filter(declarant__source_key__startswith=prefix)
     with transaction.atomic():  # one disk sync instead of one per declaration
-        published = publication.publish(declarations=declarations.iterator(), profile=publication.default_profile())
+        published = publish(declarations=declarations.iterator(), profile=default_profile())
     counts = {
         "stored": report.created,
         "unchanged": report.unchanged,

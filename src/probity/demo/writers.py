@@ -34,19 +34,15 @@ from followthemoney.proxy import EntityProxy
 from probity.demo.generator import (
     AS_OF,
     COUNTRY_CODE,
-    COUNTRY_SHORT_NAME,
     SCHEME_DECLARATION_DETECTORS,
     SCHEME_INDICATORS,
     SCHEME_TYPES,
     SCHEMES_IN_EVERY_DECLARATION,
     SECTIONS,
     Country,
-    Declaration,
-    Ownership,
-    Person,
-    Process,
 )
 from probity.demo.noise import COMPANY_NOISE, DECLARATION_NOISE, FTM_NOISE, MISSING_BIRTH_DATE, PERSON_NOISE
+from probity.demo.records import COUNTRY_SHORT_NAME, Declaration, Ownership, Person, Process, bods_people
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while files are written."""
@@ -280,18 +276,6 @@ def published(country: Country) -> Country:
     if country.__dict__.get("noise_extended"):
         return country
     return country.noise.extended(country)
-
-
-def bods_people(country: Country) -> list[str]:
-    """Generator ids of the people the company register knows: owners, nominees, nominators, directors."""
-    found: set[str] = set()
-    for ownership in country.ownerships:
-        if ownership.owner_id.startswith("person-"):
-            found.add(ownership.owner_id)
-        if ownership.nominee_for:
-            found.add(ownership.nominee_for)
-    found.update(d.person_id for d in country.directorships)
-    return sorted(found)
 
 
 def bods_ownership_record_ids(ownership: Ownership) -> list[str]:

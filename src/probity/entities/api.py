@@ -5,17 +5,17 @@ resolution run); ``match_router`` at ``/api/v1/match`` answers ``POST /api/v1/ma
 request and response shapes of OpenSanctions' yente, so screening clients built for it work unchanged.
 """
 
+import io
 from datetime import datetime
 from typing import Any, Literal, cast
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from probity.core.api import MAX_PAGE, ApiError, errors
-from probity.core.audit import audit_actor
 from probity.entities import screening, selectors, services
 from probity.entities.models import Entity, MatchCandidate
 
@@ -153,7 +153,7 @@ def entity_detail(request: HttpRequest, entity_id: int) -> dict[str, Any]:
     entity = Entity.objects.filter(pk=entity_id).first()
     if entity is None:
         raise ApiError(404, "not_found", f"There is no entity {entity_id}.")
-    page = selectors.entity_page(entity)
+    page = selectors.entity_page(entity=entity)
     return {
         **_entity_out(entity),
         "properties": entity.properties or {},
@@ -194,11 +194,7 @@ def candidate_decide(request: HttpRequest, candidate_id: int, payload: DecisionI
         raise ApiError(404, "not_found", f"There is no match candidate {candidate_id}.")
     if candidate.status != MatchCandidate.Status.OPEN:
         raise ApiError(409, "conflict", f"The match candidate {candidate_id} was already {candidate.status}.")
-    actor = user.get_username()
-    with audit_actor(actor):
-        decision = services.match_decide(
-            candidate=candidate, decision=payload.decision, reason=payload.reason, actor=actor
-        )
+    decision = services.match_decide(candidate=candidate, decision=payload.decision, reason=payload.reason, actor=user)
     return {
         "id": decision.pk,
         "candidate_id": candidate.pk,
@@ -217,7 +213,7 @@ def candidate_decide(request: HttpRequest, candidate_id: int, payload: DecisionI
 def link_run(request: HttpRequest, payload: LinkIn) -> dict[str, int]:
     user = _user(request)
     _require(user, "entities.add_matchcandidate", "Your role may not run entity resolution.")
-    return services.entities_link(schema=payload.schema_name, threshold=payload.threshold, actor=user.get_username())
+    return services.entities_link(schema=payload.schema_name, threshold=payload.threshold, actor=user)
 
 
 @router.get(
@@ -235,14 +231,10 @@ def link_run(request: HttpRequest, payload: LinkIn) -> dict[str, int]:
 )
 def ftm_export(request: HttpRequest) -> Any:
     """The same file as ``probity entities export-ftm``: one FollowTheMoney entity a line (audited)."""
-    import io
-
-    from django.http import HttpResponse
-
     user = _user(request)
     _require(user, services.EXPORT_PERMISSION, "Your role may not export Probity's registers.")
     out = io.StringIO()
-    services.ftm_export(out=out, actor=user.get_username())
+    services.ftm_export(out=out, actor=user)
     response = HttpResponse(out.getvalue(), content_type="application/x-ndjson; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="probity.ftm.jsonl"'
     return response

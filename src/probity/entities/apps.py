@@ -1,8 +1,17 @@
-from django.apps import AppConfig
+"""Entities as a module: its pages, its API (entities and yente-compatible screening), navigation and roles."""
+
 from django.utils.translation import gettext_lazy as _
 
+from probity.core.modules import ModuleConfig
 
-class EntitiesConfig(AppConfig):
+
+class EntitiesConfig(ModuleConfig):
+
     name = "probity.entities"
     label = "entities"
     verbose_name = _("Entities")
+
+    url_prefix = "entities/"
+    api_routers = (("/entities", "api.router"), ("/match", "api.match_router"))
+    navigation = "navigation.NAV_ITEMS"
+    role_permissions = "roles.ROLE_PERMISSIONS"

@@ -1,8 +1,8 @@
 """Probity's procurement contracts as FollowTheMoney entities, for Aleph and OpenSanctions users.
 
-Read-only from the procurement warehouse tables (``probity.procurement.tables``: ``processes``,
-``parties``, ``awards``, ``award_suppliers``, ``contracts``), through Ibis so the same code reads
-DuckDB and Spark. For each award of each contracting process:
+Read-only from the procurement warehouse tables (``processes``, ``parties``, ``awards``,
+``award_suppliers``, ``contracts``) through ``probity.procurement.selectors``, with Ibis, so the same code
+reads DuckDB and Spark. For each award of each contracting process:
 
 * one FtM ``Contract`` (id ``probity-contract-…``): the OCDS contract that implements the award when
   there is one (its title, value, signature date and status), else the award itself; ``authority`` is
@@ -30,10 +30,13 @@ from typing import Any
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
 
+from probity.core.models import Identifier
+from probity.entities.ids import organisation_ftm_id
+from probity.warehouse.services import warehouse_connection
+
 LOGGER = logging.getLogger("probity.entities")
 
 NEEDED_TABLES = ("processes", "parties", "awards", "award_suppliers", "contracts")
-ORGANISATION_PREFIX = "probity-organisation-"
 
 
 def _text(value: Any) -> str:
@@ -73,17 +76,15 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
 
 def missing_tables() -> list[str]:
     """The procurement tables the contract export reads that the warehouse does not have."""
-    from probity.procurement.tables import warehouse_name
-    from probity.warehouse.services import warehouse_connection
+    # Procurement is another module, which an installation may leave out: read only when contracts are exported.
+    from probity.procurement.selectors import procurement_tables_missing
 
     with warehouse_connection(read_only=True) as warehouse:
-        present = set(warehouse.list_tables())
-    return [warehouse_name(t) for t in NEEDED_TABLES if warehouse_name(t) not in present]
+        return procurement_tables_missing(warehouse=warehouse, tables=NEEDED_TABLES)
 
 
 def _read() -> dict[str, list[dict[str, Any]]]:
-    from probity.procurement.tables import warehouse_name
-    from probity.warehouse.services import warehouse_connection
+    from probity.procurement.selectors import procurement_frame, procurement_parties  # see missing_tables
 
     wanted = {
         "processes": [
@@ -125,16 +126,17 @@ def _read() -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     with warehouse_connection(read_only=True) as warehouse:
         for table, columns in wanted.items():
-            expression = warehouse.table(warehouse_name(table))
-            present = [c for c in columns if c in expression.columns]
-            out[table] = _rows(warehouse.execute(expression.select(*present)))
+            if table == "parties":  # the identity columns, and the name and address columns it has
+                frame = procurement_parties(warehouse=warehouse, columns=columns)
+            else:
+                frame = procurement_frame(warehouse=warehouse, table=table, columns=columns)
+            out[table] = _rows(frame)
     return out
 
 
 def _core_organisations(parties: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """(scheme, id) of each party identifier that names exactly one of Probity's organisations."""
-    from probity.core.models import Identifier
-    from probity.ownership.services import ORGANISATION_SCHEMES, _issuer
+    from probity.ownership.services import ORGANISATION_SCHEMES, scheme_issuer  # another module, as procurement above
 
     hashes: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for party in parties:
@@ -142,7 +144,7 @@ def _core_organisations(parties: list[dict[str, Any]]) -> dict[tuple[str, str], 
         if not value:
             continue
         for core_scheme in ORGANISATION_SCHEMES:
-            hashes[Identifier.hash_value(core_scheme, _issuer(scheme), value)].add((scheme, value))
+            hashes[Identifier.hash_value(core_scheme, scheme_issuer(scheme=scheme), value)].add((scheme, value))
     found: dict[tuple[str, str], set[int]] = defaultdict(set)
     keys = sorted(hashes)
     for start in range(0, len(keys), 500):
@@ -173,8 +175,6 @@ def _party_proxy(party: dict[str, Any], schema: str, ftm_id: str) -> EntityProxy
 
 def contract_proxies() -> Iterator[EntityProxy]:
     """Contracts, contract awards, buyers and suppliers from the procurement warehouse (see the module)."""
-    from probity.entities.services import organisation_ftm_id
-
     try:
         missing = missing_tables()
     except Exception as error:  # noqa: BLE001 — no warehouse configured or reachable: nothing to export

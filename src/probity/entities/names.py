@@ -21,7 +21,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+import icu
 from anyascii import anyascii
 from rigour.names.org_types import replace_org_types_compare
 from rigour.text.distance import levenshtein
@@ -104,9 +106,7 @@ _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―·・•,;/\\|()\[\]{}\"'`’�
 
 
 @lru_cache(maxsize=1)
-def _icu_transliterator():  # type: ignore[no-untyped-def]
-    import icu
-
+def _icu_transliterator() -> Any:
     return icu.Transliterator.createInstance("Any-Latin; Latin-ASCII")
 
 
@@ -142,7 +142,7 @@ def _is_han(char: str) -> bool:
 
 def _pinyin(text: str) -> str:
     """Chinese characters as pinyin: a foreign name's parts (split by ·) joined, a Chinese name as surname + given."""
-    from pypinyin import lazy_pinyin
+    from pypinyin import lazy_pinyin  # a fifth of a second to import, for Chinese-character names only
 
     words = []
     for segment in _SEPARATORS.split(text):

@@ -1,7 +1,7 @@
-"""The entities pages in the main navigation (read by ``probity.core.context_processors``)."""
+"""The entities pages in the main navigation (declared on the module's ``AppConfig``)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from probity.core.context_processors import NavItem
+from probity.core.modules import NavItem
 
 NAV_ITEMS = (NavItem("entities:index", _("Entities"), "entities.view_entity"),)

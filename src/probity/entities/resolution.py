@@ -257,6 +257,8 @@ def settings(
     ``tf`` weighs an exact name by how rare it is in the data (a common name says less), which needs
     enough records for the frequencies to mean something (``TF_MIN_RECORDS``).
     """
+    # Splink (and DuckDB, pyarrow, Spark below) are imported only when a resolution runs: a quarter of a
+    # second and more at start-up that pages, the API and most commands never need.
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
@@ -445,7 +447,7 @@ def db_api(backend: str = "duckdb", **options: Any) -> Any:
 
         spark = options.pop("spark", None)
         if spark is None:
-            from pyspark.sql import SparkSession
+            from pyspark.sql import SparkSession  # the optional "spark" extra
 
             spark = SparkSession.builder.master("local[2]").appName("probity-entities").getOrCreate()
         return SparkAPI(spark_session=spark, **options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from followthemoney import model, registry
 
 from probity.entities import names
@@ -68,7 +68,7 @@ def _property_label(schema_name: str, prop_name: str) -> str:
     return str(prop.label) if prop else prop_name
 
 
-def entity_identifiers(entity: Entity) -> list[tuple[str, str]]:
+def entity_identifiers(*, entity: Entity) -> list[tuple[str, str]]:
     """(property label, value) of each identifier-typed property."""
     schema = model.get(entity.schema)
     out: list[tuple[str, str]] = []
@@ -96,7 +96,7 @@ RELATION_DETAIL_PROPS = (
 """Properties of a relation entity shown beside it ("nominee shareholder", "100.00 %", "218793.66 XTS" …)."""
 
 
-def relation_details(via: Entity) -> list[str]:
+def relation_details(*, via: Entity) -> list[str]:
     """The relation's own facts, in a fixed order: role, kinship, share, amount, dates."""
     properties = via.properties or {}
     out: list[str] = []
@@ -116,7 +116,7 @@ def relation_details(via: Entity) -> list[str]:
     return out
 
 
-def entity_relations(entity: Entity) -> list[Relation]:
+def entity_relations(*, entity: Entity) -> list[Relation]:
     """Relations that name this entity (and, through a confirmed cluster, its other records)."""
     ids = list(Entity.objects.filter(cluster=entity.cluster).values_list("ftm_id", flat=True)) or [entity.ftm_id]
     refs = list(EntityReference.objects.filter(target_id__in=ids).select_related("entity")[:200])
@@ -130,7 +130,7 @@ def entity_relations(entity: Entity) -> list[Relation]:
     for ref in refs:
         via = ref.entity
         targets = [r for r in EntityReference.objects.filter(entity=via).exclude(target_id__in=ids)]
-        details = relation_details(via)
+        details = relation_details(via=via)
         if not targets:
             relations.append(Relation(via.schema, _property_label(via.schema, ref.prop), None, "", via, details))
         for target in targets:
@@ -147,7 +147,7 @@ def entity_relations(entity: Entity) -> list[Relation]:
     return relations
 
 
-def entity_page(entity: Entity) -> EntityPage:
+def entity_page(*, entity: Entity) -> EntityPage:
     candidates = list(
         MatchCandidate.objects.filter(Q(left=entity) | Q(right=entity))
         .select_related("left", "right")
@@ -161,19 +161,17 @@ def entity_page(entity: Entity) -> EntityPage:
     return EntityPage(
         entity=entity,
         names=list(entity.names.order_by("kind", "script", "name")),
-        identifiers=entity_identifiers(entity),
+        identifiers=entity_identifiers(entity=entity),
         same_cluster=list(Entity.objects.filter(cluster=entity.cluster).exclude(pk=entity.pk).order_by("ftm_id")),
         candidates=candidates,
-        relations=entity_relations(entity),
+        relations=entity_relations(entity=entity),
         properties=visible_props,
     )
 
 
-def candidate_other(candidate: MatchCandidate, entity: Entity) -> Entity:
+def candidate_other(*, candidate: MatchCandidate, entity: Entity) -> Entity:
     return candidate.right if candidate.left_id == entity.pk else candidate.left
 
 
 def dataset_counts() -> list[dict[str, Any]]:
-    from django.db.models import Count
-
     return list(Entity.objects.values("dataset").annotate(count=Count("pk")).order_by("dataset"))

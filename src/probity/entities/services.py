@@ -19,20 +19,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from django.apps import apps
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from followthemoney import model, registry
 from followthemoney.proxy import EntityProxy
 
-from probity.core.audit import audit_actor, audit_record, current_actor
+from probity.core.audit import actor_name, audit_as, audit_record
 from probity.core.models import AuditEntry, FamilyRelation, Identifier, Organisation, Person, PersonName, Position
-from probity.entities import names
+from probity.entities import names, resolution
+from probity.entities.contracts import contract_proxies
+from probity.entities.ids import ORGANISATION_PREFIX, PERSON_PREFIX, organisation_ftm_id, person_ftm_id
 from probity.entities.models import Entity, EntityName, EntityReference, MatchCandidate, MatchDecision
 
 Progress = Callable[[int], object]
 PROBITY_DATASET = "probity"
-AUDIT_ACTOR = "system:entities"
+AUDIT_ACTOR = "system:entities"  # the audit name of ``probity entities`` (its jobs act as the system)
 NAME_PROPERTIES = ("name", "alias", "weakAlias", "previousName")
 MAX_ERRORS_KEPT = 1000
 
@@ -71,7 +75,7 @@ class EntityError(ValueError):
     """An entity that cannot be imported; the message says why."""
 
 
-def ftm_validate(data: Any) -> tuple[EntityProxy, list[str]]:
+def ftm_validate(*, data: Any) -> tuple[EntityProxy, list[str]]:
     """A clean proxy for one FtM entity dict, and warnings for values dropped; raises ``EntityError``."""
     if not isinstance(data, dict):
         raise EntityError("the line is not a JSON object")
@@ -145,7 +149,7 @@ def _entity_names(proxy: EntityProxy) -> list[tuple[str, str]]:
     return out
 
 
-def name_index_keys(name: str) -> str:
+def name_index_keys(*, name: str) -> str:
     """The phonetic keys of a name as stored for look-up: " key1 key2 " (spaces around each)."""
     keys = sorted(names.name_keys(name))
     joined = " ".join(keys)
@@ -158,7 +162,7 @@ def name_index_keys(name: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def _name_columns(name: str) -> tuple[str, str, str]:
     """(script, normalised, keys) of a name; cached, as the same names come back across sources."""
-    return names.main_script(name), names.normalise(name)[:500], name_index_keys(name)
+    return names.main_script(name), names.normalise(name)[:500], name_index_keys(name=name)
 
 
 def _write_names(written: list[tuple[Entity, EntityProxy, bool]]) -> None:
@@ -219,10 +223,9 @@ IMPORT_BATCH = 500
 """Entities written together: one look-up, bulk inserts and updates, one summary audit entry."""
 
 
-def _upsert_batch(
-    items: list[tuple[EntityProxy, dict[str, Any]]], *, dataset: str, actor: str
-) -> list[tuple[Entity, str]]:
-    """Creates or updates the entities of ``items`` (distinct ids) in one transaction; one audit entry.
+def _upsert_batch(items: list[tuple[EntityProxy, dict[str, Any]]], *, dataset: str) -> list[tuple[Entity, str]]:
+    """Creates or updates the entities of ``items`` (distinct ids) in one transaction; one audit entry
+    in the name of the current ``audit_actor``.
 
     Returns each entity with "created", "updated" or "unchanged", in the order of ``items``. The audit
     entry lists the id and FtM id of every entity created, and of every entity updated with the names
@@ -275,7 +278,6 @@ def _upsert_batch(
         if written:
             audit_record(
                 action=AuditEntry.Action.OTHER,
-                actor=actor,
                 object_type="entities.entity",
                 object_id=str(written[0][0].pk),
                 object_label=f"import batch of {len(written)} entities",
@@ -292,18 +294,18 @@ def _upsert_batch(
 
 
 def _upsert_batch_retrying(
-    items: list[tuple[EntityProxy, dict[str, Any]]], *, dataset: str, actor: str
+    items: list[tuple[EntityProxy, dict[str, Any]]], *, dataset: str
 ) -> list[tuple[Entity, str]]:
     """``_upsert_batch``, once more if a concurrent import created some of the same entities meanwhile."""
     try:
-        return _upsert_batch(items, dataset=dataset, actor=actor)
+        return _upsert_batch(items, dataset=dataset)
     except IntegrityError:
-        return _upsert_batch(items, dataset=dataset, actor=actor)
+        return _upsert_batch(items, dataset=dataset)
 
 
 def entity_upsert(*, proxy: EntityProxy, dataset: str, extra: dict[str, Any] | None = None) -> tuple[Entity, str]:
     """Creates or updates the entity with ``proxy.id``; returns it and "created", "updated" or "unchanged"."""
-    return _upsert_batch([(proxy, extra or {})], dataset=dataset, actor=current_actor())[0]
+    return _upsert_batch([(proxy, extra or {})], dataset=dataset)[0]
 
 
 def _read_lines(source: Path | IO[str]) -> Iterator[tuple[int, str]]:
@@ -318,7 +320,7 @@ def ftm_import(
     *,
     source: Path | IO[str],
     dataset: str,
-    actor: str = AUDIT_ACTOR,
+    actor: User | None = None,
     progress: Progress | None = None,
     batch_size: int = IMPORT_BATCH,
 ) -> ImportReport:
@@ -328,6 +330,7 @@ def ftm_import(
     company without a name is reported (line, id, reason) and skipped; the others are stored,
     ``batch_size`` at a time in one transaction with one summary audit entry (``_upsert_batch``).
     Values that are not valid for their property (a date "1980-13-45") are dropped with a warning.
+    ``actor`` None: the system imports, under the current ``audit_actor`` (the CLI's ``system:entities``).
     """
     if not dataset or len(dataset) > 100:
         raise ValueError("a dataset name of 1 to 100 characters is needed")
@@ -335,13 +338,13 @@ def ftm_import(
     batch: dict[str, tuple[EntityProxy, dict[str, Any]]] = {}
 
     def flush() -> None:
-        for _entity, outcome in _upsert_batch_retrying(list(batch.values()), dataset=dataset, actor=actor):
+        for _entity, outcome in _upsert_batch_retrying(list(batch.values()), dataset=dataset):
             setattr(report, outcome, getattr(report, outcome) + 1)
         if progress is not None and batch:
             progress(len(batch))
         batch.clear()
 
-    with audit_actor(actor):
+    with audit_as(actor):
         for line_number, line in _read_lines(source):
             if not line.strip():
                 continue
@@ -353,7 +356,7 @@ def ftm_import(
                 except json.JSONDecodeError as exc:
                     raise EntityError(f"the line is not valid JSON ({exc.msg})") from exc
                 entity_id = data.get("id") if isinstance(data, dict) else None
-                proxy, warnings = ftm_validate(data)
+                proxy, warnings = ftm_validate(data=data)
             except EntityError as exc:
                 report.errors.append({"line": line_number, "id": entity_id, "reason": str(exc)})
                 continue
@@ -368,7 +371,6 @@ def ftm_import(
         if report.created or report.updated:
             audit_record(
                 action=AuditEntry.Action.OTHER,
-                actor=actor,
                 object_type="entities.import",
                 object_label=dataset[:200],
                 details={
@@ -411,14 +413,6 @@ ORGANISATION_SCHEMAS: dict[str, str] = {
     Organisation.Kind.PARTNERSHIP: "Company",
     Organisation.Kind.STATE_ENTERPRISE: "Company",
 }
-
-
-def person_ftm_id(pk: int) -> str:
-    return f"probity-person-{pk}"
-
-
-def organisation_ftm_id(pk: int) -> str:
-    return f"probity-organisation-{pk}"
 
 
 def _person_proxy(
@@ -484,13 +478,11 @@ def declared_addresses() -> dict[int, str]:
     A family member is the declarant's relative (``FamilyRelation``) of the same relation whose date of birth
     or name is the declared one.
     """
-    from django.apps import apps
-
     try:
         apps.get_model("declarations", "DeclarationVersion")
     except LookupError:
         return {}
-    from probity.declarations.detectors import iter_latest_items
+    from probity.declarations.selectors import iter_latest_items
 
     relatives: dict[int, list[FamilyRelation]] = {}
     for relation in FamilyRelation.objects.select_related("relative").order_by("pk"):
@@ -585,8 +577,6 @@ def core_relation_proxies(*, addresses: bool = False) -> Iterator[EntityProxy]:
         family.add("relationship", FAMILY_RELATIONSHIPS.get(relation.kind, "relative"))
         yield family
     yield from _ownership_proxies(addresses=addresses)
-    from probity.entities.contracts import contract_proxies
-
     yield from contract_proxies()
 
 
@@ -636,8 +626,6 @@ def _party_proxy(party: Any, *, addresses: bool = False) -> EntityProxy | None:
 
 def _ownership_proxies(*, addresses: bool = False) -> Iterator[EntityProxy]:
     """Ownership and control from the ownership app (BODS relationships), when it is installed."""
-    from django.apps import apps
-
     try:
         relationship_model = apps.get_model("ownership", "Relationship")
     except LookupError:
@@ -685,8 +673,9 @@ EXPORT_PERMISSION = "entities.change_entity"
 file holds every official's and relative's name and birth date."""
 
 
-def ftm_export(*, out: IO[str], actor: str = AUDIT_ACTOR, progress: Progress | None = None) -> int:
-    """Writes Probity's people, organisations, positions, family ties, ownership and contracts as FtM JSON Lines."""
+def ftm_export(*, out: IO[str], actor: User | None = None, progress: Progress | None = None) -> int:
+    """Writes Probity's people, organisations, positions, family ties, ownership and contracts as FtM JSON Lines.
+    ``actor`` None: the system exports, under the current ``audit_actor``."""
     count = 0
     for proxy in core_proxies():
         out.write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
@@ -695,7 +684,7 @@ def ftm_export(*, out: IO[str], actor: str = AUDIT_ACTOR, progress: Progress | N
             progress(1)
     audit_record(
         action=AuditEntry.Action.EXPORT,
-        actor=actor,
+        actor=actor_name(actor),
         object_type="entities.ftm",
         object_label="FollowTheMoney export",
         details={"entities": count},
@@ -704,7 +693,7 @@ def ftm_export(*, out: IO[str], actor: str = AUDIT_ACTOR, progress: Progress | N
 
 
 def entities_sync_core(
-    *, actor: str = AUDIT_ACTOR, progress: Progress | None = None, batch_size: int = IMPORT_BATCH
+    *, actor: User | None = None, progress: Progress | None = None, batch_size: int = IMPORT_BATCH
 ) -> ImportReport:
     """Takes Probity's own people and organisations in as the ``probity`` dataset (idempotent).
 
@@ -716,19 +705,19 @@ def entities_sync_core(
     batch: dict[str, tuple[EntityProxy, dict[str, Any]]] = {}
 
     def flush() -> None:
-        for _entity, outcome in _upsert_batch_retrying(list(batch.values()), dataset=PROBITY_DATASET, actor=actor):
+        for _entity, outcome in _upsert_batch_retrying(list(batch.values()), dataset=PROBITY_DATASET):
             setattr(report, outcome, getattr(report, outcome) + 1)
         if progress is not None and batch:
             progress(len(batch))
         batch.clear()
 
-    with audit_actor(actor):
+    with audit_as(actor):
         for proxy in core_proxies(addresses=True):
             report.read += 1
             extra: dict[str, Any] = {}
-            if proxy.id and proxy.id.startswith("probity-person-"):
+            if proxy.id and proxy.id.startswith(PERSON_PREFIX):
                 extra["person_id"] = int(proxy.id.rsplit("-", 1)[1])
-            elif proxy.id and proxy.id.startswith("probity-organisation-"):
+            elif proxy.id and proxy.id.startswith(ORGANISATION_PREFIX):
                 extra["organisation_id"] = int(proxy.id.rsplit("-", 1)[1])
             if str(proxy.id) in batch:
                 flush()
@@ -751,7 +740,7 @@ def entities_link(
     schema: str = "Person",
     threshold: float = 0.5,
     backend: str = "duckdb",
-    actor: str = AUDIT_ACTOR,
+    actor: User | None = None,
     run_label: str = "",
 ) -> dict[str, int]:
     """Runs entity resolution over the stored entities and stores new candidate pairs.
@@ -759,8 +748,6 @@ def entities_link(
     Pairs an analyst already rejected are never raised again, and confirmed or rejected pairs keep
     their status; open pairs get the new score and explanation.
     """
-    from probity.entities import resolution
-
     entities = list(
         Entity.objects.filter(schema__in=resolution.schemas_for(schema)).prefetch_related("names").order_by("pk")
     )
@@ -783,7 +770,7 @@ def entities_link(
     clusters = dict(Entity.objects.values_list("pk", "cluster"))
     created = updated = skipped = 0
     new: list[MatchCandidate] = []
-    with audit_actor(actor), transaction.atomic():
+    with audit_as(actor), transaction.atomic():
         for prediction in predictions:
             left, right = _pair(prediction.left_id, prediction.right_id)
             candidate = existing.get((left, right))
@@ -815,7 +802,6 @@ def entities_link(
         MatchCandidate.objects.bulk_create(new, batch_size=1000)
         audit_record(
             action=AuditEntry.Action.OTHER,
-            actor=actor,
             object_type="entities.link",
             object_label=label,
             details={
@@ -831,16 +817,16 @@ def entities_link(
     return {"records": len(records), "created": created, "updated": updated, "skipped": skipped}
 
 
-def match_decide(*, candidate: MatchCandidate, decision: str, reason: str = "", actor: str) -> MatchDecision:
+def match_decide(*, candidate: MatchCandidate, decision: str, reason: str = "", actor: User) -> MatchDecision:
     """Records an analyst's decision; a confirmation merges the two clusters, a rejection is permanent."""
     if decision not in MatchDecision.Decision.values:
         raise ValueError(f"a decision is 'confirmed' or 'rejected', not {decision!r}")
     if decision == MatchDecision.Decision.REJECTED and not reason.strip():
         raise ValueError("a rejection needs a reason")
-    with audit_actor(actor), transaction.atomic():
+    with audit_as(actor), transaction.atomic():
         candidate = MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
         record = MatchDecision.objects.create(
-            candidate=candidate, decision=decision, reason=reason.strip(), decided_by=actor
+            candidate=candidate, decision=decision, reason=reason.strip(), decided_by=actor_name(actor)
         )
         candidate.status = decision
         candidate.save(update_fields=["status", "updated_at"])

@@ -4,11 +4,12 @@ match candidates with their explanation and confirm/reject buttons), and the lis
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -130,11 +131,11 @@ def index(request: HttpRequest) -> HttpResponse:
 @permission_required("entities.view_entity", raise_exception=True)
 def entity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entity = get_object_or_404(Entity, pk=pk)
-    page = selectors.entity_page(entity)
+    page = selectors.entity_page(entity=entity)
     candidates = [
         {
             "candidate": candidate,
-            "other": selectors.candidate_other(candidate, entity),
+            "other": selectors.candidate_other(candidate=candidate, entity=entity),
             "rows": _explanation_rows(candidate.explanation),
         }
         for candidate in page.candidates
@@ -161,7 +162,7 @@ def entity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def ftm_export(request: HttpRequest) -> HttpResponse:
     """Downloads the FtM export (people, organisations, positions, family, ownership, contracts); audited."""
     out = io.StringIO()
-    services.ftm_export(out=out, actor=request.user.get_username())
+    services.ftm_export(out=out, actor=cast(User, request.user))
     response = HttpResponse(out.getvalue(), content_type="application/x-ndjson; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="probity.ftm.jsonl"'
     return response
@@ -208,7 +209,7 @@ def candidate_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 candidate=candidate,
                 decision=form.cleaned_data["decision"],
                 reason=form.cleaned_data["reason"],
-                actor=request.user.get_username(),
+                actor=cast(User, request.user),
             )
         except ValueError:
             messages.error(request, _("A rejection needs a reason."))

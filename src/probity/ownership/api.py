@@ -21,7 +21,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
 from probity.core.api import MAX_PAGE, ApiError, errors
-from probity.core.audit import audit_actor
+from probity.core.audit import audit_as
 from probity.ownership import selectors
 from probity.ownership.models import IngestBatch, IngestIssue, Party
 from probity.ownership.services import IngestFileError, ownership_ingest
@@ -208,7 +208,7 @@ class IngestResultOut(IngestBatchOut):
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
 def party_list(request: HttpRequest, q: str = "", kind: str = "", dataset: str = "") -> QuerySet[Party]:
     _require(_user(request), VIEW_PERMISSION, "Your role may not see the ownership register.")
-    return selectors.parties_search(q, kind=kind, dataset=dataset)
+    return selectors.parties_search(q=q, kind=kind, dataset=dataset)
 
 
 @router.get(
@@ -235,7 +235,7 @@ def party_detail(request: HttpRequest, party_id: int) -> dict[str, Any]:
             },
             "interests": list(r.interests.all()),
         }
-        for r in selectors.direct_relationships(party)
+        for r in selectors.direct_relationships(party=party)
     ]
     return {
         **{
@@ -268,7 +268,7 @@ def party_detail(request: HttpRequest, party_id: int) -> dict[str, Any]:
 )
 def party_owners(request: HttpRequest, party_id: int, threshold: float = 25.0, strict: bool = False) -> dict[str, Any]:
     party = _party(request, party_id)
-    view = selectors.ownership_view(party, threshold=_threshold(threshold), inclusive=not strict)
+    view = selectors.ownership_view(party=party, threshold=_threshold(threshold), inclusive=not strict)
     return {
         "party_id": party.pk,
         "threshold": threshold,
@@ -284,7 +284,7 @@ def party_owners(request: HttpRequest, party_id: int, threshold: float = 25.0, s
 )
 def party_chains(request: HttpRequest, party_id: int) -> dict[str, Any]:
     party = _party(request, party_id)
-    view = selectors.ownership_view(party)
+    view = selectors.ownership_view(party=party)
     graph = view.graph_json()
     return {
         "party_id": party.pk,
@@ -313,7 +313,7 @@ def party_holdings(request: HttpRequest, party_id: int, threshold: float = 25.0)
             "status": h["status"],
             "ownership": {"min": h["share"].own_lo, "max": h["share"].own_hi, "unknown": h["share"].unknown},
         }
-        for h in selectors.holdings(party, threshold=_threshold(threshold))
+        for h in selectors.holdings(party=party, threshold=_threshold(threshold))
     ]
 
 
@@ -349,7 +349,7 @@ def party_conflicts(request: HttpRequest, party_id: int) -> list[dict[str, Any]]
             "lines": c.lines,
             "evidence": c.finding.evidence,
         }
-        for c in selectors.party_conflicts(party)
+        for c in selectors.party_conflicts(party=party)
     ]
 
 
@@ -368,8 +368,8 @@ def ingest(request: HttpRequest, payload: IngestIn) -> Status[dict[str, Any]]:
         path = Path(folder) / "api-upload.json"
         path.write_text(json.dumps(payload.statements), encoding="utf-8")
         try:
-            with audit_actor(user.get_username()):
-                result = ownership_ingest(path=path, dataset=dataset, actor=user.get_username())
+            with audit_as(user):
+                result = ownership_ingest(path=path, dataset=dataset, actor=user)
         except IngestFileError as exc:
             raise ApiError(400, "bad_request", str(exc)) from exc
     batch = result.batch
@@ -413,4 +413,4 @@ def ingest_issues(request: HttpRequest, batch_id: int) -> QuerySet[IngestIssue]:
     batch = IngestBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         raise ApiError(404, "not_found", f"There is no ownership ingest {batch_id}.")
-    return selectors.batch_issues(batch)
+    return selectors.batch_issues(batch=batch)

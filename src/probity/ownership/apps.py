@@ -1,11 +1,17 @@
-from django.apps import AppConfig
+"""Beneficial ownership as a module: its pages, API, navigation, role permissions and detectors."""
+
 from django.utils.translation import gettext_lazy as _
 
+from probity.core.modules import ModuleConfig
 
-class OwnershipConfig(AppConfig):
+
+class OwnershipConfig(ModuleConfig):
     name = "probity.ownership"
     label = "ownership"
     verbose_name = _("Ownership")
 
-    def ready(self) -> None:
-        from probity.ownership import conflicts, detectors  # noqa: F401  (registers the detectors)
+    url_prefix = "ownership/"
+    api_routers = (("/ownership", "api.router"),)
+    navigation = "navigation.NAV_ITEMS"
+    role_permissions = "roles.ROLE_PERMISSIONS"
+    detectors = ("detectors",)

@@ -1,6 +1,6 @@
 """Effective (indirect) ownership and control over an ownership graph, with sparse matrices.
 
-Semantics (see docs/ownership.md):
+Semantics (see docs/reference/ownership.md):
 
 * ``M[i, j]`` is the share of entity ``j`` held directly by party ``i`` (a fraction). The effective
   share of an *ultimate* party ``r`` (one nobody owns: a person, or an entity with no recorded

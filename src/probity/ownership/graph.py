@@ -1,6 +1,6 @@
 """The ownership graph: which stored relationships become edges, with which shares, and the chains behind them.
 
-Rules (docs/ownership.md explains why):
+Rules (docs/reference/ownership.md explains why):
 
 * Only open records count: a closed party or relationship, or an interest whose ``endDate`` has
   passed, is history.

@@ -1,7 +1,7 @@
-"""The ownership pages in the main navigation (read by ``probity.core.context_processors``)."""
+"""The ownership pages in the main navigation (declared on the module's ``AppConfig``)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from probity.core.context_processors import NavItem
+from probity.core.modules import NavItem
 
 NAV_ITEMS = (NavItem("ownership:index", _("Ownership"), "ownership.view_party"),)

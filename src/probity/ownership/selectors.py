@@ -1,13 +1,24 @@
-"""Reads of the ownership app: parties, their ultimate beneficial owners, and the chains behind them."""
+"""Reads of the ownership app: parties, their ultimate beneficial owners, and the chains behind them.
+
+Other modules read the register through this module: ``RegisterIndex`` links a record (an OCDS party, a
+declared company) to the register's entities by identifier or normalised name (``name_normalise``),
+``chains_between`` and ``chain_text`` show how a person holds a company, ``register_subject_key`` names
+a register record in findings.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from probity.core.detectors import detector_registry
+from probity.core.models import Finding
 from probity.ownership.effective import EffectiveOwnership, OwnerShare, effective_ownership
 from probity.ownership.graph import (
     ChainLink,
@@ -76,7 +87,7 @@ class BeneficialOwner:
         }
 
 
-def parties_search(q: str = "", kind: str = "", dataset: str = "") -> QuerySet[Party]:
+def parties_search(*, q: str = "", kind: str = "", dataset: str = "") -> QuerySet[Party]:
     queryset = Party.objects.all()
     if q:
         queryset = queryset.filter(Q(name__icontains=q) | Q(record_id__iexact=q) | Q(other_names__icontains=q))
@@ -138,11 +149,11 @@ class OwnershipView:
 
 
 def beneficial_owners(
+    *,
     graph: OwnershipGraph,
     effective: EffectiveOwnership,
     subject_id: int,
     parties: dict[int, Party],
-    *,
     threshold: float = DEFAULT_THRESHOLD,
     inclusive: bool = True,
 ) -> list[BeneficialOwner]:
@@ -188,19 +199,21 @@ def beneficial_owners(
     return found
 
 
-def ownership_view(party: Party, *, threshold: float = DEFAULT_THRESHOLD, inclusive: bool = True) -> OwnershipView:
+def ownership_view(*, party: Party, threshold: float = DEFAULT_THRESHOLD, inclusive: bool = True) -> OwnershipView:
     """The owners of a party through every chain, computed on the part of the graph above it."""
     ids = upstream_party_ids(party.pk)
     graph = graph_build(party_ids=ids)
     effective = effective_ownership(len(graph.party_ids), graph.edges)
     declared_ids = {owner for owner, _subject in graph.declared}
     parties = {p.pk: p for p in Party.objects.filter(pk__in=set(graph.party_ids) | declared_ids | {party.pk})}
-    owners = beneficial_owners(graph, effective, party.pk, parties, threshold=threshold, inclusive=inclusive)
+    owners = beneficial_owners(
+        graph=graph, effective=effective, subject_id=party.pk, parties=parties, threshold=threshold, inclusive=inclusive
+    )
     found, truncated = chains(graph, party.pk)
     return OwnershipView(party, graph, effective, owners, found, truncated, parties)
 
 
-def holdings(party: Party, *, threshold: float = DEFAULT_THRESHOLD) -> list[dict[str, Any]]:
+def holdings(*, party: Party, threshold: float = DEFAULT_THRESHOLD) -> list[dict[str, Any]]:
     """What a party owns or controls, directly or through chains, with its effective share in each."""
     below = downstream_party_ids(party.pk)
     ids: set[int] = set()
@@ -229,7 +242,7 @@ def holdings(party: Party, *, threshold: float = DEFAULT_THRESHOLD) -> list[dict
     return found
 
 
-def direct_relationships(party: Party) -> QuerySet[Relationship]:
+def direct_relationships(*, party: Party) -> QuerySet[Relationship]:
     return (
         Relationship.objects.filter(Q(subject=party) | Q(interested_party=party))
         .select_related("subject", "interested_party")
@@ -238,11 +251,11 @@ def direct_relationships(party: Party) -> QuerySet[Relationship]:
     )
 
 
-def recent_batches(limit: int = 20) -> QuerySet[IngestBatch]:
+def recent_batches(*, limit: int = 20) -> QuerySet[IngestBatch]:
     return IngestBatch.objects.order_by("-started_at")[:limit]
 
 
-def batch_issues(batch: IngestBatch) -> QuerySet[IngestIssue]:
+def batch_issues(*, batch: IngestBatch) -> QuerySet[IngestIssue]:
     return batch.issues.order_by("position", "pk")
 
 
@@ -260,9 +273,7 @@ class ConflictFinding:
 
 def _conflict_lines(code: str, evidence: dict[str, Any], party: Party) -> list[str] | None:
     """The chains and links of one finding's evidence, or None when the finding is not about ``party``."""
-    from probity.ownership.conflicts import chain_text, register_subject_key
-
-    key = register_subject_key(party)
+    key = register_subject_key(party=party)
     if code == "OWN-COI-PEP-SUPPLIER":
         exposed = evidence.get("exposed_owners", [])
         in_chain = any(step.get("party_id") == party.pk for o in exposed for c in o["chains"] for step in c)
@@ -272,7 +283,7 @@ def _conflict_lines(code: str, evidence: dict[str, Any], party: Party) -> list[s
         for owner in exposed:
             why = ", ".join(r.get("detail", "") for r in owner.get("pep_reasons", []))
             lines.append(f"{owner.get('name', '')}: {why}")
-            lines += [chain_text(chain) for chain in owner.get("chains", [])]
+            lines += [chain_text(chain=chain) for chain in owner.get("chains", [])]
         return lines
     if code == "OWN-COI-BIDDER-LINKS":
         lines = []
@@ -299,11 +310,8 @@ def _conflict_lines(code: str, evidence: dict[str, Any], party: Party) -> list[s
     ]
 
 
-def party_conflicts(party: Party) -> list[ConflictFinding]:
+def party_conflicts(*, party: Party) -> list[ConflictFinding]:
     """Flags of the latest run of each conflict-of-interest detector that concern this party."""
-    from probity.core.detectors import detector_registry
-    from probity.core.models import Finding
-
     registry = detector_registry()
     found: list[ConflictFinding] = []
     for code in CONFLICT_CODES:
@@ -320,3 +328,102 @@ def party_conflicts(party: Party) -> list[ConflictFinding]:
             if lines is not None:
                 found.append(ConflictFinding(finding, str(registry[code].title) if code in registry else code, lines))
     return found
+
+
+# --- linking other records to the register --------------------------------------------------------
+
+def register_subject_key(*, party: Party) -> str:
+    """The subject id of a register record in findings: ``bods:<dataset>:<record id>``."""
+    return f"bods:{party.dataset}:{party.record_id}"
+
+
+_SPACES = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"[^\w\s]")
+
+
+def name_normalise(*, text: str | None) -> str:
+    """Case, accents, punctuation and spacing removed: ``"Alpha  Trade, Ltd."`` → ``"alpha trade ltd"``."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", str(text).casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", stripped)).strip()
+
+
+def cell_text(*, value: Any) -> str:
+    """A cell of a frame read from the warehouse as text: ``""`` for a missing value (None, NaN, NaT)."""
+    if value is None:
+        return ""
+    try:
+        import pandas as pd  # a third of a second: imported by the first frame, not at start-up
+
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+@dataclass
+class RegisterIndex:
+    """Open entity records of the register by identifier and by normalised name: how other records (an
+    OCDS party, a declared company) are linked to the register's entities."""
+
+    by_identifier: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    parties: dict[int, Party] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, dataset: str | None = None) -> RegisterIndex:
+        index = cls()
+        entities = Party.objects.filter(kind=Party.Kind.ENTITY, closed=False)
+        if dataset:
+            entities = entities.filter(dataset=dataset)
+        for party in entities.iterator():
+            index.parties[party.pk] = party
+            for identifier in party.identifiers:
+                value = str(identifier.get("id", "")).strip()
+                if value:
+                    index.by_identifier[(str(identifier.get("scheme", "")).upper(), value)].add(party.pk)
+            for name in (party.name, *party.other_names):
+                if name_normalise(text=name):
+                    index.by_name[name_normalise(text=name)].add(party.pk)
+        return index
+
+    def find(self, scheme: str, identifier: str, name: str) -> tuple[Party | None, str]:
+        """The register entity of an OCDS party and how it was found (``identifier`` / ``name`` / "")."""
+        if identifier:
+            found = self.by_identifier.get((scheme.upper(), identifier.strip()), set())
+            if len(found) == 1:
+                return self.parties[next(iter(found))], "identifier"
+        found = self.by_name.get(name_normalise(text=name), set())
+        if len(found) == 1:
+            return self.parties[next(iter(found))], "name"
+        return None, ""
+
+
+def chains_between(*, owner_id: int, subject_id: int, limit: int = 5) -> list[list[dict[str, Any]]]:
+    """The chains from ``owner_id`` down to ``subject_id``: who, through which companies, with which shares."""
+    graph = graph_build(party_ids=upstream_party_ids(subject_id))
+    found, _truncated = chains(graph, subject_id)
+    ids = {link.owner_id for chain in found for link in chain} | {subject_id}
+    names = {p.pk: p.name or p.record_id for p in Party.objects.filter(pk__in=ids)}
+    shown = []
+    for chain in found:
+        if chain[0].owner_id != owner_id:
+            continue
+        shown.append(
+            [{"party_id": link.owner_id, "name": names.get(link.owner_id, ""), "holds": link.label} for link in chain]
+            + [{"party_id": subject_id, "name": names.get(subject_id, ""), "holds": ""}]
+        )
+        if len(shown) >= limit:
+            break
+    return shown
+
+
+def chain_text(*, chain: list[dict[str, Any]]) -> str:
+    """``A —60 %→ B —100 %→ C``."""
+    parts = [chain[0]["name"]]
+    for step, following in zip(chain, chain[1:], strict=False):
+        parts.append(f"—{step['holds']}→ {following['name']}")
+    return " ".join(parts)

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
-from probity.core.audit import audit_record, current_actor
+from probity.core.audit import actor_name, audit_record
 from probity.core.models import AuditEntry, Identifier, Organisation, Person, PersonName
 from probity.ownership.models import IngestBatch, IngestIssue, Interest, Party, Relationship, Statement
 from probity.standards import bods
@@ -53,7 +54,7 @@ def _iter_json_lines(handle: IO[str]) -> Iterator[RawStatement]:
             yield RawStatement(number, None, f"line {number} is not valid JSON: {exc.msg}")
 
 
-def read_statements(path: Path) -> Iterator[RawStatement]:
+def read_statements(*, path: Path) -> Iterator[RawStatement]:
     """The statements of a BODS file with their 1-based position (array index or line number)."""
     with path.open(encoding="utf-8-sig") as handle:
         head = handle.read(4096).lstrip()
@@ -85,7 +86,7 @@ def read_statements(path: Path) -> Iterator[RawStatement]:
             raise IngestFileError(f"{path.name} holds neither a list of statements nor a statement")
 
 
-def content_hash(statement: dict[str, Any]) -> str:
+def content_hash(*, statement: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(statement, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -150,12 +151,13 @@ def ownership_ingest(
     *,
     path: Path,
     dataset: str = "default",
-    actor: str | None = None,
+    actor: User | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Ingests one BODS file into ``dataset``; see the module docstring."""
-    actor = actor or current_actor()
-    batch = IngestBatch.objects.create(dataset=dataset, source=str(path)[:500], started_by=actor)
+    """Ingests one BODS file into ``dataset``; see the module docstring. The batch and the audit log
+    name ``actor`` as who started it, or (``None``) the current ``audit_actor``."""
+    started_by = actor_name(actor)
+    batch = IngestBatch.objects.create(dataset=dataset, source=str(path)[:500], started_by=started_by)
     issues: list[IngestIssue] = []
     touched: set[str] = set()
     next_sequence = (Statement.objects.filter(dataset=dataset).aggregate(m=Max("sequence"))["m"] or 0) + 1
@@ -186,7 +188,7 @@ def ownership_ingest(
             pending.clear()
 
     positions: list[RawStatement] = []
-    upgraded = bods.statements_upgrade(_tee_positions(read_statements(path), positions))
+    upgraded = bods.statements_upgrade(_tee_positions(read_statements(path=path), positions))
     with transaction.atomic():
         for statement, version in upgraded:
             raw = positions.pop(0)
@@ -205,7 +207,7 @@ def ownership_ingest(
             for code, message in _quality_warnings(statement):
                 issue(raw, IngestIssue.Severity.WARNING, code, message, statement)
             statement_id = str(statement["statementId"])
-            digest = content_hash(statement)
+            digest = content_hash(statement=statement)
             if statement_id in seen_in_file or statement_id in existing:
                 known = existing.get(statement_id)
                 if known is not None and known != digest:
@@ -284,7 +286,7 @@ def ownership_ingest(
         batch.save()
     audit_record(
         action=AuditEntry.Action.OTHER,
-        actor=actor,
+        actor=started_by,
         object_type="ownership.ingestbatch",
         object_id=str(batch.pk),
         object_label=f"BODS ingest {dataset}",
@@ -524,7 +526,7 @@ ORGANISATION_SCHEMES = (
 )
 
 
-def _issuer(scheme: str) -> str:
+def scheme_issuer(*, scheme: str) -> str:
     """org-id.guide prefixes start with the country: ``GB-COH`` → ``GB``; ``XI-LEI`` is global."""
     head = scheme.split("-", 1)[0]
     return head.upper() if len(head) == 2 and head.isalpha() and head.upper() != "XI" else ""
@@ -560,7 +562,7 @@ def parties_link(*, parties: list[Party]) -> int:
                 if not value:
                     continue
                 for core_scheme in ORGANISATION_SCHEMES:
-                    hashes.add(Identifier.hash_value(core_scheme, _issuer(scheme), value))
+                    hashes.add(Identifier.hash_value(core_scheme, scheme_issuer(scheme=scheme), value))
             if hashes:
                 entity_hashes[index] = hashes
         elif party.name and len(party.birth_date) >= 7:
@@ -606,5 +608,5 @@ def parties_link(*, parties: list[Party]) -> int:
     return len(changed)
 
 
-def organisation_party(organisation: Organisation) -> Party | None:
+def organisation_party(*, organisation: Organisation) -> Party | None:
     return Party.objects.filter(organisation=organisation).order_by("-pk").first()

@@ -28,13 +28,13 @@ def index(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     kind = request.GET.get("kind", "")
     kind = kind if kind in Party.Kind.values else ""
-    page = Paginator(selectors.parties_search(query, kind=kind), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.parties_search(q=query, kind=kind), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "q": query,
         "kind": kind,
         "kinds": Party.Kind.choices,
-        "batches": selectors.recent_batches(10),
+        "batches": selectors.recent_batches(limit=10),
     }
     return render(request, "ownership/index.html", context)
 
@@ -44,7 +44,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def party_detail(request: HttpRequest, pk: int) -> HttpResponse:
     party = get_object_or_404(Party, pk=pk)
     threshold = _threshold(request)
-    view = selectors.ownership_view(party, threshold=threshold / 100)
+    view = selectors.ownership_view(party=party, threshold=threshold / 100)
     context = {
         "party": party,
         "threshold": threshold,
@@ -53,9 +53,9 @@ def party_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "chains": view.chain_names(),
         "chains_truncated": view.chains_truncated,
         "graph": view.graph_json(),
-        "holdings": selectors.holdings(party, threshold=threshold / 100),
-        "relationships": selectors.direct_relationships(party),
-        "conflicts": selectors.party_conflicts(party) if request.user.has_perm("core.view_finding") else None,
+        "holdings": selectors.holdings(party=party, threshold=threshold / 100),
+        "relationships": selectors.direct_relationships(party=party),
+        "conflicts": selectors.party_conflicts(party=party) if request.user.has_perm("core.view_finding") else None,
     }
     return render(request, "ownership/party_detail.html", context)
 
@@ -82,5 +82,5 @@ def person_ownership(request: HttpRequest, person_id: int) -> HttpResponse:
 @permission_required("ownership.view_ingestbatch", raise_exception=True)
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(IngestBatch, pk=pk)
-    page = Paginator(selectors.batch_issues(batch), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.batch_issues(batch=batch), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "ownership/batch_detail.html", {"batch": batch, "page": page})

@@ -19,7 +19,7 @@ from ninja import File, Form, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from probity.procurement import selectors
+from probity.procurement import selectors, services
 from probity.procurement.coverage import coverage_load, indicator_coverage
 
 router = Router(tags=["procurement"])
@@ -215,7 +215,7 @@ def processes(request: HttpRequest, filters: Query[ProcessFilterIn]) -> ProcessL
     date range (``YYYY-MM-DD``, on the tender's publication date) and risk score range; sorted by ``sort``."""
     _reader(request)
     result = selectors.process_list(
-        selectors.ProcessFilters(
+        filters=selectors.ProcessFilters(
             flag=filters.flag,
             buyer=filters.buyer,
             supplier=filters.supplier,
@@ -236,7 +236,7 @@ def process(request: HttpRequest, ocid: str) -> ProcessDetailOut:
     """The process's data (bids, awards, suppliers, contracts), each indicator's outcome with the reason,
     the explanation (in the caller's language) and the evidence, and the composite risk score."""
     _reader(request)
-    detail = selectors.process_detail(ocid)
+    detail = selectors.process_detail(ocid=ocid)
     if detail is None:
         raise HttpError(404, f"No contracting process has the OCID {ocid!r}.")
     return ProcessDetailOut(
@@ -281,7 +281,7 @@ def _jsonable(value: Any) -> Any:
 
 def _parties(request: HttpRequest, kind: str, q: str, limit: int, offset: int) -> PartyListOut:
     _reader(request)
-    rows, total = selectors.party_list(kind, query=q.strip(), offset=max(0, offset), limit=_limit(limit))
+    rows, total = selectors.party_list(kind=kind, query=q.strip(), offset=max(0, offset), limit=_limit(limit))
     return PartyListOut(
         items=[PartyOut(id=r.key, name=r.name, processes=r.processes, score=r.score) for r in rows], count=total
     )
@@ -289,7 +289,7 @@ def _parties(request: HttpRequest, kind: str, q: str, limit: int, offset: int) -
 
 def _profile(request: HttpRequest, kind: str, key: str) -> ProfileOut:
     _reader(request)
-    found = selectors.profile(kind, key)
+    found = selectors.profile(kind=kind, key=key)
     if found is None:
         raise HttpError(404, f"No {kind} has the identifier {key!r} in the procurement data.")
     return ProfileOut(
@@ -415,8 +415,6 @@ def debarments_import(
     user = getattr(request, "auth", None)
     if user is None or not user.has_perm("procurement.add_debarment"):
         raise HttpError(403, "Only analysts and administrators may import debarment lists.")
-    from probity.procurement import services
-
     if file.size and file.size > MAX_UPLOAD:
         raise HttpError(422, f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; import it with the CLI.")
     suffix = ".csv" if format == "csv" else ".ftm.jsonl"
@@ -427,7 +425,7 @@ def debarments_import(
                 handle.write(chunk)
         name = Path(file.name or path.name).name
         importer = services.debarment_import_csv if format == "csv" else services.debarment_import_ftm
-        report = importer(path=path, source_name=name, actor=user.get_username())
+        report = importer(path=path, source_name=name, actor=user)
     return DebarmentImportOut(
         source=name,
         created=report.created,

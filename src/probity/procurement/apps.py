@@ -1,11 +1,19 @@
-from django.apps import AppConfig
+"""Procurement as a module: its pages, API, navigation, role permissions, risk-indicator detectors and
+finding subject (the contracting process)."""
+
 from django.utils.translation import gettext_lazy as _
 
+from probity.core.modules import ModuleConfig, SubjectType
 
-class ProcurementConfig(AppConfig):
+
+class ProcurementConfig(ModuleConfig):
     name = "probity.procurement"
     label = "procurement"
     verbose_name = _("Procurement")
 
-    def ready(self) -> None:
-        from probity.procurement import detectors  # noqa: F401  (registers the risk indicators)
+    url_prefix = "procurement/"
+    api_routers = (("/procurement", "api.router"),)
+    navigation = "navigation.NAV_ITEMS"
+    role_permissions = "roles.ROLE_PERMISSIONS"
+    detectors = ("detectors",)
+    subject_types = (SubjectType("process", _("Contracting process")),)

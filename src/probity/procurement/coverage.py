@@ -26,6 +26,7 @@ prints either the per-indicator table or Cardinal's JSON.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -35,6 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext, gettext_noop
+
+from probity.core.detectors import detector_registry
+from probity.procurement.indicators import indicators
+from probity.warehouse.services import warehouse_load_table
 
 COVERAGE_TABLE = "procurement_field_coverage"
 COMPILED_RELEASE_TABLE = "ocds_compiled_release"
@@ -202,25 +207,11 @@ class IndicatorFields:
 def indicator_requirements() -> list[IndicatorFields]:
     """Every procurement indicator with the OCDS fields it declares, by code."""
     found: dict[str, IndicatorFields] = {}
-    try:  # P2's indicator registry, when present
-        from probity.procurement import indicators as indicator_package
-
-        loader = getattr(indicator_package, "indicators", None)
-        registry = loader() if callable(loader) else getattr(indicator_package, "INDICATORS", None)
-        items: Iterable[Any] = []
-        if isinstance(registry, dict):
-            items = registry.values()
-        elif registry is not None:
-            items = registry
-        for indicator in items:
-            code = str(getattr(indicator, "code", "") or "")
-            if code:
-                fields = tuple(getattr(indicator, "fields", ()) or ()) or CARDINAL_FIELDS.get(code, ())
-                found[code] = IndicatorFields(code, gettext(str(getattr(indicator, "title", "") or code)), fields)
-    except ImportError:
-        pass
-    from probity.core.detectors import detector_registry
-
+    for indicator in indicators().values():
+        code = str(getattr(indicator, "code", "") or "")
+        if code:
+            fields = tuple(getattr(indicator, "fields", ()) or ()) or CARDINAL_FIELDS.get(code, ())
+            found[code] = IndicatorFields(code, gettext(str(getattr(indicator, "title", "") or code)), fields)
     for code, detector in detector_registry().items():
         if not detector.__module__.startswith("probity.procurement"):
             continue
@@ -300,8 +291,6 @@ def iter_jsonl(path: Path, invalid_lines: list[int] | None = None) -> Iterator[d
     A line that is not a JSON object raises ``ValueError`` naming the line, unless ``invalid_lines`` is
     given: then its number is appended there and the line is skipped (as Cardinal does, with a warning).
     """
-    import gzip
-
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -361,9 +350,7 @@ def coverage_compute(
 
 def coverage_store(*, warehouse: Any, report: CoverageReport) -> int:
     """Writes ``report`` to ``procurement_field_coverage`` (replacing it); returns the rows written."""
-    import pyarrow as pa
-
-    from probity.warehouse.services import warehouse_load_table
+    import pyarrow as pa  # a sixth of a second to import: only when a report is stored
 
     computed_at = report.computed_at or datetime.now(UTC)
     paths = sorted(report.nodes)
@@ -388,9 +375,9 @@ def coverage_store(*, warehouse: Any, report: CoverageReport) -> int:
         ]
     )
     warehouse_load_table(
-        warehouse,
-        COVERAGE_TABLE,
-        pa.table(rows, schema=schema),
+        warehouse=warehouse,
+        name=COVERAGE_TABLE,
+        data=pa.table(rows, schema=schema),
         description="How often each OCDS field is present in the compiled releases (probity procurement coverage)",
         source=report.source,
     )

@@ -18,12 +18,15 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from probity.procurement.tables import TABLES, warehouse_name
 
+# DuckDB and Ibis are imported in the functions that use them: the fast ``indicators`` command imports this
+# module (through ``indicators.run``) before it knows it will use Ibis, and Django's start-up never needs them.
 if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
@@ -352,7 +355,6 @@ def flatten_file(
             return int(cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # type: ignore[index]
 
         if parallel:
-            from concurrent.futures import ThreadPoolExecutor
 
             def build_on_own_cursor(table: str) -> int:
                 with connection.cursor() as cursor:
@@ -431,7 +433,7 @@ def flatten_into_warehouse(
         merge_by_ocid(warehouse, tables, staging_suffix=suffix + APPEND_STAGING, suffix=suffix)
         return report
     if warehouse.engine == "duckdb":
-        connection = warehouse.backend.con  # type: ignore[attr-defined]
+        connection = warehouse.backend.con
         return flatten_file(connection, path, tables=tables, suffix=suffix)
     with tempfile.TemporaryDirectory(prefix="probity-parquet-") as scratch:
         report = flatten_to_parquet(path, scratch, tables=tables)
@@ -469,7 +471,7 @@ def _drop_table(warehouse: Warehouse, name: str) -> None:
     # Not Ibis's drop_table: Ibis 12 with sqlglot >= 30.18 emits an empty DROP statement
     # (ibis-project/ibis#12101). ``name`` is built from this module's constants.
     quote = '"' if warehouse.engine == "duckdb" else "`"
-    warehouse.backend.raw_sql(f"DROP TABLE IF EXISTS {quote}{name}{quote}")  # type: ignore[attr-defined]
+    warehouse.backend.raw_sql(f"DROP TABLE IF EXISTS {quote}{name}{quote}")
 
 
 def merged_by_key(old: ir.Table, new: ir.Table, key: str) -> ir.Table:

@@ -1,15 +1,13 @@
 """OCDS ingest: read release and record packages into the warehouse and compile one release per process.
 
-Interface for other modules (stable; see ``docs/procurement-ingest.md`` for the tables)::
+Interface (stable; see ``docs/reference/procurement-data.md`` for the tables)::
 
-    from probity.procurement.ingest import (
-        procurement_ingest, compiled_releases_iter, compiled_releases_write, ingest_rejections_write,
-    )
+    from probity.procurement.ingest import procurement_ingest, ingest_rejections_write
 
     report = procurement_ingest(paths=[Path("data/")])   # -> IngestReport (counts, first rejections)
-    for compiled in compiled_releases_iter():            # compiled releases as dicts, by ocid
-        ...
-    compiled_releases_write(path=Path("compiled.jsonl"))  # one compiled release a line (.gz: gzip); -> count
+
+The compiled releases are read through ``probity.procurement.selectors`` (``compiled_releases_iter``,
+``compiled_releases_write``), as every other module reads them.
 
 Inputs: OCDS 1.0 and 1.1 release packages, record packages, single releases or records, JSON Lines
 and concatenated JSON, plain or gzip, files or folders (searched recursively for ``*.json``,
@@ -46,6 +44,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+from django.db import DatabaseError
+
+from probity.config import ConfigurationError
+from probity.standards.ocds import date_time_fields, merge_rules, release_is_valid, release_validator
+from probity.warehouse.services import warehouse_connection, warehouse_register_table
 
 logger = logging.getLogger(__name__)
 
@@ -426,7 +430,7 @@ def _declared_version(path: Path, document_index: int) -> str | None:
 
     Needed only when a package puts ``version`` after its releases, which is legal JSON.
     """
-    import ijson
+    import ijson  # heavy (a tenth of a second with its backend): only when a file is streamed
 
     depth = 0
     index = -1
@@ -490,7 +494,7 @@ def _top_object(events: _Events, path: Path, source: str, index: int, prefix: st
 
 
 def _stream_items(path: Path, source: str) -> Iterator[_Item]:
-    import ijson
+    import ijson  # heavy: only when a file is streamed
 
     with _open_binary(path) as handle:
         events: _Events = (
@@ -711,9 +715,7 @@ def _set_at(document: Any, path: list[Any], value: Any) -> None:
 
 
 def _check(candidate: _Candidate) -> _Accepted | Rejection:
-    from ocdskit.upgrade import upgrade_release_10_11
-
-    from probity.standards.ocds import date_time_fields, release_is_valid, release_validator
+    from ocdskit.upgrade import upgrade_release_10_11  # heavy, and only for OCDS 1.0 input
 
     release = candidate.data
 
@@ -891,10 +893,10 @@ class _CapturedLogs(logging.Handler):
 # --- the warehouse side --------------------------------------------------------------------------
 
 
-def _duckdb(warehouse: Any) -> Any:
+def ocds_connection(warehouse: Any) -> Any:
+    """The DuckDB connection of ``warehouse``, which holds the ingest's tables; a ``ConfigurationError`` for
+    another engine."""
     if warehouse.engine != "duckdb":
-        from probity.config import ConfigurationError
-
         raise ConfigurationError(
             "The OCDS ingest writes to a DuckDB warehouse; set PROBITY_WAREHOUSE to a DuckDB file "
             "(Spark can read the tables once exported)."
@@ -912,7 +914,7 @@ def ocds_tables_create(con: Any) -> None:
 def _insert(con: Any, table: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    import pyarrow as pa
+    import pyarrow as pa  # heavy: only when rows are written
 
     view = f"probity_batch_{uuid.uuid4().hex[:8]}"
     columns = list(rows[0])
@@ -1123,11 +1125,10 @@ def _resolve_duplicates(con: Any, writer: _Writer) -> None:
 
 def _compile(con: Any, writer: _Writer, *, ocids_query: str, progress: bool) -> None:
     """Merges the releases of each process named by ``ocids_query`` into its compiled release."""
+    # ocdsmerge takes a third of a second to import: only when releases are compiled.
     from ocdsmerge.exceptions import OCDSMergeError, OCDSMergeWarning
     from ocdsmerge.merge import CompiledRelease
     from tqdm import tqdm
-
-    from probity.standards.ocds import merge_rules
 
     report = writer.report
     rules = merge_rules()
@@ -1239,8 +1240,6 @@ def _compile(con: Any, writer: _Writer, *, ocids_query: str, progress: bool) -> 
 
 def _register_catalogue(con: Any, source: str) -> None:
     """Records the ingest's tables in the warehouse catalogue (the Django database)."""
-    from probity.warehouse.services import warehouse_register_table
-
     for table, description in TABLE_DESCRIPTIONS.items():
         (count,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
         warehouse_register_table(
@@ -1261,15 +1260,13 @@ def procurement_ingest(
     ``register`` records the tables in the warehouse catalogue (needs the Django database).
     Raises ``IngestError`` for a missing path, ``ConfigurationError`` for an unusable warehouse.
     """
-    from tqdm import tqdm
-
-    from probity.warehouse.services import warehouse_connection
+    from tqdm import tqdm  # a tenth of a second to import: only when a run starts
 
     files = ocds_files(paths)
     report = IngestReport(run_id=uuid.uuid4().hex, files=len(files))
     started = datetime.now(UTC).replace(tzinfo=None)
     with warehouse_connection() as warehouse:
-        con = _duckdb(warehouse)
+        con = ocds_connection(warehouse)
         report.warehouse = warehouse.location
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("SET preserve_insertion_order = false")
@@ -1343,8 +1340,6 @@ def procurement_ingest(
                 ],
             )
         if register:
-            from django.db import DatabaseError
-
             try:
                 _register_catalogue(con, ", ".join(str(path) for path in paths))
             except DatabaseError as exc:  # the data is in the warehouse; only the catalogue entry is missing
@@ -1355,56 +1350,11 @@ def procurement_ingest(
 # --- reading the results -------------------------------------------------------------------------
 
 
-def compiled_releases_iter(*, ocids: Iterable[str] | None = None, batch_size: int = 1_000) -> Iterator[dict[str, Any]]:
-    """Compiled releases from ``ocds_compiled_release`` as dicts, ordered by ocid, read in batches."""
-    from probity.warehouse.services import warehouse_connection
-
-    wanted = list(ocids) if ocids is not None else None
-    with warehouse_connection() as warehouse:
-        con = _duckdb(warehouse)
-        ocds_tables_create(con)
-        last = ""
-        while True:
-            if wanted is None:
-                rows = con.execute(
-                    f"SELECT ocid, compiled_release::VARCHAR FROM {COMPILED_TABLE} "  # noqa: S608
-                    "WHERE ocid > ? ORDER BY ocid LIMIT ?",
-                    [last, batch_size],
-                ).fetchall()
-            else:
-                rows = con.execute(
-                    f"SELECT ocid, compiled_release::VARCHAR FROM {COMPILED_TABLE} "  # noqa: S608
-                    "WHERE ocid > ? AND ocid IN (SELECT unnest(?)) ORDER BY ocid LIMIT ?",
-                    [last, wanted, batch_size],
-                ).fetchall()
-            if not rows:
-                return
-            for _ocid, text in rows:
-                yield json.loads(text)
-            last = rows[-1][0]
-
-
-def compiled_releases_write(*, path: Path) -> int:
-    """Writes every compiled release to ``path`` as JSON Lines (gzip if the name ends in .gz); returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "wt", encoding="utf-8") as handle:  # type: ignore[operator]
-        for compiled in compiled_releases_iter():
-            handle.write(json.dumps(compiled, ensure_ascii=False, separators=(",", ":")))
-            handle.write("\n")
-            count += 1
-    return count
-
-
 def ingest_rejections_iter(*, run_id: str) -> Iterator[dict[str, Any]]:
     """The rejections of one run, in the order they were written (payload left out)."""
-    from probity.warehouse.services import warehouse_connection
-
     columns = ["source_file", "line", "position", "ocid", "release_id", "code", "reason"]
     with warehouse_connection() as warehouse:
-        con = _duckdb(warehouse)
+        con = ocds_connection(warehouse)
         ocds_tables_create(con)
         query = f"SELECT {', '.join(columns)} FROM {REJECTION_TABLE} WHERE run_id = ?"  # noqa: S608
         result = con.execute(query, [run_id])
@@ -1444,8 +1394,6 @@ __all__ = [
     "IngestReport",
     "REJECTION_CODES",
     "Rejection",
-    "compiled_releases_iter",
-    "compiled_releases_write",
     "ingest_rejections_iter",
     "ingest_rejections_write",
     "ocds_files",

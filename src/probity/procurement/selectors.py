@@ -10,31 +10,60 @@ paging run in the engine (``LIMIT``/``OFFSET``), never as Python loops over all 
   scores per process, buyer and supplier with their coverage). Their table and column names are read
   from that module when it is importable, else the names below are used; a missing table simply
   leaves its part of a page empty, with a sentence saying which command fills it;
-* ``ocds_ingest_run`` and ``ocds_ingest_rejection`` written by the ingest.
+* ``ocds_ingest_run``, ``ocds_ingest_rejection`` and ``ocds_compiled_release`` written by the ingest.
 
 Indicator findings stored as core ``Finding`` rows (subject type ``process``, subject id = OCID) are
 read too: they carry the translated explanation of each flag.
+
+Other modules read procurement data only through this module: the compiled releases
+(``compiled_releases_iter``), the parties of each process (``procurement_parties``, ``PARTY_COLUMNS``)
+and which procurement tables the warehouse has (``procurement_tables_missing``). The detectors read
+their inputs here too (``indicator_frame``, ``cardinal_outcome_frame``, and ``cached_frame``: what the
+detect run computing them has just computed).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import math
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from django.utils.translation import gettext_noop
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
+from probity.core.detectors import detector_registry
+from probity.core.models import Finding
+from probity.procurement.coverage import indicator_requirements
+from probity.procurement.indicators import indicators
+from probity.procurement.indicators.base import ProcurementTables
+from probity.procurement.indicators.beyond import INDICATORS, Inputs, indicator_expression
+from probity.procurement.indicators.beyond_inputs import TABLES as INPUT_TABLES
+from probity.procurement.indicators.beyond_inputs import read_releases as read_releases  # offered to other modules
+from probity.procurement.indicators.cardinal import PROCESS_OUTCOME_CODES
+from probity.procurement.indicators.run import execute_results, needed_tables, warehouse_tables
+from probity.procurement.indicators.settings import IndicatorSettings
+from probity.procurement.ingest import COMPILED_TABLE, REJECTION_TABLE, RUN_TABLE, ocds_connection, ocds_tables_create
+from probity.procurement.models import Debarment
+from probity.procurement.results import BUYER_SCORES_TABLE, PROCESS_SCORES_TABLE, RESULTS_TABLE, SUPPLIER_SCORES_TABLE
+from probity.procurement.tables import TABLES as TABLES  # offered to other modules
 from probity.procurement.tables import warehouse_name
+from probity.warehouse.models import WarehouseTable
+from probity.warehouse.services import Warehouse, warehouse_connect, warehouse_connection
 
+# Ibis and pandas are imported where an expression is built or a frame read, not when this module is
+# (at start-up, through the detectors): they take a fifth and a third of a second.
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-
-    from probity.warehouse.services import Warehouse
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +74,18 @@ BIDS = warehouse_name("bids")
 BID_TENDERERS = warehouse_name("bid_tenderers")
 CONTRACTS = warehouse_name("contracts")
 PARTIES = warehouse_name("parties")
-INGEST_RUNS = "ocds_ingest_run"
-INGEST_REJECTIONS = "ocds_ingest_rejection"
+INGEST_RUNS = RUN_TABLE
+INGEST_REJECTIONS = REJECTION_TABLE
+# Who a party of a process is: what other modules read of ``procurement_parties`` to link parties to
+# their own records (``procurement_parties`` reads these, and the columns a caller adds).
+PARTY_COLUMNS = ("ocid", "party_id", "name", "roles", "identifier_scheme", "identifier_id")
 
-# The results of the indicators (P3a's ``probity.procurement.results``); overridden from that module.
+# The results of the indicators, as ``probity.procurement.results`` writes them.
 RESULT_TABLES = {
-    "results": "procurement_indicator_results",
-    "process_scores": "procurement_risk_process",
-    "buyer_scores": "procurement_risk_buyer",
-    "supplier_scores": "procurement_risk_supplier",
+    "results": RESULTS_TABLE,
+    "process_scores": PROCESS_SCORES_TABLE,
+    "buyer_scores": BUYER_SCORES_TABLE,
+    "supplier_scores": SUPPLIER_SCORES_TABLE,
 }
 RISK_AWARDS = "procurement_risk_awards"  # maps an award's supplier id to the supplier key of the scores
 
@@ -75,28 +107,12 @@ CARDINAL_FLAG_MESSAGE = gettext_noop("Cardinal's indicator flagged this process;
 
 def result_table_names() -> dict[str, str]:
     """Warehouse names of the results tables, as ``probity.procurement.results`` declares them."""
-    names = dict(RESULT_TABLES)
-    try:
-        from probity.procurement import results as results_module
-    except ImportError:
-        return names
-    for key, constant in (
-        ("results", "RESULTS_TABLE"),
-        ("process_scores", "PROCESS_SCORES_TABLE"),
-        ("buyer_scores", "BUYER_SCORES_TABLE"),
-        ("supplier_scores", "SUPPLIER_SCORES_TABLE"),
-    ):
-        value = getattr(results_module, constant, None)
-        if isinstance(value, str):
-            names[key] = value
-    return names
+    return dict(RESULT_TABLES)
 
 
 @contextmanager
 def _warehouse() -> Iterator[Warehouse | None]:
     """A read-only connection, or ``None`` when the warehouse cannot be reached (pages then say so)."""
-    from probity.warehouse.services import warehouse_connect
-
     try:
         warehouse = warehouse_connect(read_only=True)
     except Exception as exc:  # no file yet, or a writer holds the lock: the page shows "no data"
@@ -107,6 +123,131 @@ def _warehouse() -> Iterator[Warehouse | None]:
         yield warehouse
     finally:
         warehouse.close()
+
+
+# --- what other modules read -------------------------------------------------------------------------
+
+
+def procurement_tables_missing(*, warehouse: Warehouse, tables: Iterable[str]) -> list[str]:
+    """The warehouse names of the procurement tables (``tables``: their short names, e.g. ``"parties"``)
+    that ``warehouse`` does not have."""
+    present = set(warehouse.list_tables())
+    return [warehouse_name(table) for table in tables if warehouse_name(table) not in present]
+
+
+def procurement_parties(*, warehouse: Warehouse, columns: Sequence[str] = ()) -> pd.DataFrame:
+    """The parties of every contracting process (``procurement_parties``, one row per party of a
+    release): ``PARTY_COLUMNS``, then those of ``columns`` the table has (address, contact point …)."""
+    table = warehouse.table(PARTIES)
+    extra = [column for column in columns if column in table.columns and column not in PARTY_COLUMNS]
+    return warehouse.execute(table.select(*PARTY_COLUMNS, *extra))
+
+
+def procurement_frame(*, warehouse: Warehouse, table: str, columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of the procurement table ``table`` (its short name, e.g. ``"award_suppliers"``)."""
+    return warehouse.execute(warehouse.table(warehouse_name(table)).select(*columns))
+
+
+def compiled_releases_available(*, warehouse: Warehouse) -> bool:
+    """Whether ``warehouse`` keeps compiled releases (a DuckDB warehouse the ingest wrote to)."""
+    return warehouse.engine == "duckdb" and COMPILED_TABLE in warehouse.list_tables()
+
+
+def compiled_releases_iter(*, ocids: Iterable[str] | None = None, batch_size: int = 1_000) -> Iterator[dict[str, Any]]:
+    """Compiled releases from ``ocds_compiled_release`` as dicts, ordered by ocid, read in batches."""
+    wanted = list(ocids) if ocids is not None else None
+    with warehouse_connection() as warehouse:
+        con = ocds_connection(warehouse)
+        ocds_tables_create(con)
+        last = ""
+        while True:
+            if wanted is None:
+                rows = con.execute(
+                    f"SELECT ocid, compiled_release::VARCHAR FROM {COMPILED_TABLE} "  # noqa: S608
+                    "WHERE ocid > ? ORDER BY ocid LIMIT ?",
+                    [last, batch_size],
+                ).fetchall()
+            else:
+                rows = con.execute(
+                    f"SELECT ocid, compiled_release::VARCHAR FROM {COMPILED_TABLE} "  # noqa: S608
+                    "WHERE ocid > ? AND ocid IN (SELECT unnest(?)) ORDER BY ocid LIMIT ?",
+                    [last, wanted, batch_size],
+                ).fetchall()
+            if not rows:
+                return
+            for _ocid, text in rows:
+                yield json.loads(text)
+            last = rows[-1][0]
+
+
+def compiled_releases_write(*, path: Path) -> int:
+    """Writes every compiled release to ``path`` as JSON Lines (gzip if the name ends in .gz); returns the count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "wt", encoding="utf-8") as handle:
+        for compiled in compiled_releases_iter():
+            handle.write(json.dumps(compiled, ensure_ascii=False, separators=(",", ":")))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+# --- the detectors' inputs ---------------------------------------------------------------------------
+
+# Frames ``services.procurement_detect`` has just computed, by indicator code with the parameters they
+# used: the detectors' ``evaluate`` in the same run reads them instead of computing them again.
+_RUN_FRAMES: dict[str, tuple[dict[str, Any], pd.DataFrame]] = {}
+
+
+@contextmanager
+def run_frames() -> Iterator[dict[str, tuple[dict[str, Any], pd.DataFrame]]]:
+    """The frames of one detect run, to fill (``code → (parameters, frame)``); forgotten when it ends."""
+    try:
+        yield _RUN_FRAMES
+    finally:
+        _RUN_FRAMES.clear()
+
+
+def cached_frame(*, code: str, params: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The frame the current detect run computed for ``code`` with ``params``, if any."""
+    cached = _RUN_FRAMES.get(code)
+    if cached is not None and cached[0] == dict(params):
+        return cached[1]
+    return None
+
+
+def read_inputs(*, warehouse: Warehouse) -> Inputs:
+    """The beyond-Cardinal indicators' input tables of the warehouse; ``LookupError`` when one is missing."""
+    missing = [t for t in INPUT_TABLES.values() if t not in warehouse.list_tables()]
+    if missing:
+        raise LookupError(
+            f"The warehouse has no {', '.join(missing)}: run `probity procurement detect FILE` with a file "
+            "of compiled releases first."
+        )
+    return Inputs(**{name: warehouse.table(table) for name, table in INPUT_TABLES.items()})
+
+
+def indicator_frame(*, warehouse: Warehouse, code: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One indicator's per-process results (``RESULT_COLUMNS`` + evidence columns), sorted by OCID."""
+    return warehouse.execute(indicator_expression(INDICATORS[code], read_inputs(warehouse=warehouse), params))
+
+
+def cardinal_outcome_frame(
+    *,
+    warehouse: Warehouse,
+    code: str,
+    settings: IndicatorSettings | None = None,
+    tables: ProcurementTables | None = None,
+) -> pd.DataFrame:
+    """One Cardinal indicator's ``outcomes`` on the warehouse's flattened ``procurement_*`` tables:
+    one row per process (flag / pass / not_applicable, reason, ``evidence_*``), sorted by OCID."""
+    settings = settings or IndicatorSettings.defaults(list(PROCESS_OUTCOME_CODES))
+    if tables is None:
+        tables = warehouse_tables(warehouse, needed_tables([code]))
+    expression = indicators()[code]().outcomes(tables, settings).order_by("subject_id")
+    return warehouse.execute(expression)
 
 
 class _Catalogue:
@@ -149,7 +290,7 @@ def _clean(value: Any) -> Any:
     if hasattr(value, "tolist") and not isinstance(value, str | bytes):
         return value.tolist()
     try:
-        import pandas as pd
+        import pandas as pd  # not imported at start-up (a third of a second); the frames here come from it
 
         if value is pd.NaT or (not isinstance(value, list | dict | str) and pd.isna(value)):
             return None
@@ -219,8 +360,6 @@ def _flagged_ocids(catalogue: _Catalogue, code: str) -> ir.Table | None:
 
 
 def _finding_flagged_ocids(code: str, limit: int = 100_000) -> list[str]:
-    from probity.core.models import Finding
-
     return list(
         Finding.objects.filter(detector_code=code, subject_type="process", outcome="flag")
         .values_list("subject_id", flat=True)
@@ -246,7 +385,7 @@ def _process_scores(catalogue: _Catalogue) -> ir.Table | None:
     return scores.select(**columns)
 
 
-def process_list(filters: ProcessFilters, *, offset: int = 0, limit: int = 50) -> ProcessPage:
+def process_list(*, filters: ProcessFilters, offset: int = 0, limit: int = 50) -> ProcessPage:
     """One page of processes matching ``filters``, sorted, with the total and per-flag counts."""
     with _warehouse() as warehouse:
         if warehouse is None or PROCESSES not in (catalogue := _Catalogue(warehouse)).names:
@@ -269,7 +408,7 @@ def process_list(filters: ProcessFilters, *, offset: int = 0, limit: int = 50) -
             expr = expr.semi_join(matching, expr.ocid == matching.supplier_ocid)
         elif filters.supplier:
             expr = expr.filter(expr.ocid.isnull())  # no supplier table: nothing can match
-        cardinal = cardinal_flags(catalogue) if filters.flag else {}
+        cardinal = _cardinal_flags(catalogue) if filters.flag else {}
         if filters.flag and filters.flag in cardinal:
             expr = expr.filter(expr.ocid.isin(list(cardinal[filters.flag]) or ["\x00"]))
         elif filters.flag:
@@ -346,13 +485,11 @@ def _attach_flags(catalogue: _Catalogue, rows: list[dict[str, Any]]) -> None:
         for ocid, code in zip(frame["ocid"], frame["code"], strict=True):
             flags.setdefault(str(ocid), set()).add(str(code))
     if ocids:
-        from probity.core.models import Finding
-
         for ocid, code in Finding.objects.filter(
             subject_type="process", subject_id__in=ocids, outcome="flag"
         ).values_list("subject_id", "detector_code"):
             flags.setdefault(ocid, set()).add(code)
-    for code, flagged in cardinal_flags(catalogue).items():
+    for code, flagged in _cardinal_flags(catalogue).items():
         for ocid in ocids:
             if ocid in flagged:
                 flags.setdefault(ocid, set()).add(code)
@@ -366,10 +503,6 @@ _CARDINAL_CACHE: dict[tuple[Any, ...], dict[str, dict[str, float]]] = {}
 
 def _warehouse_state(catalogue: _Catalogue) -> tuple[Any, ...]:
     """Changes whenever the procurement tables may have changed: the file's size and time, the catalogue."""
-    import os
-
-    from probity.warehouse.models import WarehouseTable
-
     location = str(getattr(catalogue.warehouse, "location", ""))
     try:
         stat = os.stat(location)
@@ -380,19 +513,13 @@ def _warehouse_state(catalogue: _Catalogue) -> tuple[Any, ...]:
     return (location, *file_state, refreshed)
 
 
-def cardinal_flags(catalogue: _Catalogue) -> dict[str, dict[str, float]]:
+def _cardinal_flags(catalogue: _Catalogue) -> dict[str, dict[str, float]]:
     """Cardinal's indicators (P2's ``indicators`` package) on the warehouse tables: code → {ocid: value}.
 
     Cardinal reports flags only (no pass / not applicable), for processes, buyers and tenderers; the
     pages show the process flags. Computed once per state of the warehouse and kept in memory, so the
     first page after an ingest pays for one run of the eleven indicators. Failures leave them out.
     """
-    try:
-        from probity.procurement.indicators import indicators
-        from probity.procurement.indicators.run import execute_results, needed_tables, warehouse_tables
-        from probity.procurement.indicators.settings import IndicatorSettings
-    except ImportError:
-        return {}
     codes = [code for code, cls in indicators().items() if getattr(cls, "cardinal", False)]
     names = needed_tables(codes) if codes else []
     if not codes or not all(catalogue.has(warehouse_name(name)) for name in names):
@@ -416,8 +543,6 @@ def cardinal_flags(catalogue: _Catalogue) -> dict[str, dict[str, float]]:
 
 def flag_codes() -> list[tuple[str, str]]:
     """(code, title) of every procurement indicator, for the flag filter."""
-    from probity.procurement.coverage import indicator_requirements
-
     return [(indicator.code, indicator.title) for indicator in indicator_requirements()]
 
 
@@ -490,13 +615,8 @@ def _evidence(value: Any) -> dict[str, Any]:
     return {}
 
 
-def process_detail(ocid: str) -> ProcessDetail | None:
+def process_detail(*, ocid: str) -> ProcessDetail | None:
     """A process with its bids, awards, suppliers, contracts, every indicator's outcome and its score."""
-    from django.utils.translation import gettext
-
-    from probity.core.detectors import detector_registry
-    from probity.core.models import Finding
-
     with _warehouse() as warehouse:
         if warehouse is None:
             return None
@@ -536,7 +656,7 @@ def process_detail(ocid: str) -> ProcessDetail | None:
                 code = str(row.get("code") or row.get("indicator") or row.get("indicator_code") or "")
                 if code:
                     matrix[code] = row
-        for code, flagged in cardinal_flags(catalogue).items():
+        for code, flagged in _cardinal_flags(catalogue).items():
             if ocid in flagged and code not in matrix:
                 matrix[code] = {
                     "outcome": "flag",
@@ -669,7 +789,7 @@ def _year_expr(processes: ir.Table) -> ir.Value:
     return _process_date(processes).substr(0, 4)
 
 
-def profile(kind: str, key: str) -> Profile | None:
+def profile(*, kind: str, key: str) -> Profile | None:
     """A buyer's or supplier's processes, value, scores by year and most frequent flags."""
     if kind not in {"buyer", "supplier"}:
         raise ValueError(f"unknown profile kind {kind!r}")
@@ -758,12 +878,12 @@ def _flag_counts(catalogue: _Catalogue, processes: ir.Table) -> list[tuple[str, 
     flagged = results.filter(results[outcome_col] == "flag")
     ocids = processes.select(profile_ocid=processes.ocid)
     flagged = flagged.semi_join(ocids, flagged[ocid_col] == ocids.profile_ocid)
-    counts = flagged.group_by(code=flagged[code_col]).aggregate(n=flagged.count()).order_by([ibis_desc("n"), "code"])
+    counts = flagged.group_by(code=flagged[code_col]).aggregate(n=flagged.count()).order_by([_ibis_desc("n"), "code"])
     frame = catalogue.warehouse.execute(counts)
     return [(str(code), int(n)) for code, n in zip(frame["code"], frame["n"], strict=True)]
 
 
-def ibis_desc(name: str) -> Any:
+def _ibis_desc(name: str) -> Any:
     import ibis
 
     return ibis.desc(name)
@@ -777,7 +897,7 @@ class PartyRow:
     score: float | None = None
 
 
-def party_list(kind: str, *, query: str = "", offset: int = 0, limit: int = 50) -> tuple[list[PartyRow], int]:
+def party_list(*, kind: str, query: str = "", offset: int = 0, limit: int = 50) -> tuple[list[PartyRow], int]:
     """Buyers or suppliers with their number of processes, largest first; filtered by id or name."""
     with _warehouse() as warehouse:
         if warehouse is None:
@@ -864,7 +984,7 @@ def ingest_rejections(
         return _records(warehouse.execute(query.limit(limit, offset=offset))), total
 
 
-def columns_of(rows: Sequence[dict[str, Any]]) -> list[str]:
+def columns_of(*, rows: Sequence[dict[str, Any]]) -> list[str]:
     """The column names of a list of row dicts, in first-seen order."""
     names: list[str] = []
     for row in rows:
@@ -877,13 +997,8 @@ def columns_of(rows: Sequence[dict[str, Any]]) -> list[str]:
 # --- debarments --------------------------------------------------------------------------------
 
 
-def debarment_list(*, query: str = "", current_only: bool = False) -> Any:
+def debarment_list(*, query: str = "", current_only: bool = False) -> QuerySet[Debarment]:
     """The debarment register, searchable by name or authority; ``current_only`` keeps those in force today."""
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from probity.procurement.models import Debarment
-
     queryset = Debarment.objects.select_related("organisation").order_by("name", "start_date", "id")
     if query:
         queryset = queryset.filter(Q(name__icontains=query) | Q(authority__icontains=query))

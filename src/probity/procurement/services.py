@@ -8,6 +8,9 @@
   process outcomes (``indicators.cardinal.PROCESS_OUTCOME_CODES``: all eleven) over the procurement
   data, writes the full pass / flag / not-applicable matrix and the risk scores to the warehouse
   (``probity.procurement.results``) and stores findings through ``core.services.detector_run``.
+- ``procurement_ingest`` (OCDS packages into compiled releases, ``ingest``) and ``coverage_compute`` /
+  ``coverage_store`` (which indicators the data can feed, ``coverage``) are defined beside the code they
+  drive and offered here, so that other modules (the demo ingest) use the procurement module's services only.
 """
 
 from __future__ import annotations
@@ -19,14 +22,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 
-from probity.core.audit import audit_record, current_actor
+from probity.core.audit import actor_name, audit_record
+from probity.core.detectors import get_detector
 from probity.core.models import AuditEntry, Identifier, Organisation
+from probity.core.services import detector_run
+from probity.procurement.coverage import coverage_compute as coverage_compute
+from probity.procurement.coverage import coverage_store as coverage_store
+from probity.procurement.flatten import flatten_into_warehouse, merged_by_key
 from probity.procurement.indicators import beyond_inputs, cardinal
 from probity.procurement.indicators.beyond import (
     INDICATORS,
@@ -36,6 +46,9 @@ from probity.procurement.indicators.beyond import (
     message_params,
 )
 from probity.procurement.indicators.beyond_inputs import TABLES, name_key
+from probity.procurement.indicators.run import needed_tables, warehouse_tables
+from probity.procurement.indicators.settings import IndicatorSettings
+from probity.procurement.ingest import procurement_ingest as procurement_ingest
 from probity.procurement.models import Debarment
 from probity.procurement.results import (
     BUYER_SCORES_TABLE,
@@ -46,13 +59,16 @@ from probity.procurement.results import (
     process_scores,
     supplier_scores,
 )
+from probity.procurement.selectors import cardinal_outcome_frame, read_inputs, run_frames
+from probity.procurement.tables import TABLES as PROCUREMENT_TABLES
+from probity.procurement.tables import warehouse_name
+from probity.warehouse.services import Warehouse, warehouse_connection, warehouse_register_table
 
+# Ibis, pandas and FollowTheMoney are imported where a run or an import needs them: together they take
+# two seconds to import, and this module is imported with the API.
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-
-    from probity.procurement.indicators.settings import IndicatorSettings
-    from probity.warehouse.services import Warehouse
 
 FINDINGS_ALL_MAX = 50_000
 
@@ -144,7 +160,7 @@ def _store(report: DebarmentImport, source_key: str, values: dict[str, Any]) -> 
     report.updated += 1
 
 
-def _summarise(report: DebarmentImport, actor: str | None) -> None:
+def _summarise(report: DebarmentImport, actor: User | None) -> None:
     audit_record(
         action=AuditEntry.Action.OTHER,
         object_type="procurement.debarment",
@@ -155,7 +171,7 @@ def _summarise(report: DebarmentImport, actor: str | None) -> None:
             "unchanged": report.unchanged,
             "errors": len(report.errors),
         },
-        actor=actor,
+        actor=actor_name(actor),
     )
 
 
@@ -171,14 +187,15 @@ def _split_identifiers(text: str) -> list[str]:
     return values
 
 
-def debarment_import_csv(*, path: Path, source_name: str | None = None, actor: str | None = None) -> DebarmentImport:
+def debarment_import_csv(*, path: Path, source_name: str | None = None, actor: User | None = None) -> DebarmentImport:
     """Imports a debarment list from CSV (UTF-8, header row).
 
     Columns: ``id`` (the record's key in this list, required), ``name`` (required),
     ``identifiers`` (registry or tax numbers separated by ``;``, each optionally ``scheme:number``),
     ``country``, ``authority``, ``start_date`` and ``end_date`` (YYYY-MM-DD; an empty end means
     indefinite), ``grounds``. Records are keyed by ``csv:<source name>:<id>``, so importing the
-    same list again updates in place.
+    same list again updates in place. The audit log names ``actor``, or (``None``) the current
+    ``audit_actor``.
     """
     source = source_name or path.name
     report = DebarmentImport(source=source)
@@ -238,7 +255,7 @@ def _ftm_entities(path: Path, report: DebarmentImport) -> Iterator[tuple[str, An
             yield f"line {number}", proxy
 
 
-def debarment_import_ftm(*, path: Path, source_name: str | None = None, actor: str | None = None) -> DebarmentImport:
+def debarment_import_ftm(*, path: Path, source_name: str | None = None, actor: User | None = None) -> DebarmentImport:
     """Imports FollowTheMoney ``Sanction`` entities (with the entities they target) as debarments.
 
     The OpenSanctions shape: each ``Sanction`` names its target in ``entity``; its ``authority``,
@@ -348,8 +365,8 @@ def debarment_rows() -> list[dict[str, Any]]:
 
 
 def write_inputs(
-    warehouse: Warehouse,
     *,
+    warehouse: Warehouse,
     releases: Iterable[Mapping[str, Any]] | None = None,
     flattened: beyond_inputs.InputRows | None = None,
     register: Iterable[tuple[str, date | None]] | None = None,
@@ -363,8 +380,6 @@ def write_inputs(
     added to those already there (an OCID already there is replaced by the new rows).
     """
     import ibis
-
-    from probity.procurement.flatten import merged_by_key
 
     if flattened is None:
         flattened = beyond_inputs.input_rows(releases or [])
@@ -383,15 +398,12 @@ def write_inputs(
         TABLES["debarments"],
         beyond_inputs.debarment_table(debarment_rows() if debarments is None else debarments),
     )
-    return read_inputs(warehouse)
+    return read_inputs(warehouse=warehouse)
 
 
-def write_inputs_from_tables(warehouse: Warehouse) -> Inputs:
+def write_inputs_from_tables(*, warehouse: Warehouse) -> Inputs:
     """Builds the indicators' input tables from the flattened ``procurement_*`` warehouse tables
     (``probity.procurement.tables``, written by ``flatten``), inside the warehouse engine."""
-    from probity.procurement.tables import TABLES as PROCUREMENT_TABLES
-    from probity.procurement.tables import warehouse_name
-
     present = set(warehouse.list_tables())
     needed = ("processes", "awards", "award_suppliers", "parties", "contracts", "bids", "bid_tenderers")
     missing = [warehouse_name(t) for t in needed if warehouse_name(t) not in present]
@@ -405,22 +417,7 @@ def write_inputs_from_tables(warehouse: Warehouse) -> Inputs:
     warehouse.create_table(TABLES["bids"], beyond_inputs.bids_from_tables(tables))
     warehouse.create_table(TABLES["register"], beyond_inputs.register_table(register_rows()))
     warehouse.create_table(TABLES["debarments"], beyond_inputs.debarment_table(debarment_rows()))
-    return read_inputs(warehouse)
-
-
-def read_inputs(warehouse: Warehouse) -> Inputs:
-    missing = [t for t in TABLES.values() if t not in warehouse.list_tables()]
-    if missing:
-        raise LookupError(
-            f"The warehouse has no {', '.join(missing)}: run `probity procurement detect FILE` with a file "
-            "of compiled releases first."
-        )
-    return Inputs(**{name: warehouse.table(table) for name, table in TABLES.items()})
-
-
-def indicator_frame(warehouse: Warehouse, code: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One indicator's per-process results (``RESULT_COLUMNS`` + evidence columns), sorted by OCID."""
-    return warehouse.execute(indicator_expression(INDICATORS[code], read_inputs(warehouse), params))
+    return read_inputs(warehouse=warehouse)
 
 
 _JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)  # one encoder: json.dumps(**options) builds one per call
@@ -457,23 +454,6 @@ def _matrix(code: str, frame: pd.DataFrame) -> pd.DataFrame:
 # --- the Cardinal indicators in the matrix --------------------------------------------------------
 
 CARDINAL_CODES = cardinal.PROCESS_OUTCOME_CODES
-
-
-def cardinal_outcome_frame(
-    warehouse: Warehouse, code: str, settings: IndicatorSettings | None = None, tables: Any = None
-) -> pd.DataFrame:
-    """One Cardinal indicator's ``outcomes`` on the warehouse's flattened ``procurement_*`` tables:
-    one row per process (flag / pass / not_applicable, reason, ``evidence_*``), sorted by OCID."""
-    from probity.procurement.indicators.run import needed_tables, warehouse_tables
-    from probity.procurement.indicators.settings import IndicatorSettings
-
-    settings = settings or IndicatorSettings.defaults(list(CARDINAL_CODES))
-    if tables is None:
-        tables = warehouse_tables(warehouse, needed_tables([code]))
-    from probity.procurement.indicators import indicators
-
-    expression = indicators()[code]().outcomes(tables, settings).order_by("subject_id")
-    return warehouse.execute(expression)
 
 
 def _cardinal_matrix(code: str, frame: pd.DataFrame, attributes: pd.DataFrame) -> pd.DataFrame:
@@ -535,24 +515,11 @@ def _process_attributes(warehouse: Warehouse, matrices: list[pd.DataFrame]) -> p
 
 
 def _json_default(value: Any) -> Any:
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-# Frames computed by ``procurement_detect``, read by the detectors' ``evaluate`` in the same run.
-_RUN_FRAMES: dict[str, tuple[dict[str, Any], pd.DataFrame]] = {}
-
-
-def cached_frame(code: str, params: Mapping[str, Any]) -> pd.DataFrame | None:
-    cached = _RUN_FRAMES.get(code)
-    if cached is not None and cached[0] == dict(params):
-        return cached[1]
-    return None
 
 
 def procurement_detect(
@@ -561,7 +528,7 @@ def procurement_detect(
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     codes: Iterable[str] | None = None,
     findings_for: list[str] | None = None,
-    started_by: str | None = None,
+    actor: User | None = None,
     warehouse: Warehouse | None = None,
     from_tables: bool = False,
     progress: Callable[[str], object] | None = None,
@@ -585,13 +552,10 @@ def procurement_detect(
     processes are added to those already in the warehouse's input and ``procurement_*`` tables (a
     process already there, same OCID, is replaced by the new release), and every indicator judges
     the whole. The matrix and the scores are always computed afresh over all processes.
-    """
-    from probity.core.services import detector_run
-    from probity.procurement.detectors import detector_for
-    from probity.warehouse.services import warehouse_connection
 
+    The detector runs are recorded as started by ``actor``, or (``None``) by the current ``audit_actor``.
+    """
     clock = time.perf_counter()
-    actor = started_by or current_actor()
     known = [*INDICATORS, *CARDINAL_CODES]
     selected = list(codes or known)
     unknown = [c for c in selected if c not in known]
@@ -624,34 +588,30 @@ def procurement_detect(
         import pandas as pd
 
         if flattened is not None:
-            write_inputs(wh, flattened=flattened, append=append)
+            write_inputs(warehouse=wh, flattened=flattened, append=append)
         elif from_tables:
-            write_inputs_from_tables(wh)
-        inputs = read_inputs(wh)
+            write_inputs_from_tables(warehouse=wh)
+        inputs = read_inputs(warehouse=wh)
         processes = int(wh.execute(inputs.awards.ocid.nunique()).iat[0, 0])
         limit = int(getattr(settings, "PROBITY_PROCUREMENT_FINDINGS_ALL_MAX", FINDINGS_ALL_MAX))
         outcomes = list(findings_for or (["flag", "pass", "not_applicable"] if processes <= limit else ["flag"]))
         matrices = []
         counts: dict[str, dict[str, int]] = {}
         runs: dict[str, int] = {}
-        try:
+        with run_frames() as frames:
             for code in selected:
                 if progress:
                     progress(code)
-                detector = detector_for(code)
+                detector = get_detector(code)
                 values = detector.resolve_parameters((parameters or {}).get(code))
                 indicator_values = {k: v for k, v in values.items() if k != "findings_for"}
                 frame = wh.execute(indicator_expression(INDICATORS[code], inputs, indicator_values))
-                _RUN_FRAMES[code] = (indicator_values, frame)
+                frames[code] = (indicator_values, frame)
                 matrices.append(_matrix(code, frame))
                 counts[code] = {str(k): int(v) for k, v in frame["outcome"].value_counts().items()}
-                run = detector_run(
-                    code=code, parameters={**indicator_values, "findings_for": outcomes}, started_by=actor
-                )
+                run = detector_run(code=code, parameters={**indicator_values, "findings_for": outcomes}, actor=actor)
                 runs[code] = run.pk
-            matrices += run_cardinal(wh, matrices, counts, runs, outcomes)
-        finally:
-            _RUN_FRAMES.clear()
+            matrices += run_cardinal(wh, matrices, counts, runs, outcomes, frames)
         matrix = pd.concat(matrices, ignore_index=True)
         results = wh.create_table(RESULTS_TABLE, matrix)
         scored = wh.create_table(PROCESS_SCORES_TABLE, process_scores(results))
@@ -665,13 +625,8 @@ def procurement_detect(
         counts: dict[str, dict[str, int]],
         runs: dict[str, int],
         outcomes: list[str],
+        frames: dict[str, tuple[dict[str, Any], pd.DataFrame]],
     ) -> list[pd.DataFrame]:
-        from probity.procurement.flatten import flatten_into_warehouse
-        from probity.procurement.indicators.run import needed_tables, warehouse_tables
-        from probity.procurement.indicators.settings import IndicatorSettings
-        from probity.procurement.tables import TABLES, warehouse_name
-        from probity.warehouse.services import warehouse_register_table
-
         if not selected_cardinal:
             return []
         names = needed_tables(selected_cardinal)
@@ -679,8 +634,8 @@ def procurement_detect(
             # Every procurement_* table, not only those the indicators read: the pages, the entities
             # export and other modules' detectors (DECL-COI-AWARD, bidder links) read parties and
             # contracts too. They are recorded in the catalogue, as `indicators --warehouse` does.
-            flatten_into_warehouse(wh, copy.name, tables=list(TABLES), append=append)
-            for table, spec in TABLES.items():
+            flatten_into_warehouse(wh, copy.name, tables=list(PROCUREMENT_TABLES), append=append)
+            for table, spec in PROCUREMENT_TABLES.items():
                 name = warehouse_name(table)
                 warehouse_register_table(
                     name=name,
@@ -697,11 +652,11 @@ def procurement_detect(
         for code in selected_cardinal:
             if progress:
                 progress(code)
-            frame = cardinal_outcome_frame(wh, code, chosen, tables)
-            _RUN_FRAMES[code] = ({}, frame)
+            frame = cardinal_outcome_frame(warehouse=wh, code=code, settings=chosen, tables=tables)
+            frames[code] = ({}, frame)
             added.append(_cardinal_matrix(code, frame, attributes))
             counts[code] = {str(k): int(v) for k, v in frame["outcome"].value_counts().items()}
-            runs[code] = detector_run(code=code, parameters={"findings_for": outcomes}, started_by=actor).pk
+            runs[code] = detector_run(code=code, parameters={"findings_for": outcomes}, actor=actor).pk
         return added
 
     try:

@@ -179,7 +179,7 @@ def index(request: HttpRequest) -> HttpResponse:
     """The process list: filter by flag, buyer, supplier, date and score; sort; page."""
     form = ProcessFilterForm(request.GET or None)
     number = _page_number(request)
-    result = selectors.process_list(form.filters(), offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    result = selectors.process_list(filters=form.filters(), offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     _label_rows(result.rows, {"procurement_method": "method"})
     context = {
         "form": form,
@@ -195,7 +195,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @permission_required(READ, raise_exception=True)
 def process(request: HttpRequest, ocid: str) -> HttpResponse:
     """One process: its key data and each indicator's outcome with the values that triggered it."""
-    detail = selectors.process_detail(ocid)
+    detail = selectors.process_detail(ocid=ocid)
     if detail is None:
         raise Http404(_("No contracting process has this OCID."))
     _label_rows(
@@ -248,7 +248,7 @@ def _chart(years: list[selectors.YearScore]) -> dict[str, Any]:
 
 
 def _profile(request: HttpRequest, kind: str, key: str) -> HttpResponse:
-    found = selectors.profile(kind, key)
+    found = selectors.profile(kind=kind, key=key)
     if found is None:
         raise Http404(_("No such buyer or supplier in the procurement data."))
     return render(request, "procurement/profile.html", {"profile": found, "chart": _chart(found.years)})
@@ -269,7 +269,7 @@ def supplier(request: HttpRequest, key: str) -> HttpResponse:
 def _parties(request: HttpRequest, kind: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     number = _page_number(request)
-    rows, total = selectors.party_list(kind, query=query, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    rows, total = selectors.party_list(kind=kind, query=query, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     context = {
         "kind": kind,
@@ -318,9 +318,9 @@ def ingest(request: HttpRequest) -> HttpResponse:
     pages = max(1, -(-total // 100))
     context = {
         "runs": runs,
-        "run_columns": selectors.columns_of(runs),
+        "run_columns": selectors.columns_of(rows=runs),
         "rejections": rejections,
-        "rejection_columns": selectors.columns_of(rejections),
+        "rejection_columns": selectors.columns_of(rows=rejections),
         "total": total,
         "run_id": run_id,
         "number": number,

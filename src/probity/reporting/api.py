@@ -32,6 +32,7 @@ from probity.reporting import attachments as store
 from probity.reporting import selectors, services, statistics
 from probity.reporting.crypto import DecryptionError
 from probity.reporting.models import Attachment, Channel, DisclosureRequest, Report, ReportEntry
+from probity.reporting.receipts import RECEIPT_BITS
 
 router = Router(tags=["reporting"])
 
@@ -221,7 +222,7 @@ def _reporter(request: HttpRequest) -> services.ReporterSession:
 
 
 def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 def _private_key(request: HttpRequest, user: User) -> PrivateKey:
@@ -234,7 +235,7 @@ def _private_key(request: HttpRequest, user: User) -> PrivateKey:
         except LookupError as exc:
             raise ApiError(409, "no_key_pair", "You have no reporting key pair yet: create one first.") from exc
     if getattr(request, "auth_method", "") == "session" and hasattr(request, "session"):
-        key = services.staff_key_from_request(request)
+        key = services.staff_key_from_request(request=request)
         if key is not None:
             return key
     raise ApiError(403, "key_locked",
@@ -249,7 +250,7 @@ def _require_handler(user: User) -> None:
 
 def _case(user: User, reference: str) -> Report:
     _require_handler(user)
-    report = selectors.report_for_staff(user, reference, field_name="reference")
+    report = selectors.report_for_staff(user=user, pk=reference, field_name="reference")
     if report is None:
         raise ApiError(404, "not_found", f"There is no report {reference} that you may see.")
     return report
@@ -266,7 +267,7 @@ def _keys(request: HttpRequest, user: User, report: Report) -> services.ReportKe
 
 
 def _case_out(report: Report) -> dict[str, Any]:
-    state = selectors.deadline_state(report)
+    state = selectors.deadline_state(report=report)
     return {
         "reference": report.reference, "channel": report.channel.slug, "intake": report.intake,
         "status": report.status, "sub_status": report.sub_status, "received_on": report.received_on,
@@ -326,8 +327,6 @@ def report_file(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any
     except services.AnswersInvalid as exc:
         raise ApiError(400, "invalid_answers", "Some answers are missing or not valid; 'details' names each question.",
                        exc.problems) from exc
-    from probity.reporting.receipts import RECEIPT_BITS
-
     return Status(201, {"reference": report.reference, "receipt": receipt, "receipt_bits": RECEIPT_BITS})
 
 
@@ -356,7 +355,7 @@ def reporter_report(request: HttpRequest) -> dict[str, Any]:
     session = _reporter(request)
     report = session.report
     timeline = selectors.report_timeline(keys=session.keys, for_reporter=True)
-    selectors.report_mark_read_by_reporter(report)
+    selectors.report_mark_read_by_reporter(report=report)
     return {
         "reference": report.reference, "channel": report.channel.slug, "status": report.status,
         "received_on": report.received_on, "has_identity": report.has_identity,
@@ -462,7 +461,7 @@ def keys_create(request: HttpRequest, payload: KeysIn) -> Status[dict[str, str]]
 def case_list(request: HttpRequest, overdue: bool = False) -> list[dict[str, Any]]:
     user = _user(request)
     _require_handler(user)
-    queryset = selectors.reports_overdue(user) if overdue else selectors.reports_for_staff(user)
+    queryset = selectors.reports_overdue(user=user) if overdue else selectors.reports_for_staff(user=user)
     return [_case_out(report) for report in queryset.select_related("channel")]
 
 
@@ -477,7 +476,7 @@ def case_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
         "timeline": [item.as_dict() for item in selectors.report_timeline(keys=keys, for_reporter=False)],
         "identity": selectors.report_identity(keys=keys),
         "action_taken": selectors.report_action_taken(keys=keys),
-        "assignees": [a.user.get_username() for a in selectors.assignees(report)],
+        "assignees": [a.user.get_username() for a in selectors.assignees(report=report)],
     }
 
 
@@ -586,11 +585,11 @@ def _disclosure_out(request: DisclosureRequest) -> dict[str, Any]:
 @router.get("/disclosure-requests", response={200: list[DisclosureOut], **errors()},
             summary="Pending identity-disclosure requests on channels you are custodian of")
 def disclosure_list(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_disclosure_out(r) for r in selectors.disclosure_requests_pending(_user(request))]
+    return [_disclosure_out(r) for r in selectors.disclosure_requests_pending(custodian=_user(request))]
 
 
 def _pending(user: User, request_id: int) -> DisclosureRequest:
-    found = selectors.disclosure_requests_pending(user).filter(pk=request_id).first()
+    found = selectors.disclosure_requests_pending(custodian=user).filter(pk=request_id).first()
     if found is None:
         raise ApiError(404, "not_found", f"There is no pending request {request_id} for you to decide.")
     return found

@@ -1,8 +1,20 @@
-from django.apps import AppConfig
+"""The reporting channel as a module: its pages, API, navigation, roles, finding subject, and its answer to
+core's ``password_changed`` hook (a handler's key is re-wrapped under the new password)."""
+
 from django.utils.translation import gettext_lazy as _
 
+from probity.core.modules import ModuleConfig, SubjectType
 
-class ReportingConfig(AppConfig):
+
+class ReportingConfig(ModuleConfig):
+
     name = "probity.reporting"
     label = "reporting"
     verbose_name = _("Reporting")
+
+    url_prefix = "reporting/"
+    api_routers = (("/reporting", "api.router"),)
+    navigation = "navigation.NAV_ITEMS"
+    role_permissions = "roles.ROLE_PERMISSIONS"
+    subject_types = (SubjectType("report", _("Report")),)
+    hooks = {"password_changed": "services.staff_password_change"}

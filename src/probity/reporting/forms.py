@@ -27,6 +27,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from probity.reporting.models import Channel
+from probity.reporting.services import questionnaire_validate
+
 QUESTION_TYPES = ("text", "textarea", "choice", "multichoice", "date", "amount", "file")
 FIELD_PREFIX = "q_"
 TEXT_MAX_LENGTH = 20_000
@@ -500,17 +503,13 @@ class ChannelForm(AccessibleFormMixin, forms.Form):
         self._describe()
 
     def clean_slug(self) -> str:
-        from probity.reporting.models import Channel
-
         slug = str(self.cleaned_data["slug"])
         if Channel.objects.filter(slug=slug).exists():
             raise forms.ValidationError(_("A channel with this code exists already."))
         return slug
 
     def clean_questions(self) -> list[dict[str, Any]]:
-        from probity.reporting.services import questionnaire_validate
-
         try:
-            return questionnaire_validate(self.cleaned_data["questions"])
+            return questionnaire_validate(questionnaire=self.cleaned_data["questions"])
         except ValueError as exc:
             raise forms.ValidationError(_("The questions are not valid: %(reason)s") % {"reason": exc}) from exc

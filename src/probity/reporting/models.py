@@ -1,6 +1,6 @@
 """Models of the reporting app: channels, staff key pairs, reports and everything attached to them.
 
-What is stored in plain and what is not (see docs/reporting.md):
+What is stored in plain and what is not (see docs/reference/reporting.md):
 
 * **Plain** — the channel, the report's reference, its status and deadlines, dates rounded to the day,
   who is assigned, public keys, Argon2id salts and limits, sizes of encrypted files.

@@ -2,6 +2,6 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from probity.core.context_processors import NavItem
+from probity.core.modules import NavItem
 
 NAV_ITEMS = (NavItem("reporting:inbox", _("Reports"), "reporting.handle_report"),)

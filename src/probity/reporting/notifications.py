@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from probity.reporting.models import DisclosureRequest, Report, ReportAssignment, ReportEntry
+from probity.reporting.selectors import reports_due_soon, reports_overdue
 
 logger = logging.getLogger("probity.reporting")
 
@@ -76,8 +77,6 @@ def notify_disclosure_request(request: DisclosureRequest) -> int:
 def daily_summary(*, today: date | None = None) -> int:
     """One e-mail per handler with counts only: open reports, overdue ones, unanswered reporter
     messages. Returns the number of e-mails sent."""
-    from probity.reporting.selectors import reports_due_soon, reports_overdue
-
     today = today or timezone.localdate()
     per_user: dict[int, Counter[str]] = {}
     users: dict[int, User] = {}

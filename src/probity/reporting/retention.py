@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from probity.reporting.models import Report
@@ -31,7 +32,7 @@ def retention_due(*, today: date | None = None) -> tuple[list[Report], list[Repo
     to_warn: list[Report] = []
     to_delete: list[Report] = []
     for report in Report.objects.filter(status=Report.Status.CLOSED).select_related("channel").order_by("pk"):
-        delete_after = report.delete_after or retention_date(report)
+        delete_after = report.delete_after or retention_date(report=report)
         if delete_after is None:
             continue
         if delete_after <= today:
@@ -43,9 +44,10 @@ def retention_due(*, today: date | None = None) -> tuple[list[Report], list[Repo
     return to_warn, to_delete
 
 
-def retention_run(*, today: date | None = None, dry_run: bool = False, actor: str = "system:retention",
+def retention_run(*, today: date | None = None, dry_run: bool = False, actor: User | None = None,
                   progress: object = None) -> RetentionResult:
-    """Warns about reports nearing deletion, deletes the expired ones; ``dry_run`` only reports."""
+    """Warns about reports nearing deletion, deletes the expired ones; ``dry_run`` only reports. ``actor``
+    None: the system runs it (the CLI's ``system:cli``), under the current ``audit_actor``."""
     today = today or timezone.localdate()
     to_warn, to_delete = retention_due(today=today)
     result = RetentionResult(dry_run=dry_run)
@@ -53,7 +55,7 @@ def retention_run(*, today: date | None = None, dry_run: bool = False, actor: st
         result.warned.append(report.reference)
         if not dry_run:
             if report.delete_after is None:
-                report.delete_after = retention_date(report)
+                report.delete_after = retention_date(report=report)
             notify_retention_warning(report)
             report.retention_warned_on = today
             report.save(update_fields=["retention_warned_on", "delete_after"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from probity.reporting import attachments as store
 from probity.reporting import crypto
+from probity.reporting.keyring import ReportKeys
 from probity.reporting.models import (
     Attachment,
     Channel,
@@ -23,7 +24,6 @@ from probity.reporting.models import (
     ReportEntry,
     StaffKey,
 )
-from probity.reporting.services import ReportKeys
 
 
 @dataclass
@@ -62,11 +62,11 @@ class TimelineItem:
         return data
 
 
-def staff_has_keys(user: User) -> bool:
+def staff_has_keys(*, user: User) -> bool:
     return StaffKey.objects.filter(user=user).exists()
 
 
-def reports_for_staff(user: User) -> QuerySet[Report]:
+def reports_for_staff(*, user: User) -> QuerySet[Report]:
     """Reports the user is actively assigned to (none without the ``handle_report`` permission)."""
     if not user.is_active or not user.has_perm("reporting.handle_report"):
         return Report.objects.none()
@@ -75,36 +75,34 @@ def reports_for_staff(user: User) -> QuerySet[Report]:
     ).select_related("channel").distinct()
 
 
-def report_for_staff(user: User, pk: int | str, *, field_name: str = "pk") -> Report | None:
+def report_for_staff(*, user: User, pk: int | str, field_name: str = "pk") -> Report | None:
     """One report the user may open (by primary key or ``field_name="reference"``), else None."""
-    return reports_for_staff(user).filter(**{field_name: pk}).first()
+    return reports_for_staff(user=user).filter(**{field_name: pk}).first()
 
 
-def reports_overdue(user: User | None = None, *, today: date | None = None) -> QuerySet[Report]:
+def reports_overdue(*, user: User | None = None, today: date | None = None) -> QuerySet[Report]:
     """Open reports past a deadline: acknowledgement not given by ``acknowledge_due`` or feedback not
     given by ``feedback_due``. All reports when ``user`` is None (jobs), else the user's."""
     today = today or timezone.localdate()
-    base = Report.objects.all() if user is None else reports_for_staff(user)
+    base = Report.objects.all() if user is None else reports_for_staff(user=user)
     return base.exclude(status=Report.Status.CLOSED).filter(
         Q(acknowledged_on__isnull=True, acknowledge_due__lt=today)
         | Q(feedback_given_on__isnull=True, feedback_due__lt=today)
     ).order_by("acknowledge_due", "pk")
 
 
-def reports_due_soon(user: User | None = None, *, today: date | None = None, days: int = 2) -> QuerySet[Report]:
+def reports_due_soon(*, user: User | None = None, today: date | None = None, days: int = 2) -> QuerySet[Report]:
     """Open reports whose acknowledgement or feedback falls due within ``days`` (reminders)."""
-    from datetime import timedelta
-
     today = today or timezone.localdate()
     horizon = today + timedelta(days=days)
-    base = Report.objects.all() if user is None else reports_for_staff(user)
+    base = Report.objects.all() if user is None else reports_for_staff(user=user)
     return base.exclude(status=Report.Status.CLOSED).filter(
         Q(acknowledged_on__isnull=True, acknowledge_due__gte=today, acknowledge_due__lte=horizon)
         | Q(feedback_given_on__isnull=True, feedback_due__gte=today, feedback_due__lte=horizon)
     )
 
 
-def deadline_state(report: Report, *, today: date | None = None) -> dict[str, Any]:
+def deadline_state(*, report: Report, today: date | None = None) -> dict[str, Any]:
     """``{"acknowledge": "done"|"due"|"overdue", "feedback": …, "days_left": {...}}`` for the page."""
     today = today or timezone.localdate()
 
@@ -168,12 +166,12 @@ def report_timeline(*, keys: ReportKeys, for_reporter: bool) -> list[TimelineIte
     return items
 
 
-def report_mark_read_by_reporter(report: Report) -> int:
+def report_mark_read_by_reporter(*, report: Report) -> int:
     """Marks staff messages as read by the reporter (their page shows the unread ones first)."""
     return ReportEntry.objects.filter(report=report, read_by_reporter=False).update(read_by_reporter=True)
 
 
-def unread_for_reporter(report: Report) -> int:
+def unread_for_reporter(*, report: Report) -> int:
     return ReportEntry.objects.filter(
         report=report, read_by_reporter=False, kind=ReportEntry.Kind.STAFF_MESSAGE
     ).count()
@@ -209,7 +207,7 @@ def attachment_open(
     return info, store.store_read(file_key, name)
 
 
-def disclosure_requests_pending(custodian: User) -> QuerySet[DisclosureRequest]:
+def disclosure_requests_pending(*, custodian: User) -> QuerySet[DisclosureRequest]:
     """Pending identity-disclosure requests on channels where ``custodian`` is a custodian."""
     return DisclosureRequest.objects.filter(
         state=DisclosureRequest.State.PENDING, report__channel__custodians=custodian
@@ -220,14 +218,14 @@ def channels_open() -> QuerySet[Channel]:
     return Channel.objects.filter(active=True).order_by("name")
 
 
-def channel_readiness(channel: Channel) -> list[str]:
+def channel_readiness(*, channel: Channel) -> list[str]:
     """Problems that would leave new reports unreadable (recipients or custodians without key pairs)."""
     problems = []
     recipients = list(channel.recipients.filter(is_active=True))
     if not recipients:
         problems.append(f"channel {channel.slug}: no recipients — nobody will be able to read new reports")
     for user in recipients:
-        if not staff_has_keys(user):
+        if not staff_has_keys(user=user):
             problems.append(f"channel {channel.slug}: recipient {user.get_username()} has no key pair")
         if not user.has_perm("reporting.handle_report"):
             problems.append(f"channel {channel.slug}: recipient {user.get_username()} may not handle reports")
@@ -235,10 +233,10 @@ def channel_readiness(channel: Channel) -> list[str]:
     if not custodians:
         problems.append(f"channel {channel.slug}: no custodian — identities can never be disclosed")
     for user in custodians:
-        if not staff_has_keys(user):
+        if not staff_has_keys(user=user):
             problems.append(f"channel {channel.slug}: custodian {user.get_username()} has no key pair")
     return problems
 
 
-def assignees(report: Report) -> QuerySet[ReportAssignment]:
+def assignees(*, report: Report) -> QuerySet[ReportAssignment]:
     return ReportAssignment.objects.filter(report=report, active=True).select_related("user").order_by("pk")

@@ -1,7 +1,7 @@
 """Write operations of the reporting channel. Every function is keyword-only; views, the API and the CLI
 call these and nothing lower.
 
-Keys in short (details in docs/reporting.md and crypto.py):
+Keys in short (details in docs/reference/reporting.md and crypto.py):
 
 * a **staff member** unlocks their X25519 private key with their password (``staff_keys_unlock``);
   for the web session it is kept wrapped in the server-side session, the wrapping key in a signed
@@ -25,7 +25,6 @@ import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
@@ -38,13 +37,16 @@ from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from nacl.public import PrivateKey
 
-from probity.core.audit import audit_actor, audit_record
+from probity.core.audit import actor_name, audit_as, audit_record
 from probity.core.models import AuditEntry
+from probity.core.modules import HookRefused
 from probity.reporting import attachments as store
 from probity.reporting import crypto, receipts
 from probity.reporting.crypto import DecryptionError
+from probity.reporting.keyring import ReporterSession, ReportKeys
 from probity.reporting.models import (
     Attachment,
     Channel,
@@ -55,6 +57,8 @@ from probity.reporting.models import (
     ReportKeyGrant,
     StaffKey,
 )
+from probity.reporting.notifications import notify_disclosure_request, notify_new_report, notify_reporter_message
+from probity.reporting.selectors import report_timeline
 
 __all__ = [
     "AnswersInvalid", "DecryptionError", "Throttled", "ReporterSession", "ReportKeys", "UploadLike",
@@ -117,38 +121,15 @@ class UploadLike(Protocol):
     def chunks(self, chunk_size: int | None = ...) -> Iterable[bytes]: ...
 
 
-@dataclass
-class ReportKeys:
-    """The private keys of one report that the caller holds (None where they hold no grant)."""
-
-    report: Report
-    content: PrivateKey
-    case: PrivateKey | None = None
-    identity: PrivateKey | None = None
-
-
-@dataclass
-class ReporterSession:
-    """A reporter signed in with their receipt: the report and its content and identity keys."""
-
-    report: Report
-    keys: ReportKeys
-    token: str = field(default="", repr=False)
-
-
 def _today() -> date:
     return timezone.localdate()
 
 
-def _actor_name(user: User | None) -> str:
-    return user.get_username() if user is not None else "reporter"
-
-
-def _event(report: Report | None, event: str, *, actor: str, details: dict[str, Any] | None = None) -> None:
+def _event(report: Report | None, event: str, *, actor: User, details: dict[str, Any] | None = None) -> None:
     """An audit entry for a staff action on a report: the reference and the event, never content."""
     audit_record(
         action=AuditEntry.Action.OTHER,
-        actor=actor,
+        actor=actor_name(actor),
         object_type="reporting.report",
         object_id=str(report.pk) if report is not None else "",
         object_label=report.reference if report is not None else "",
@@ -169,7 +150,7 @@ def _rotating_secret() -> bytes:
     return str(value).encode()
 
 
-def client_fingerprint(address: str) -> str:
+def client_fingerprint(*, address: str) -> str:
     """An unlinkable-after-a-day tag of a client address, for rate limits only (never stored in the DB)."""
     return hmac.new(_rotating_secret(), (address or "-").encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -198,7 +179,8 @@ def intake_challenge_new(*, bits: int | None = None, client: str = "") -> dict[s
     most ``CHALLENGE_CLIENT_LIMIT`` challenges an hour (``Throttled`` beyond), so nobody can flood the
     cache with challenges.
     """
-    if client and _count(f"challenge:{client_fingerprint(client)}", SUBMIT_CLIENT_WINDOW) > CHALLENGE_CLIENT_LIMIT:
+    fingerprint = client_fingerprint(address=client) if client else ""
+    if client and _count(f"challenge:{fingerprint}", SUBMIT_CLIENT_WINDOW) > CHALLENGE_CLIENT_LIMIT:
         raise Throttled(SUBMIT_CLIENT_WINDOW)
     wanted = bits if bits is not None else int(getattr(settings, "PROBITY_REPORTING_POW_BITS", 16))
     token = secrets.token_urlsafe(18)
@@ -218,7 +200,7 @@ def _leading_zero_bits(digest: bytes) -> int:
     return bits
 
 
-def pow_solve(token: str, bits: int) -> str:
+def pow_solve(*, token: str, bits: int) -> str:
     """Finds a solution to a challenge (what the reporter's browser script does; used in tests and tools)."""
     counter = 0
     while True:
@@ -246,7 +228,7 @@ def intake_guard(*, client: str, challenge: str | None, solution: str | None = N
             raise ValueError("the anti-flood check failed; please reload the form")
     elif timezone.now().timestamp() - float(stored["issued"]) < CHALLENGE_MIN_WAIT:
         raise Throttled(CHALLENGE_MIN_WAIT, "please wait a few seconds before sending the form")
-    tag = client_fingerprint(client)
+    tag = client_fingerprint(address=client)
     if _peek(f"submit:{tag}") >= SUBMIT_CLIENT_LIMIT or _peek("submit:all") >= SUBMIT_GLOBAL_LIMIT:
         raise Throttled(SUBMIT_CLIENT_WINDOW)
     cache.delete(f"{CACHE_PREFIX}challenge:{challenge}")
@@ -281,7 +263,7 @@ def staff_keys_create(*, user: User, password: str, replace: bool = False) -> st
     recovery_key = receipts.recovery_key_new()
     password_wrapped, password_params = _wrap_for(password, private_key)
     recovery_wrapped, recovery_params = _wrap_for(receipts.recovery_key_normalise(recovery_key), private_key)
-    with transaction.atomic(), audit_actor(user.get_username()):
+    with transaction.atomic(), audit_as(user):
         StaffKey.objects.filter(user=user).delete()
         ReportKeyGrant.objects.filter(user=user).delete()  # sealed to the discarded key: useless now
         StaffKey.objects.create(
@@ -317,7 +299,7 @@ def staff_keys_rewrap(*, user: User, private_key: PrivateKey, new_password: str)
     if crypto.public_bytes(private_key) != bytes(staff_key.public_key):
         raise ValueError("this private key is not the user's")
     wrapped, params = _wrap_for(new_password, private_key)
-    with audit_actor(user.get_username()):
+    with audit_as(user):
         staff_key.password_wrapped = wrapped
         staff_key.password_salt = params.salt
         staff_key.password_opslimit = params.opslimit
@@ -328,13 +310,22 @@ def staff_keys_rewrap(*, user: User, private_key: PrivateKey, new_password: str)
 def staff_password_change(*, user: User, old_password: str, new_password: str) -> bool:
     """Re-wraps the private key when the user changes their password; returns False if they have no key.
 
-    Call it *with the old password* before or after ``user.set_password(new_password)`` — Django's
-    password-change form has both (``form.cleaned_data["old_password"]`` / ``["new_password1"]``).
-    Raises ``DecryptionError`` if the old password does not open the key.
+    The reporting module's answer to core's ``password_changed`` hook (``ReportingConfig.hooks``), called
+    in the transaction that changes the password — *with the old password*, before or after
+    ``user.set_password(new_password)``. Raises ``HookRefused`` (with the sentence for the user) if the
+    old password does not open the key: the password must not change then, or the key would be lost.
     """
     if not StaffKey.objects.filter(user=user).exists():
         return False
-    private_key = staff_keys_unlock(user=user, password=old_password)
+    try:
+        private_key = staff_keys_unlock(user=user, password=old_password)
+    except DecryptionError as exc:
+        raise HookRefused(
+            gettext(
+                "Your reporting key could not be opened with your current password, so the password was not "
+                "changed. Ask a key custodian to restore your key with your recovery key first."
+            )
+        ) from exc
     staff_keys_rewrap(user=user, private_key=private_key, new_password=new_password)
     return True
 
@@ -353,7 +344,7 @@ def staff_keys_recover(*, user: User, recovery_key: str, new_password: str) -> s
     new_recovery_key = receipts.recovery_key_new()
     recovery_wrapped, recovery_params = _wrap_for(receipts.recovery_key_normalise(new_recovery_key), private_key)
     password_wrapped, password_params = _wrap_for(new_password, private_key)
-    with audit_actor(user.get_username()):
+    with audit_as(user):
         staff_key.password_wrapped = password_wrapped
         staff_key.password_salt = password_params.salt
         staff_key.password_opslimit = password_params.opslimit
@@ -389,7 +380,7 @@ def staff_session_clear(*, session: Any) -> None:
     session.pop(STAFF_SESSION_FIELD, None)
 
 
-def staff_key_cookie_set(response: HttpResponse, cookie_value: str) -> None:
+def staff_key_cookie_set(*, response: HttpResponse, cookie_value: str) -> None:
     """Sets the signed, HttpOnly, SameSite=Strict, session-lifetime cookie with the wrapping key."""
     response.set_signed_cookie(
         STAFF_KEY_COOKIE, cookie_value, salt=STAFF_KEY_COOKIE_SALT, httponly=True, samesite="Strict",
@@ -397,7 +388,7 @@ def staff_key_cookie_set(response: HttpResponse, cookie_value: str) -> None:
     )
 
 
-def staff_key_from_request(request: HttpRequest) -> PrivateKey | None:
+def staff_key_from_request(*, request: HttpRequest) -> PrivateKey | None:
     """The unlocked private key of the signed-in staff member for this request, or None."""
     cookie_value = request.get_signed_cookie(STAFF_KEY_COOKIE, default=None, salt=STAFF_KEY_COOKIE_SALT)
     return staff_session_key(session=request.session, cookie_value=cookie_value)
@@ -408,7 +399,7 @@ def staff_key_from_request(request: HttpRequest) -> PrivateKey | None:
 QUESTION_KINDS = {"text", "textarea", "choice", "multichoice", "date", "amount", "file"}
 
 
-def questionnaire_validate(questionnaire: Any) -> list[dict[str, Any]]:
+def questionnaire_validate(*, questionnaire: Any) -> list[dict[str, Any]]:
     """Checks a questionnaire's shape; raises ValueError naming the question and the problem."""
     if not isinstance(questionnaire, list):
         raise ValueError("a questionnaire is a list of questions")
@@ -503,7 +494,7 @@ def channel_save(
     *,
     slug: str,
     name: str,
-    actor: str,
+    actor: User | None = None,
     description: str | None = None,
     jurisdiction: str | None = None,
     questionnaire: list[dict[str, Any]] | None = None,
@@ -517,14 +508,15 @@ def channel_save(
     custodians: Sequence[User] | None = None,
     active: bool | None = None,
 ) -> Channel:
-    """Creates or updates the channel ``slug``; arguments left at None keep their current value."""
+    """Creates or updates the channel ``slug``; arguments left at None keep their current value. ``actor``
+    None: the system sets it up, under the current ``audit_actor`` (the CLI's ``system:cli``)."""
     if questionnaire is not None:
-        questionnaire_validate(questionnaire)
+        questionnaire_validate(questionnaire=questionnaire)
     if retention_days is not None and (
         not isinstance(retention_days, dict) or not all(isinstance(v, int) and v >= 0 for v in retention_days.values())
     ):
         raise ValueError("retention days are a mapping of outcome to a number of days")
-    with transaction.atomic(), audit_actor(actor):
+    with transaction.atomic(), audit_as(actor):
         channel = Channel.objects.filter(slug=slug).first() or Channel(slug=slug)
         channel.name = name
         for attribute, value in (
@@ -540,12 +532,12 @@ def channel_save(
         channel.save()
         if recipients is not None:
             channel.recipients.set(recipients)
-            audit_record(action=AuditEntry.Action.UPDATE, actor=actor, object_type="reporting.channel",
+            audit_record(action=AuditEntry.Action.UPDATE, actor=actor_name(actor), object_type="reporting.channel",
                          object_id=str(channel.pk), object_label=channel.slug,
                          details={"recipients": sorted(u.get_username() for u in recipients)})
         if custodians is not None:
             channel.custodians.set(custodians)
-            audit_record(action=AuditEntry.Action.UPDATE, actor=actor, object_type="reporting.channel",
+            audit_record(action=AuditEntry.Action.UPDATE, actor=actor_name(actor), object_type="reporting.channel",
                          object_id=str(channel.pk), object_label=channel.slug,
                          details={"custodians": sorted(u.get_username() for u in custodians)})
     return channel
@@ -753,14 +745,12 @@ def report_submit(
             for custodian in channel.custodians.filter(is_active=True):
                 _grant(report, custodian, ReportKeyGrant.Purpose.IDENTITY, identity_key)
             if staff is not None:
-                _event(report, "intake_by_staff", actor=staff.get_username(), details={"intake": intake})
+                _event(report, "intake_by_staff", actor=staff, details={"intake": intake})
     except BaseException:
         for attachment in stored:
             store.store_delete(attachment.storage_name)
             store.store_delete(attachment.stripped_storage_name)
         raise
-    from probity.reporting.notifications import notify_new_report
-
     transaction.on_commit(lambda: notify_new_report(report))
     return report, receipt
 
@@ -807,7 +797,7 @@ def reporter_sign_in(*, receipt: str, client: str = "") -> ReporterSession:
     (or 200 failures overall in an hour), and ``LookupError`` ("no report has this receipt") otherwise
     for a wrong receipt. ``client`` is the raw client address, only hashed (daily secret, cache only).
     Does not call ``authenticate()``: nothing is logged about the reporter."""
-    tag = client_fingerprint(client)
+    tag = client_fingerprint(address=client)
     _throttle_check(tag)
     try:
         lookup = receipts.receipt_lookup_hash(receipt)
@@ -949,15 +939,13 @@ def report_message_add(
                 if feedback and report.feedback_given_on is None:
                     report.feedback_given_on = _today()
                     report.save(update_fields=["feedback_given_on"])
-                _event(report, "message_sent" if not feedback else "feedback_given", actor=author.get_username())
+                _event(report, "message_sent" if not feedback else "feedback_given", actor=author)
     except BaseException:
         for attachment in stored:
             store.store_delete(attachment.storage_name)
             store.store_delete(attachment.stripped_storage_name)
         raise
     if author is None:
-        from probity.reporting.notifications import notify_reporter_message
-
         transaction.on_commit(lambda: notify_reporter_message(report))
     return entry
 
@@ -985,8 +973,6 @@ def report_transcript_confirm(*, session: ReporterSession, agreed: bool, comment
         raise ValueError("please say what is wrong in the transcript")
     entry = _add_entry(report, kind=ReportEntry.Kind.REPORTER_MESSAGE,
                        body={"text": comment.strip(), "transcript_confirmed": bool(agreed)})
-    from probity.reporting.notifications import notify_reporter_message
-
     transaction.on_commit(lambda: notify_reporter_message(report))
     return entry
 
@@ -1002,7 +988,7 @@ def report_note_add(*, report: Report, user: User, text: str, kind: str = Report
     if isinstance(body, dict) and not any(str(v).strip() for v in body.values()):
         raise ValueError("the note is empty")
     entry = _add_entry(report, kind=kind, body=body, author=user, staff_only=True)
-    _event(report, "note_added" if kind == ReportEntry.Kind.NOTE else "risk_assessed", actor=user.get_username())
+    _event(report, "note_added" if kind == ReportEntry.Kind.NOTE else "risk_assessed", actor=user)
     return entry
 
 
@@ -1023,7 +1009,7 @@ def report_acknowledge(*, report: Report, user: User, message: str | None = None
         _add_entry(report, kind=ReportEntry.Kind.EVENT, body={"event": "acknowledged"}, author=user)
         if message and message.strip():
             report_message_add(report=report, text=message, author=user)
-        _event(report, "acknowledged", actor=user.get_username(),
+        _event(report, "acknowledged", actor=user,
                details={"on_time": report.acknowledged_on <= report.acknowledge_due})
     return report
 
@@ -1050,7 +1036,7 @@ def report_status_set(*, report: Report, user: User, status: str, sub_status: st
         report.save(update_fields=fields)
         _add_entry(report, kind=ReportEntry.Kind.EVENT, body={"event": "status", "status": status,
                                                               "sub_status": sub_status}, author=user)
-        _event(report, "status_changed", actor=user.get_username(),
+        _event(report, "status_changed", actor=user,
                details={"from": previous, "to": status, "sub_status": sub_status})
     return report
 
@@ -1077,7 +1063,7 @@ def report_assign(
             report_unassign(report=report, user=user, actor=user)
         _add_entry(report, kind=ReportEntry.Kind.EVENT, body={"event": "assigned", "to": assignee.get_username()},
                    author=user, staff_only=True)
-        _event(report, "assigned" if keep_own else "reassigned", actor=user.get_username(),
+        _event(report, "assigned" if keep_own else "reassigned", actor=user,
                details={"to": assignee.get_username()})
     return assignment
 
@@ -1087,7 +1073,7 @@ def report_unassign(*, report: Report, user: User, actor: User) -> None:
     with transaction.atomic():
         ReportAssignment.objects.filter(report=report, user=user).update(active=False)
         ReportKeyGrant.objects.filter(report=report, user=user).delete()
-        _event(report, "unassigned", actor=actor.get_username(), details={"user": user.get_username()})
+        _event(report, "unassigned", actor=actor, details={"user": user.get_username()})
 
 
 def report_forward(*, report: Report, user: User, private_key: PrivateKey, recipient: User) -> ReportAssignment:
@@ -1107,7 +1093,7 @@ def report_forward(*, report: Report, user: User, private_key: PrivateKey, recip
         report.status = Report.Status.FORWARDED
         report.save(update_fields=["status"])
         _add_entry(report, kind=ReportEntry.Kind.EVENT, body={"event": "forwarded"}, author=user)
-        _event(report, "forwarded", actor=user.get_username(), details={"to": recipient.get_username()})
+        _event(report, "forwarded", actor=user, details={"to": recipient.get_username()})
     return assignment
 
 
@@ -1122,13 +1108,11 @@ def identity_disclosure_request(*, report: Report, user: User, reason: str) -> D
     pending = DisclosureRequest.objects.filter(report=report, requested_by=user, state=DisclosureRequest.State.PENDING)
     if pending.exists():
         raise ValueError("you already have a pending request for this report")
-    with audit_actor(user.get_username()):
+    with audit_as(user):
         request = DisclosureRequest.objects.create(
             report=report, requested_by=user, requested_on=_today(),
             reason=crypto.seal_json(bytes(report.identity_public_key), {"text": reason.strip()}),
         )
-    from probity.reporting.notifications import notify_disclosure_request
-
     transaction.on_commit(lambda: notify_disclosure_request(request))
     return request
 
@@ -1162,14 +1146,14 @@ def identity_disclosure_approve(
     identity_key = _custodian_identity_key(report, custodian, private_key)
     if _assignment(report, request.requested_by) is None:
         raise ValueError("the requester is no longer assigned to this report")
-    with transaction.atomic(), audit_actor(custodian.get_username()):
+    with transaction.atomic(), audit_as(custodian):
         if not _grant(report, request.requested_by, ReportKeyGrant.Purpose.IDENTITY, identity_key):
             raise ValueError("the requester has no reporting key pair")
         request.state = DisclosureRequest.State.APPROVED
         request.decided_by = custodian
         request.decided_on = _today()
         request.save()
-        _event(report, "identity_disclosed", actor=custodian.get_username(),
+        _event(report, "identity_disclosed", actor=custodian,
                details={"to": request.requested_by.get_username(), "request": request.pk})
     return request
 
@@ -1179,7 +1163,7 @@ def identity_disclosure_refuse(*, request: DisclosureRequest, custodian: User) -
         raise ValueError("this request was already decided")
     if not request.report.channel.custodians.filter(pk=custodian.pk).exists():
         raise PermissionDenied("you are not a custodian of this channel")
-    with audit_actor(custodian.get_username()):
+    with audit_as(custodian):
         request.state = DisclosureRequest.State.REFUSED
         request.decided_by = custodian
         request.decided_on = _today()
@@ -1187,7 +1171,7 @@ def identity_disclosure_refuse(*, request: DisclosureRequest, custodian: User) -
     return request
 
 
-def retention_date(report: Report) -> date | None:
+def retention_date(*, report: Report) -> date | None:
     """When a closed report is due for deletion, from its channel's retention for its outcome."""
     if report.closed_on is None:
         return None
@@ -1218,17 +1202,18 @@ def report_close(
         report.action_taken = crypto.seal_json(bytes(report.case_public_key), {"text": action_taken.strip()})
         if report.acknowledged_on is None:
             report.acknowledged_on = report.closed_on
-        report.delete_after = retention_date(report)
+        report.delete_after = retention_date(report=report)
         report.save()
         _add_entry(report, kind=ReportEntry.Kind.EVENT, body={"event": "closed", "outcome": outcome}, author=user)
-        _event(report, "closed", actor=user.get_username(), details={"outcome": outcome})
+        _event(report, "closed", actor=user, details={"outcome": outcome})
     return report
 
 
-def report_delete(*, report: Report, actor: str, reason: str = "retention") -> dict[str, int]:
+def report_delete(*, report: Report, actor: User | None = None, reason: str = "retention") -> dict[str, int]:
     """Deletes the report for good: its store files are overwritten and removed, then its rows — entries,
     attachments, key grants, assignments, disclosure requests — and the report itself. An audit entry
-    keeps the reference, channel and reason, nothing more. Returns counts."""
+    keeps the reference, channel and reason, nothing more. Returns counts. ``actor`` None: the system
+    deletes (retention), under the current ``audit_actor``."""
     names = [
         n for pair in Attachment.objects.filter(report=report).values_list("storage_name", "stripped_storage_name")
         for n in pair if n
@@ -1240,7 +1225,7 @@ def report_delete(*, report: Report, actor: str, reason: str = "retention") -> d
         "grants": ReportKeyGrant.objects.filter(report=report).count(),
     }
     reference, channel_slug, pk = report.reference, report.channel.slug, report.pk
-    with transaction.atomic(), audit_actor(actor):
+    with transaction.atomic(), audit_as(actor):
         ReportKeyGrant.objects.filter(report=report).delete()
         Attachment.objects.filter(report=report).delete()
         ReportEntry.objects.filter(report=report).delete()
@@ -1248,7 +1233,7 @@ def report_delete(*, report: Report, actor: str, reason: str = "retention") -> d
         for request in DisclosureRequest.objects.filter(report=report):
             request.delete()
         report.delete()
-        audit_record(action=AuditEntry.Action.DELETE, actor=actor, object_type="reporting.report",
+        audit_record(action=AuditEntry.Action.DELETE, actor=actor_name(actor), object_type="reporting.report",
                      object_id=str(pk), object_label=reference,
                      details={"event": "report_deleted", "channel": channel_slug, "reason": reason})
     for name in names:
@@ -1260,8 +1245,6 @@ def report_export(*, report: Report, user: User, private_key: PrivateKey) -> dic
     """The decrypted case file of one report (for a prosecutor or a court): metadata, timeline with
     notes, closure and attachment list. Only an assigned handler; the export is audited. The identity is
     included only when the handler holds it (after an approved disclosure)."""
-    from probity.reporting.selectors import report_timeline
-
     keys = report_keys_for_staff(report=report, user=user, private_key=private_key)
     timeline = report_timeline(keys=keys, for_reporter=False)
     identity = None
@@ -1288,7 +1271,7 @@ def report_export(*, report: Report, user: User, private_key: PrivateKey) -> dic
         "identity": identity,
         "timeline": [item.as_dict() for item in timeline],
     }
-    audit_record(action=AuditEntry.Action.EXPORT, actor=user.get_username(), object_type="reporting.report",
+    audit_record(action=AuditEntry.Action.EXPORT, actor=actor_name(user), object_type="reporting.report",
                  object_id=str(report.pk), object_label=report.reference,
                  details={"event": "report_exported", "identity_included": identity is not None})
     return data

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -33,6 +34,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from nacl.public import PrivateKey
 
 from probity.reporting import forms, selectors, services
+from probity.reporting import statistics as figures
 from probity.reporting.attachments import AttachmentRejected, ReportingUploadHandler
 from probity.reporting.middleware import reporter_privacy
 from probity.reporting.models import Attachment, Channel, Report, ReportEntry
@@ -321,7 +323,7 @@ def _reporter_page(request: HttpRequest, session: services.ReporterSession, *, s
                    **forms_given: Any) -> HttpResponse:
     report = session.report
     items = selectors.report_timeline(keys=session.keys, for_reporter=True)
-    selectors.report_mark_read_by_reporter(report)
+    selectors.report_mark_read_by_reporter(report=report)
     context: dict[str, Any] = {
         "report": report,
         "timeline": _timeline(items, report, for_reporter=True),
@@ -437,7 +439,7 @@ def _is_custodian(user: User) -> bool:
 
 
 def _staff_key(request: HttpRequest) -> PrivateKey | None:
-    return services.staff_key_from_request(request)
+    return services.staff_key_from_request(request=request)
 
 
 def _unlock_redirect(request: HttpRequest) -> HttpResponse:
@@ -452,7 +454,7 @@ def keys(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)
     if not (user.has_perm(HANDLE) or _is_custodian(user)):
         raise PermissionDenied
-    has_key = selectors.staff_has_keys(user)
+    has_key = selectors.staff_has_keys(user=user)
     form = forms.KeyPasswordForm(request.POST or None)
     context: dict[str, Any] = {"has_key": has_key, "form": form, "unlocked": _staff_key(request) is not None,
                                "next": _safe_next(request, reverse("reporting:inbox"))}
@@ -468,7 +470,8 @@ def keys(request: HttpRequest) -> HttpResponse:
                 private_key = services.staff_keys_unlock(user=user, password=password)
                 response = render(request, "reporting/keys.html", {"recovery_key": recovery_key, "has_key": True})
                 services.staff_key_cookie_set(
-                    response, services.staff_session_store(session=request.session, private_key=private_key))
+                    response=response,
+                    cookie_value=services.staff_session_store(session=request.session, private_key=private_key))
                 response["Cache-Control"] = "no-store"
                 return response
         elif action == "unlock" and has_key:
@@ -479,7 +482,8 @@ def keys(request: HttpRequest) -> HttpResponse:
             else:
                 response = redirect(context["next"])
                 services.staff_key_cookie_set(
-                    response, services.staff_session_store(session=request.session, private_key=private_key))
+                    response=response,
+                    cookie_value=services.staff_session_store(session=request.session, private_key=private_key))
                 return response
     return render(request, "reporting/keys.html", context, status=400 if form.errors else 200)
 
@@ -517,13 +521,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)
     today = _today()
     overdue = []
-    for report in selectors.reports_overdue(user, today=today):
+    for report in selectors.reports_overdue(user=user, today=today):
         if report.acknowledged_on is None and report.acknowledge_due < today:
             overdue.append({"report": report, "what": _("Acknowledgement"), "due": report.acknowledge_due})
         if report.feedback_given_on is None and report.feedback_due < today:
             overdue.append({"report": report, "what": _("Feedback to the reporter"), "due": report.feedback_due})
     return render(request, "reporting/inbox.html", {
-        "cases": selectors.reports_for_staff(user).order_by("-received_on", "-pk"),
+        "cases": selectors.reports_for_staff(user=user).order_by("-received_on", "-pk"),
         "overdue": overdue, "today": today,
         "can_approve": _is_custodian(user),
         "can_see_statistics": user.has_perm("reporting.view_report_statistics"),
@@ -533,7 +537,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 def _case_forms(report: Report, data: dict[str, Any] | None = None) -> dict[str, Any]:
     recipients = [(str(u.pk), u.get_username()) for u in User.objects.filter(is_active=True).order_by("username")
-                  if u.has_perm(HANDLE) and selectors.staff_has_keys(u)]
+                  if u.has_perm(HANDLE) and selectors.staff_has_keys(user=u)]
     return {
         "reply_form": forms.ReplyForm(),
         "status_form": forms.StatusForm(
@@ -556,7 +560,7 @@ def _case_page(request: HttpRequest, report: Report, keys: services.ReportKeys, 
         "timeline": _timeline(items, report, for_reporter=False),
         "identity": selectors.report_identity(keys=keys),
         "action_taken": selectors.report_action_taken(keys=keys),
-        "handlers": [a.user.get_username() for a in selectors.assignees(report)],
+        "handlers": [a.user.get_username() for a in selectors.assignees(report=report)],
         "today": _today(),
         **_case_forms(report, given),
     }
@@ -567,7 +571,7 @@ def _open_case(request: HttpRequest, reference: str) -> tuple[Report, services.R
     """The report and the keys the signed-in handler holds; 404 for a report they are not assigned to."""
     user = request.user
     assert isinstance(user, User)
-    report = selectors.report_for_staff(user, reference, field_name="reference")
+    report = selectors.report_for_staff(user=user, pk=reference, field_name="reference")
     if report is None:
         raise Http404
     private_key = _staff_key(request)
@@ -594,7 +598,7 @@ def case(request: HttpRequest, reference: str) -> HttpResponse:
 def case_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    report = selectors.report_for_staff(user, reference, field_name="reference")
+    report = selectors.report_for_staff(user=user, pk=reference, field_name="reference")
     if report is None:
         raise Http404
     handler = _use_upload_limits(request, report.channel)
@@ -703,8 +707,6 @@ def attachment(request: HttpRequest, reference: str, pk: int) -> HttpResponseBas
 
 
 def _attachment_disposition(name: str) -> str:
-    from urllib.parse import quote
-
     ascii_name = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
@@ -723,7 +725,7 @@ def disclosures(request: HttpRequest) -> HttpResponse:
     if private_key is None:
         return _unlock_redirect(request)
     items = []
-    for item in selectors.disclosure_requests_pending(user):
+    for item in selectors.disclosure_requests_pending(custodian=user):
         try:
             reason = services.identity_disclosure_reason(request=item, custodian=user, private_key=private_key)
         except (PermissionDenied, services.DecryptionError):
@@ -738,7 +740,7 @@ def disclosures(request: HttpRequest) -> HttpResponse:
 def disclosure_decide(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    item = get_object_or_404(selectors.disclosure_requests_pending(user), pk=pk)
+    item = get_object_or_404(selectors.disclosure_requests_pending(custodian=user), pk=pk)
     private_key = _staff_key(request)
     if private_key is None:
         return _unlock_redirect(request)
@@ -796,8 +798,6 @@ def statistics(request: HttpRequest) -> HttpResponse:
 
 def _statistics_table(year: int) -> tuple[list[str], list[list[Any]], list[tuple[str, Any]]]:
     """The annual figures from R1's statistics module, as table rows with translated headings."""
-    from probity.reporting import statistics as figures
-
     data: dict[str, Any] = figures.annual_statistics(year=year)
     columns = [
         ("received", _("Received")), ("acknowledged_on_time", _("Acknowledged on time")),
@@ -856,7 +856,7 @@ def channel_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         try:
             services.channel_save(
                 slug=channel.slug if channel else data["slug"], name=data["name"],
-                actor=request.user.get_username(), description=data["description"],
+                actor=cast(User, request.user), description=data["description"],
                 questionnaire=data["questions"], acknowledge_days=data["acknowledge_days"],
                 feedback_days=data["feedback_days"], active=data["active"],
                 recipients=list(User.objects.filter(pk__in=data["recipients"])),

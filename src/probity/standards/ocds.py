@@ -21,6 +21,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# jsonschema, fastjsonschema and ocdsmerge are imported by the functions that use them: the procurement ingest
+# imports this module with the app (at start-up), and together they take half a second to import.
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 

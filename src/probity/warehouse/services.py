@@ -79,12 +79,12 @@ def _check_table_name(name: str) -> None:
 
 
 def _quote(name: str, dialect: str) -> str:
-    import sqlglot as sg
+    import sqlglot as sg  # a tenth of a second to import: only where a name is quoted
 
     return sg.to_identifier(name, quoted=True).sql(dialect)
 
 
-def package_version(package: str) -> str:
+def package_version(*, package: str) -> str:
     """The installed version of a Python package, or "not installed"."""
     try:
         return metadata.version(package)
@@ -301,9 +301,9 @@ def _local_path(uri: str) -> Path | None:
 
 
 def spark_session_build(
+    *,
     master: str,
     work_dir: Path,
-    *,
     config: Mapping[str, str] | None = None,
     java_options: Sequence[str] = (),
 ) -> SparkSession:
@@ -399,7 +399,9 @@ class SparkWarehouse(Warehouse):
 
         self.work_dir = Path(work_dir if work_dir is not None else Path(settings.VAR_DIR) / "spark")
         if session is None:
-            session = spark_session_build(location, self.work_dir, config=config, java_options=java_options)
+            session = spark_session_build(
+                master=location, work_dir=self.work_dir, config=config, java_options=java_options
+            )
         self._session = session
         self.location = str(self._session.sparkContext.master)
         try:
@@ -479,7 +481,7 @@ class SparkWarehouse(Warehouse):
 # --- factory ----------------------------------------------------------------------------------
 
 
-def warehouse_connect(setting: WarehouseSetting | None = None, *, read_only: bool = False) -> Warehouse:
+def warehouse_connect(*, setting: WarehouseSetting | None = None, read_only: bool = False) -> Warehouse:
     """Opens the warehouse named by ``setting`` (default: ``settings.PROBITY_WAREHOUSE``).
 
     ``read_only`` opens a DuckDB file so that nothing can be written (Spark has no such mode;
@@ -497,10 +499,10 @@ def warehouse_connect(setting: WarehouseSetting | None = None, *, read_only: boo
 
 @contextmanager
 def warehouse_connection(
-    setting: WarehouseSetting | None = None, *, read_only: bool = False
+    *, setting: WarehouseSetting | None = None, read_only: bool = False
 ) -> Iterator[Warehouse]:
     """``warehouse_connect`` as a context manager: the connection is closed on leaving the block."""
-    warehouse = warehouse_connect(setting, read_only=read_only)
+    warehouse = warehouse_connect(setting=setting, read_only=read_only)
     try:
         yield warehouse
     finally:
@@ -516,9 +518,9 @@ _WRITE_NODE_NAMES = (
 )
 
 
-def read_only_query(query: str, dialect: str) -> str:
+def read_only_query(*, query: str, dialect: str) -> str:
     """Returns ``query`` if it is one read-only SELECT; otherwise ``ValueError`` with the reason."""
-    import sqlglot
+    import sqlglot  # a tenth of a second to import: only when someone's SQL is checked
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
@@ -581,10 +583,10 @@ def warehouse_catalogue() -> QuerySet[WarehouseTable]:
 
 
 def warehouse_load_table(
+    *,
     warehouse: Warehouse,
     name: str,
     data: TableData,
-    *,
     description: str | None = None,
     source: str | None = None,
     overwrite: bool = True,
@@ -627,18 +629,18 @@ class WarehouseStatus:
     tables: list[TableStatus] = field(default_factory=list)
 
 
-def warehouse_status(setting: WarehouseSetting | None = None) -> WarehouseStatus:
+def warehouse_status(*, setting: WarehouseSetting | None = None) -> WarehouseStatus:
     """Connects once to report engine, versions and tables; never raises for connection problems."""
     setting = setting or settings.PROBITY_WAREHOUSE
     report = WarehouseStatus(
         engine=setting.engine,
         location=setting.location,
-        ibis_version=package_version("ibis-framework"),
-        engine_version=package_version(ENGINE_PACKAGES.get(setting.engine, setting.engine)),
+        ibis_version=package_version(package="ibis-framework"),
+        engine_version=package_version(package=ENGINE_PACKAGES.get(setting.engine, setting.engine)),
     )
     live: set[str] | None = None
     try:
-        with warehouse_connection(setting) as warehouse:
+        with warehouse_connection(setting=setting) as warehouse:
             report.location = warehouse.location
             report.engine_version = warehouse.engine_version
             live = set(warehouse.list_tables())

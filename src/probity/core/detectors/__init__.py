@@ -127,7 +127,3 @@ def get_detector(code: str) -> type[Detector]:
     except KeyError:
         known = ", ".join(sorted(_REGISTRY)) or "none"
         raise LookupError(f"No detector has the code {code!r}; registered detectors: {known}.") from None
-
-
-def load_builtin_detectors() -> None:
-    from probity.core.detectors import shared_identifier  # noqa: F401  (registers on import)

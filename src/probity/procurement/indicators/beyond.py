@@ -30,6 +30,8 @@ from django.utils.translation import gettext_noop
 from probity.core.detectors import Parameter
 from probity.procurement.indicators.beyond_inputs import day_date
 
+# Ibis and pandas are imported in the functions that build expressions or read frames: registering the
+# detectors at Django's start-up must not import them (a fifth and a third of a second).
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     import pandas as pd

@@ -7,26 +7,28 @@ Each class follows the Rust source of open-contracting/cardinal-rs (``src/indica
 Where Cardinal depends on the order in which a parallel reader meets releases (with no
 ``currency`` setting, "the first currency observed"), Probity picks the currency of the most
 bids, ties by code order: the same result on every run and engine (see
-docs/procurement-indicators.md).
+docs/reference/procurement-indicators.md).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_noop
 
-from probity.procurement.indicators import (
+from probity.procurement.indicators.base import (
     Indicator,
     ProcurementTables,
     Setting,
     contracting_processes,
     lazy_module,
+    pipe_set,
     quantiles_type8,
     register,
     result_table,
 )
-from probity.procurement.indicators.settings import pipe_set
 
 if TYPE_CHECKING:
     import ibis
@@ -1174,9 +1176,7 @@ def message_for(code: str, outcome: str) -> str:
 
 def plain(value: Any) -> Any:
     """A pandas / numpy cell as JSON-ready Python (None for missing; floats rounded to 6 places)."""
-    import math
-
-    import pandas as pd
+    import pandas as pd  # a third of a second: only where frames are read, not at start-up
 
     if value is None or value is pd.NA or value is pd.NaT:
         return None
@@ -1207,8 +1207,6 @@ def evidence_params(
     code: str, evidence: dict[str, Any], reason: str | None, value: float | None = None
 ) -> dict[str, Any]:
     """Every placeholder of the indicator's messages, filled from the evidence ("" when missing)."""
-    import re
-
     names = {name for text in MESSAGES[code].values() for name in re.findall(r"%\((\w+)\)s", text)}
     params = {name: "" if evidence.get(name) is None else evidence[name] for name in names}
     params["reason"] = reason or ""

@@ -21,6 +21,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from probity.config import ConfigurationError
+
 HELP_WORDS = frozenset({"-h", "--help", "help", "--version"})
 # Options of Django's command line that need the full start-up: fall back when one is given.
 FULL_STARTUP_OPTIONS = ("settings", "pythonpath", "warehouse")
@@ -36,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int | None:
         return None
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "probity.settings")
     # Start reading FILE now, while the rest starts (see prefetch.py); the run checks it is usable.
+    # Imported here, not at the top: every other command line (which returns above) must not pay for it.
     from probity.procurement.indicators import prefetch as prefetching
 
     prefetch = prefetching.start(args)
@@ -47,21 +50,21 @@ def main(argv: Sequence[str] | None = None) -> int | None:
 
 
 def _run(args: list[str], prefetch: object) -> int | None:
+    # Imported here, not at the top: every other command line (which returns before) must not pay for them.
     from django.core.management.base import CommandError
 
-    from probity.config import ConfigurationError
-    from probity.procurement.management.commands.procurement import Command, indicators_handle
+    from probity.procurement.management.commands.procurement import Command
 
     command = Command()
     # As Django's run_from_argv: parser errors print the usage and exit with status 2.
     command._called_from_command_line = True  # type: ignore[attr-defined]
     parser = command.create_parser(os.path.basename(args[0]), args[1])
     options = vars(parser.parse_args(args[2:]))
-    if options.get("action") != "indicators" or any(options.get(name) for name in FULL_STARTUP_OPTIONS):
+    if options.get("subcommand") != "indicators" or any(options.get(name) for name in FULL_STARTUP_OPTIONS):
         return None
     options["prefetch"] = prefetch
     try:
-        return indicators_handle(command, options)
+        return command.indicators(**options)
     except CommandError as exc:
         command.stderr.write(f"{exc.__class__.__name__}: {exc}")
         return exc.returncode

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from probity.procurement.indicators import SUBJECT_TYPES
+from probity.procurement.indicators.base import SUBJECT_TYPES
 
 Row = tuple[str, str, str, float]
 
@@ -51,7 +51,7 @@ def cardinal_json(results: Mapping[str, Mapping[str, Mapping[str, float]]], *, i
             for group, subjects in results.items()
         }
     if indent is None:
-        import orjson
+        import orjson  # 30 ms to import: only for compact JSON
 
         return orjson.dumps(clean).decode()
     return json.dumps(clean, ensure_ascii=False, indent=indent)

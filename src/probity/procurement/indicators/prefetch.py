@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from probity.config import var_dir
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -53,8 +55,6 @@ def guess_file(argv: Sequence[str]) -> str | None:
 
 def temp_directory() -> Path:
     """Where the private database spills (as the command's: ``VAR_DIR/tmp/duckdb``)."""
-    from probity.config import var_dir
-
     return var_dir() / "tmp" / "duckdb"
 
 
@@ -78,6 +78,7 @@ class Prefetch:
 
     def _read(self) -> None:
         try:
+            # Imported in the thread, not at the top: the import (DuckDB's with it) overlaps the start-up.
             from probity.procurement.flatten import flatten_file, private_connection
 
             self.spill_directory.mkdir(parents=True, exist_ok=True)

@@ -6,13 +6,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from probity.procurement.indicators import SUBJECT_TYPES, ProcurementTables, indicators
+from probity.procurement.flatten import FlattenReport, flatten_file, flatten_into_warehouse, private_connection
+from probity.procurement.indicators import indicators
+from probity.procurement.indicators.base import SUBJECT_TYPES, ProcurementTables, empty_results
 from probity.procurement.indicators.output import cardinal_results
 from probity.procurement.indicators.settings import IndicatorSettings
 from probity.procurement.tables import TABLES, warehouse_name
@@ -21,7 +29,6 @@ if TYPE_CHECKING:
     import duckdb
     import ibis.expr.types as ir
 
-    from probity.procurement.flatten import FlattenReport
     from probity.procurement.indicators.prefetch import Prefetch
     from probity.warehouse.services import Warehouse
 
@@ -66,9 +73,7 @@ def warehouse_tables(warehouse: Warehouse, names: Sequence[str], *, materialize:
 
 def results_expression(tables: ProcurementTables, settings: IndicatorSettings, codes: Sequence[str]) -> ir.Table:
     """One Ibis table with every enabled indicator's results (``RESULT_SCHEMA``)."""
-    import ibis
-
-    from probity.procurement.indicators import empty_results
+    import ibis  # heavy: imported when the indicators are built, not on a replayed plan
 
     registry = indicators()
     parts = [registry[code]().results(tables, settings) for code in codes]
@@ -158,8 +163,6 @@ def _settings_key(settings: IndicatorSettings) -> object:
 
 def _source_fingerprint() -> str:
     """A hash of the modules whose code shapes the SQL (this package and the table definitions)."""
-    import hashlib
-
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
     for module in sorted(package.glob("*.py")):
@@ -170,10 +173,6 @@ def _source_fingerprint() -> str:
 
 def plan_key(connection: object, settings: IndicatorSettings, codes: Sequence[str], names: Sequence[str]) -> str:
     """The cache key of a run's SQL (see above)."""
-    import hashlib
-    import json
-    from importlib.metadata import version
-
     columns = {
         name: connection.execute(  # type: ignore[attr-defined]
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
@@ -194,8 +193,6 @@ def plan_key(connection: object, settings: IndicatorSettings, codes: Sequence[st
 
 
 def _plan_read(path: Path) -> SqlPlan | None:
-    import json
-
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         statements = [(str(kind), str(name), str(sql)) for kind, name, sql in data["statements"]]
@@ -205,9 +202,6 @@ def _plan_read(path: Path) -> SqlPlan | None:
 
 
 def _plan_write(path: Path, plan: SqlPlan) -> None:
-    import json
-    import os
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.part")
@@ -222,7 +216,7 @@ def _plan_write(path: Path, plan: SqlPlan) -> None:
 
 
 def _rows(connection: object, sql: str) -> list[tuple[str, str, str, float]]:
-    return connection.execute(sql).fetchall()  # type: ignore[attr-defined, no-any-return]
+    return connection.execute(sql).fetchall()  # type: ignore[attr-defined]
 
 
 def _dependencies(plan: SqlPlan) -> list[set[int]]:
@@ -247,8 +241,6 @@ def plan_replay(connection: object, plan: SqlPlan, *, workers: int = 2) -> dict[
     place in the plan) instead of through Python, and ``_results_of`` turns that table into
     Cardinal's map, so the result is the same whatever order the statements finished in.
     """
-    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-
     statements = plan.statements
     needs = _dependencies(plan)
     connection.execute(  # type: ignore[attr-defined]
@@ -316,7 +308,7 @@ def _results_of(connection: object) -> dict[str, dict[str, dict[str, float]]]:
     The map is assembled as JSON text inside DuckDB and parsed once: no Python object per result
     row. Values JSON cannot hold (NaN, infinities) and NULL keys take the Python way instead
     (``cardinal_results``), which keeps them as floats."""
-    import orjson
+    import orjson  # 30 ms to import: only when a plan is replayed
 
     execute = connection.execute  # type: ignore[attr-defined]
     irregular = execute(
@@ -337,6 +329,7 @@ def plan_record(
 ) -> tuple[dict[str, dict[str, dict[str, float]]], SqlPlan]:
     """Builds and compiles the Ibis expressions over the tables of a DuckDB connection, runs them,
     and records the SQL as a plan."""
+    # Ibis and DuckDB are heavy (half a second): imported when a plan is recorded, not on a replay.
     import ibis
 
     from probity.warehouse._duckdb_compat import compatible_connection
@@ -384,10 +377,6 @@ def indicators_run_file(
     needs (see ``prefetch.py``). With a warehouse (DuckDB or
     Spark) the tables are written there first and the Ibis expressions run there.
     """
-    import time
-
-    from probity.procurement.flatten import flatten_file, flatten_into_warehouse, private_connection
-
     codes = settings.enabled
     names = needed_tables(codes)
     timings: dict[str, float] = {}

@@ -22,22 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from probity.procurement.indicators import indicators
+from probity.procurement.indicators.base import pipe_set
+
 GLOBAL_KEYS = ("currency", "no_price_comparison_procurement_methods", "price_comparison_procurement_methods")
 PREPARE_SECTIONS = ("defaults", "redactions", "corrections", "modifications")
 
 
 class SettingsError(ValueError):
     """The settings file cannot be used; the message names the line and the reason."""
-
-
-def pipe_set(value: str | None) -> frozenset[str]:
-    """``a|b`` → {"a", "b"}; like Rust's ``split_terminator('|')``, a trailing ``|`` adds nothing."""
-    if value is None or value == "":
-        return frozenset()
-    parts = value.split("|")
-    if parts and parts[-1] == "":
-        parts.pop()
-    return frozenset(parts)
 
 
 @dataclass
@@ -56,8 +49,6 @@ class IndicatorSettings:
 
     def value(self, code: str, name: str) -> Any:
         """A setting of an indicator: the value given, else the indicator's default."""
-        from probity.procurement.indicators import indicators
-
         given = self.sections.get(code, {})
         if name in given:
             return given[name]
@@ -66,8 +57,6 @@ class IndicatorSettings:
     @classmethod
     def defaults(cls, codes: list[str] | None = None) -> IndicatorSettings:
         """Every indicator (or those in ``codes``) enabled with its defaults."""
-        from probity.procurement.indicators import indicators
-
         return cls(sections={code: {} for code in (codes if codes is not None else indicators())})
 
 
@@ -95,8 +84,6 @@ def _convert(kind: type, raw: str, where: str) -> Any:
 
 def parse_settings(text: str, *, source: str = "settings") -> IndicatorSettings:
     """Reads Cardinal's INI text; ``SettingsError`` on anything Cardinal would refuse."""
-    from probity.procurement.indicators import indicators
-
     registry = indicators()
     settings = IndicatorSettings()
     section: str | None = None

@@ -5,30 +5,30 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from probity.core.audit import audit_actor, audit_record, audit_verify
+from probity.core.commands import SubcommandCommand, Subcommands
 from probity.core.models import AuditEntry
 
 
-class Command(BaseCommand):
+class Command(SubcommandCommand):
     help = "Verify the audit log's hash chain (audit verify) or show its latest entries (audit tail)."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{verify,tail}")
-        sub.add_parser("verify", help="recompute every entry's seal; exit 1 and name each broken entry")
-        tail = sub.add_parser("tail", help="print the latest entries")
+    def add_subcommands(self, subcommands: Subcommands) -> None:
+        subcommands.add("verify", self.verify, help="recompute every entry's seal; exit 1 and name each broken entry")
+        tail = subcommands.add("tail", self.tail, help="print the latest entries")
         tail.add_argument("-n", type=int, default=20, help="how many entries (default 20)")
 
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
-        if action == "tail":
-            for entry in reversed(list(AuditEntry.objects.order_by("-sequence")[: options["n"]])):
-                self.stdout.write(
-                    f"{entry.sequence:>8} {entry.recorded_at:%Y-%m-%d %H:%M:%S} {entry.actor:<20} "
-                    f"{entry.action:<16} {entry.object_type} {entry.object_id} {entry.object_label}"
-                )
-            return
+    def tail(self, *, n: int, **options: Any) -> None:
+        for entry in reversed(list(AuditEntry.objects.order_by("-sequence")[:n])):
+            self.stdout.write(
+                f"{entry.sequence:>8} {entry.recorded_at:%Y-%m-%d %H:%M:%S} {entry.actor:<20} "
+                f"{entry.action:<16} {entry.object_type} {entry.object_id} {entry.object_label}"
+            )
+
+    def verify(self, **options: Any) -> None:
         total = AuditEntry.objects.count()
         with tqdm(total=total, unit="entry", desc="verifying", disable=total < 1000 or options["verbosity"] < 1,
                   file=sys.stderr) as bar:

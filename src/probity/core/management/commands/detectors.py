@@ -1,43 +1,73 @@
-"""probity detectors: list the registered detectors or run one and store its findings."""
+"""probity detectors: list the registered detectors, run them and store findings, or write the catalogue."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from probity.core.audit import audit_actor
+from probity.core.commands import SubcommandCommand, Subcommands
 from probity.core.detectors import detector_registry
+from probity.core.detectors.catalogue import detector_catalogue
 from probity.core.services import detector_run
 
 
-class Command(BaseCommand):
+class Command(SubcommandCommand):
     help = "List detectors (detectors list) or run one and store findings (detectors run CODE --param k=v)."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{list,run}")
-        sub.add_parser("list", help="codes, titles and parameters of every registered detector")
-        run = sub.add_parser("run", help="run one detector, or all with --all")
+    def add_subcommands(self, subcommands: Subcommands) -> None:
+        subcommands.add("list", self.list_detectors, help="codes, titles and parameters of every registered detector")
+        run = subcommands.add("run", self.run, help="run one detector, or all with --all")
         run.add_argument("codes", nargs="*", help="detector codes")
         run.add_argument("--all", action="store_true", help="run every registered detector")
         run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                          help="override a parameter (repeatable); lists are comma-separated")
+        catalogue = subcommands.add(
+            "catalogue", self.catalogue, help="the detector catalogue (Markdown), generated from the registry"
+        )
+        catalogue.add_argument("--output", type=Path, help="write it to this file instead of printing it")
+        catalogue.add_argument(
+            "--check", action="store_true", help="exit 1 if the --output file is not the current catalogue"
+        )
 
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
+    def list_detectors(self, **options: Any) -> None:
+        for code, detector in detector_registry().items():
+            self.stdout.write(f"{code}  {detector.title}")
+            for parameter in detector.parameters:
+                self.stdout.write(f"    {parameter.name} = {parameter.default!r}  ({parameter.description})")
+
+    def catalogue(self, *, output: Path | None, check: bool, **options: Any) -> int:
+        text = detector_catalogue()
+        if output is None:
+            if check:
+                raise CommandError("--check needs --output FILE: the catalogue file to compare")
+            self.stdout.write(text, ending="")
+            return 0
+        if check:
+            current = output.read_text(encoding="utf-8") if output.exists() else ""
+            if current != text:
+                self.stderr.write(
+                    f"{output} is not the current detector catalogue; "
+                    f"run 'probity detectors catalogue --output {output}' and commit it"
+                )
+                return 1
+            self.stdout.write(f"{output} is current ({len(detector_registry())} detectors)")
+            return 0
+        output.write_text(text, encoding="utf-8")
+        self.stdout.write(f"wrote {output} ({len(detector_registry())} detectors)")
+        return 0
+
+    def run(self, *, codes: list[str], all: bool, param: list[str], verbosity: int, **options: Any) -> None:
         registry = detector_registry()
-        if action == "list":
-            for code, detector in registry.items():
-                self.stdout.write(f"{code}  {detector.title}")
-                for parameter in detector.parameters:
-                    self.stdout.write(f"    {parameter.name} = {parameter.default!r}  ({parameter.description})")
-            return
-        codes = list(registry) if options["all"] else options["codes"]
+        codes = list(registry) if all else codes
         if not codes:
             raise CommandError("name at least one detector code, or use --all; see 'probity detectors list'")
         given: dict[str, str] = {}
-        for pair in options["param"]:
+        for pair in param:
             name, sep, value = pair.partition("=")
             if not sep:
                 raise CommandError(f"--param {pair!r} must be NAME=VALUE")
@@ -46,19 +76,18 @@ class Command(BaseCommand):
         for code in codes:
             if code not in registry:
                 raise CommandError(f"no detector has the code {code!r}; see 'probity detectors list'")
-            bar = tqdm(unit="subject", desc=code, file=sys.stderr, disable=options["verbosity"] < 1)
+            bar = tqdm(unit="subject", desc=code, file=sys.stderr, disable=verbosity < 1)
 
-            def set_total(total: int | None, bar: tqdm = bar) -> None:  # type: ignore[type-arg]
+            def set_total(total: int | None, bar: tqdm = bar) -> None:
                 bar.total = total
 
             try:
                 with audit_actor("system:cli"):
-                    run = detector_run(code=code, parameters=given or None, started_by="system:cli",
-                                       progress=bar.update, total_hint=set_total)
+                    run = detector_run(code=code, parameters=given or None, progress=bar.update, total_hint=set_total)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
             except LookupError as exc:  # the data this detector reads is not loaded (e.g. no warehouse tables)
-                if not options["all"]:
+                if not all:
                     raise CommandError(f"{code}: {exc}") from exc
                 self.stderr.write(f"{code}: not run: {exc}")
                 skipped.append(code)

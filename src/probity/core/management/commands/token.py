@@ -12,10 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from probity.core.audit import audit_actor
+from probity.core.commands import SubcommandCommand, Subcommands
 from probity.core.models import APIToken
 from probity.core.services import api_token_create, api_token_revoke
 
@@ -45,34 +46,27 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
-class Command(BaseCommand):
+class Command(SubcommandCommand):
     help = (
         "Create, list and revoke API tokens for machine clients of /api/v1/.\n"
         "token create USERNAME --name NAME [--expires-days N] | token list [USERNAME] | token revoke ID.\n"
         "A new token is printed once and never shown again; only its hash is stored."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,revoke}")
-        create = sub.add_parser("create", help="create a token for a user and print it once")
+    def add_subcommands(self, subcommands: Subcommands) -> None:
+        create = subcommands.add("create", self.create, help="create a token for a user and print it once")
         create.add_argument("username", help="the user the token acts as")
         create.add_argument("--name", required=True, help="what the token is for, e.g. 'nightly export'")
         create.add_argument(
             "--expires-days", type=_positive_days, default=None, metavar="N",
             help=f"the token stops working after N days (1–{MAX_EXPIRY_DAYS}); default: never",
         )
-        listing = sub.add_parser("list", help="list tokens (never their secrets), of one user or of everyone")
+        listing = subcommands.add(
+            "list", self.list_tokens, help="list tokens (never their secrets), of one user or of everyone"
+        )
         listing.add_argument("username", nargs="?", help="only this user's tokens")
-        revoke = sub.add_parser("revoke", help="revoke a token by its id (see 'token list')")
+        revoke = subcommands.add("revoke", self.revoke, help="revoke a token by its id (see 'token list')")
         revoke.add_argument("id", type=int, help="the token's id")
-
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
-        if action == "create":
-            self._create(options["username"], options["name"], options["expires_days"])
-        elif action == "list":
-            self._list(options["username"])
-        else:
-            self._revoke(options["id"])
 
     def _user(self, username: str) -> User:
         user = User.objects.filter(username=username).first()
@@ -80,7 +74,7 @@ class Command(BaseCommand):
             raise CommandError(f"there is no user {username!r}; 'probity roles list' shows users by role")
         return user
 
-    def _create(self, username: str, name: str, expires_days: int | None) -> None:
+    def create(self, *, username: str, name: str, expires_days: int | None, **options: Any) -> None:
         user = self._user(username)
         if not user.is_active:
             raise CommandError(f"the user {username!r} is deactivated; a token for it would not work")
@@ -96,7 +90,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(secret)
 
-    def _list(self, username: str | None) -> None:
+    def list_tokens(self, *, username: str | None, **options: Any) -> None:
         tokens = APIToken.objects.select_related("user").order_by("user__username", "-created_at", "-pk")
         if username:
             tokens = tokens.filter(user=self._user(username))
@@ -116,7 +110,8 @@ class Command(BaseCommand):
             cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
             self.stdout.write("  ".join(cells).rstrip())
 
-    def _revoke(self, token_id: int) -> None:
+    def revoke(self, *, id: int, **options: Any) -> None:
+        token_id = id
         token = APIToken.objects.select_related("user").filter(pk=token_id).first()
         if token is None:
             raise CommandError(f"there is no token with the id {token_id}; 'probity token list' shows them")
@@ -125,5 +120,6 @@ class Command(BaseCommand):
                 f"Token {token.pk} '{token.name}' was already revoked on {_when(token.revoked_at)} UTC."
             )
             return
-        api_token_revoke(token=token, actor=ACTOR)
+        with audit_actor(ACTOR):
+            api_token_revoke(token=token, actor=None)
         self.stdout.write(f"Revoked token {token.pk} '{token.name}' of {token.user.get_username()}.")

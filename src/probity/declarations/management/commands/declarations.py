@@ -4,6 +4,10 @@
     probity declarations rates FILE.csv         the exchange-rate table: date,currency,base_currency,rate
     probity declarations verify [--detectors CODES] [--param CODE.NAME=VALUE]
 
+and, beside the code they drive, the subcommands of e-filing (``filing.cli``: deadlines, remind,
+nonfilers), verification (``verification.cli``: select) and publication (``publication.cli``:
+publish, profiles).
+
 Exit codes: 0 done, 1 done but some records were rejected (data errors, listed on standard error),
 2 usage or configuration.
 """
@@ -14,35 +18,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from tqdm import tqdm
 
-# Subcommands defined beside the code they drive: each module has ``add_parsers(sub)`` and
-# ``COMMANDS`` (subcommand name → ``handler(command, options) -> exit code``).
-EXTENSION_MODULES = (
-    "probity.declarations.cli_filing",
-    "probity.declarations.cli_verification",
-    "probity.declarations.cli_publication",
-)
-
-
-def _extensions() -> list[Any]:
-    from importlib import import_module
-
-    return [import_module(name) for name in EXTENSION_MODULES]
+from probity.core.audit import audit_actor
+from probity.core.commands import Subcommands
+from probity.core.detectors import get_detector
+from probity.core.services import detector_run
+from probity.declarations.filing.cli import FilingCommands
+from probity.declarations.publication.cli import PublicationCommands
+from probity.declarations.selectors import detector_codes
+from probity.declarations.services import IMPORT_BATCH, declaration_import, rates_import
+from probity.declarations.verification.cli import VerificationCommands
 
 
-def _detector_codes() -> tuple[str, ...]:
-    from probity.declarations.selectors import detector_codes
-
-    return detector_codes()
-
-
-class Command(BaseCommand):
+class Command(FilingCommands, VerificationCommands, PublicationCommands):
     help = "Import declarations and exchange rates, and run the declaration verification detectors."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True)
-        imp = sub.add_parser("import", help="import declaration files (JSON, JSON Lines, CSV) or folders of them")
+    def add_subcommands(self, subcommands: Subcommands) -> None:
+        imp = subcommands.add(
+            "import", self.import_files, help="import declaration files (JSON, JSON Lines, CSV) or folders of them"
+        )
         imp.add_argument("paths", nargs="+", help="files or folders")
         imp.add_argument(
             "--one-by-one",
@@ -50,37 +45,26 @@ class Command(BaseCommand):
             help="store each declaration in its own transaction with its own audit entries (slower; "
             "by default valid declarations are stored in batches with one summary audit entry per batch)",
         )
-        rates = sub.add_parser("rates", help="import the exchange-rate table (CSV: date,currency,base_currency,rate)")
+        rates = subcommands.add(
+            "rates", self.rates, help="import the exchange-rate table (CSV: date,currency,base_currency,rate)"
+        )
         rates.add_argument("file")
-        verify = sub.add_parser("verify", help="run the declaration detectors and print each one's counts")
+        verify = subcommands.add(
+            "verify", self.verify, help="run the declaration detectors and print each one's counts"
+        )
         verify.add_argument(
             "--detectors", default="", help="comma-separated detector codes (default: every declarations detector)"
         )
         verify.add_argument(
             "--param", action="append", default=[], metavar="CODE.NAME=VALUE", help="a detector parameter"
         )
-        for module in _extensions():
-            module.add_parsers(sub)
+        self.add_filing_subcommands(subcommands)
+        self.add_verification_subcommands(subcommands)
+        self.add_publication_subcommands(subcommands)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        name = options["subcommand"]
-        for module in _extensions():
-            if name in module.COMMANDS:
-                code = module.COMMANDS[name](self, options)
-                break
-        else:
-            code = getattr(self, f"_{name}")(options)
-        if code:
-            sys.exit(code)
-
-    def _import(self, options: dict[str, Any]) -> int:
-        from tqdm import tqdm
-
-        from probity.core.audit import audit_actor
-        from probity.declarations.services import IMPORT_BATCH, declaration_import
-
+    def import_files(self, *, paths: list[str], one_by_one: bool, **options: Any) -> int:
         status = 0
-        for raw in options["paths"]:
+        for raw in paths:
             path = Path(raw)
             if not path.exists():
                 self.stderr.write(f"{path}: no such file or folder")
@@ -90,7 +74,7 @@ class Command(BaseCommand):
                 audit_actor("system:declarations-import"),
             ):
                 report = declaration_import(
-                    path=path, progress=bar.update, batch_size=1 if options["one_by_one"] else IMPORT_BATCH
+                    path=path, progress=bar.update, batch_size=1 if one_by_one else IMPORT_BATCH
                 )
             for error in report.errors:
                 self.stderr.write(error)
@@ -101,10 +85,8 @@ class Command(BaseCommand):
                 status = 1
         return status
 
-    def _rates(self, options: dict[str, Any]) -> int:
-        from probity.declarations.rates import rates_import
-
-        path = Path(options["file"])
+    def rates(self, *, file: str, **options: Any) -> int:
+        path = Path(file)
         if not path.is_file():
             self.stderr.write(f"{path}: no such file")
             return 2
@@ -120,15 +102,10 @@ class Command(BaseCommand):
         )
         return 1 if report.errors else 0
 
-    def _verify(self, options: dict[str, Any]) -> int:
-        from tqdm import tqdm
-
-        from probity.core.detectors import get_detector
-        from probity.core.services import detector_run
-
-        codes = [c.strip() for c in options["detectors"].split(",") if c.strip()] or list(_detector_codes())
+    def verify(self, *, detectors: str, param: list[str], **options: Any) -> int:
+        codes = [c.strip() for c in detectors.split(",") if c.strip()] or list(detector_codes())
         params: dict[str, dict[str, str]] = {}
-        for item in options["param"]:
+        for item in param:
             name, sep, value = item.partition("=")
             detector, dot, parameter = name.partition(".")
             if not sep or not dot:
@@ -142,17 +119,16 @@ class Command(BaseCommand):
             self.stderr.write(str(exc))
             return 2
         for code in codes:
-            with tqdm(desc=code, unit=" findings", file=sys.stderr, disable=None) as bar:
+            with (
+                tqdm(desc=code, unit=" findings", file=sys.stderr, disable=None) as bar,
+                audit_actor("system:declarations-verify"),
+            ):
 
                 def total_hint(total: int | None, bar: Any = bar) -> None:
                     bar.total = total
 
                 run = detector_run(
-                    code=code,
-                    parameters=params.get(code),
-                    started_by="system:declarations-verify",
-                    progress=bar.update,
-                    total_hint=total_hint,
+                    code=code, parameters=params.get(code), progress=bar.update, total_hint=total_hint
                 )
             self.stdout.write(
                 f"{code}: {run.subjects_checked} checked, {run.flagged} flagged, {run.passed} passed, "

@@ -9,14 +9,14 @@ Exit codes: 0 done, 1 ingest: a step failed or some records were rejected (liste
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from probity.core.commands import SubcommandCommand, Subcommands
 from probity.demo.generator import generate_country
 from probity.demo.services import INGEST_STEPS, IngestStep, demo_generate, demo_ingest, demo_load
 
@@ -54,7 +54,7 @@ class _Bars:
             self.bar = None
 
 
-class Command(BaseCommand):
+class Command(SubcommandCommand):
     help = (
         "Generate the synthetic demo country (demo generate), load it into the core tables (demo load), "
         "or read its files into the ownership, procurement, entities and declarations apps (demo ingest).\n\n"
@@ -64,14 +64,16 @@ class Command(BaseCommand):
         "listed in ground_truth.json."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{generate,load,ingest}")
-        generate = sub.add_parser(
-            "generate", help="write OCDS, BODS, FtM, declarations, ground truth and manifest files"
+    def add_subcommands(self, subcommands: Subcommands) -> None:
+        generate = subcommands.add(
+            "generate", self.generate, help="write OCDS, BODS, FtM, declarations, ground truth and manifest files"
         )
-        load = sub.add_parser("load", help="write bodies, positions, people, families and companies to the database")
-        ingest = sub.add_parser(
+        load = subcommands.add(
+            "load", self.load, help="write bodies, positions, people, families and companies to the database"
+        )
+        ingest = subcommands.add(
             "ingest",
+            self.ingest,
             help="read the generated files into the modules (after `demo load` of the same seed and scale): "
             "BODS, debarments, OCDS (with indicators and risk scores), FtM (with entity resolution), declarations",
         )
@@ -91,34 +93,27 @@ class Command(BaseCommand):
             "--no-noise",
             action="store_true",
             help="write every name as the civil register has it, without misspellings, look-alikes, "
-            "nominee layers or circular holdings (see docs/demo.md)",
+            "nominee layers or circular holdings (see docs/reference/demo-country.md)",
         )
 
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
-        seed: int = options.get("seed", 1)
-        scale = _scale(str(options.get("scale", 1)))
-        bars = _Bars(self.stderr._out, disable=options["verbosity"] < 1)
-        if action == "ingest":
-            status = self.ingest(options["dir"], options["steps"])
-            if status:
-                sys.exit(status)
-            return
+    def _bars(self, verbosity: int) -> _Bars:
+        return _Bars(self.stderr._out, disable=verbosity < 1)
+
+    def generate(
+        self, *, seed: int, scale: str, out: Path | None, no_noise: bool, verbosity: int, **options: Any
+    ) -> None:
+        size = _scale(scale)
+        bars = self._bars(verbosity)
+        noise = not no_noise
+        out_dir = Path(out) if out is not None else Path(settings.VAR_DIR) / "demo"
         try:
-            if action == "generate":
-                self.generate(seed, scale, options["out"], bars, noise=not options.get("no_noise", False))
-            else:
-                self.load(seed, scale, bars)
+            manifest = demo_generate(seed=seed, scale=size, out_dir=out_dir, progress=bars, noise=noise)
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         finally:
             bars.close()
-
-    def generate(self, seed: int, scale: float, out: Path | None, bars: _Bars, *, noise: bool = True) -> None:
-        out_dir = Path(out) if out is not None else Path(settings.VAR_DIR) / "demo"
-        manifest = demo_generate(seed=seed, scale=scale, out_dir=out_dir, progress=bars, noise=noise)
-        bars.close()
         counts = manifest.counts
-        self.stdout.write(f"Demo country (seed {seed}, scale {scale:g}) written to {out_dir}")
+        self.stdout.write(f"Demo country (seed {seed}, scale {size:g}) written to {out_dir}")
         self.stdout.write(
             f"  {counts['bodies']} public bodies, {counts['officials']} officials, "
             f"{counts['people']} people, "
@@ -136,21 +131,27 @@ class Command(BaseCommand):
                 f"{counts['noise_circular_holdings']} circular holdings; identities in ground_truth.json"
             )
 
-    def load(self, seed: int, scale: float, bars: _Bars) -> None:
-        bars("generating", 0, 1)
-        country = generate_country(seed, scale)
-        bars("generating", 1, 1)
-        created = demo_load(country=country, progress=bars)
-        bars.close()
+    def load(self, *, seed: int, scale: str, verbosity: int, **options: Any) -> None:
+        size = _scale(scale)
+        bars = self._bars(verbosity)
+        try:
+            bars("generating", 0, 1)
+            country = generate_country(seed, size)
+            bars("generating", 1, 1)
+            created = demo_load(country=country, progress=bars)
+        except (OSError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            bars.close()
         total = sum(created.values())
-        self.stdout.write(f"Demo country (seed {seed}, scale {scale:g}) loaded into the database.")
+        self.stdout.write(f"Demo country (seed {seed}, scale {size:g}) loaded into the database.")
         if total == 0:
             self.stdout.write("  Nothing new: it was already loaded.")
         else:
             self.stdout.write("  created: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in created.items()))
 
-    def ingest(self, folder: Path | None, steps: str) -> int:
-        demo_dir = Path(folder) if folder is not None else Path(settings.VAR_DIR) / "demo"
+    def ingest(self, *, dir: Path | None, steps: str, **options: Any) -> int:
+        demo_dir = Path(dir) if dir is not None else Path(settings.VAR_DIR) / "demo"
         chosen = [name.strip() for name in steps.split(",") if name.strip()]
         unknown = [name for name in chosen if name not in INGEST_STEPS]
         if unknown or not chosen:

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from probity.core.commands import SubcommandCommand, Subcommands
 from probity.ownership.models import IngestIssue, Party
 from probity.ownership.selectors import ownership_view, parties_search
 from probity.ownership.services import IngestFileError, ownership_ingest
@@ -24,7 +25,7 @@ def _threshold(raw: str) -> float:
     return value / 100
 
 
-class Command(BaseCommand):
+class Command(SubcommandCommand):
     help = (
         "Beneficial ownership: ingest BODS files, list parties, compute owners and chains.\n\n"
         "ownership ingest FILE... reads BODS 0.4 packages or JSON Lines, and 0.2/0.3 statements (upgraded on "
@@ -32,32 +33,28 @@ class Command(BaseCommand):
         "statements stored, 1 some were rejected (the valid ones are stored), 2 usage or unreadable file."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{ingest,parties,owners,chains,issues}")
-        ingest = sub.add_parser("ingest", help="ingest BODS files (JSON array, package or JSON Lines)")
+    def add_subcommands(self, subcommands: Subcommands) -> None:
+        ingest = subcommands.add("ingest", self.ingest, help="ingest BODS files (JSON array, package or JSON Lines)")
         ingest.add_argument("files", nargs="+", type=Path, help="BODS files")
         ingest.add_argument("--dataset", default="default", help="name of the register the files belong to")
         ingest.add_argument("--show", type=int, default=20, help="issues to print per file (default 20)")
-        parties = sub.add_parser("parties", help="list parties whose name contains a text")
+        parties = subcommands.add("parties", self.parties, help="list parties whose name contains a text")
         parties.add_argument("query", nargs="?", default="")
         parties.add_argument("--dataset", default="")
         parties.add_argument("--limit", type=int, default=50)
-        for name, text in (
-            ("owners", "ultimate beneficial owners of a party"),
-            ("chains", "ownership chains into a party"),
+        for name, handler, text in (
+            ("owners", self.owners, "ultimate beneficial owners of a party"),
+            ("chains", self.chains, "ownership chains into a party"),
         ):
-            command = sub.add_parser(name, help=text)
+            command = subcommands.add(name, handler, help=text)
             command.add_argument("party", help="party id, or record id (with --dataset)")
             command.add_argument("--dataset", default="")
             command.add_argument("--threshold", default="25", help="percent (default 25; 10 in some laws)")
             command.add_argument("--strict", action="store_true", help="a share must exceed the threshold")
             command.add_argument("--json", action="store_true", help="print JSON")
-        issues = sub.add_parser("issues", help="problems found by the latest ingests")
+        issues = subcommands.add("issues", self.issues, help="problems found by the latest ingests")
         issues.add_argument("--dataset", default="")
         issues.add_argument("--limit", type=int, default=100)
-
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
-        getattr(self, action)(**options)
 
     def ingest(self, files: list[Path], dataset: str, show: int, verbosity: int, **_options: Any) -> None:
         rejected = 0
@@ -85,7 +82,7 @@ class Command(BaseCommand):
             raise CommandError(f"{rejected} statements were rejected; the others were stored", returncode=1)
 
     def parties(self, query: str, dataset: str, limit: int, **_options: Any) -> None:
-        for party in parties_search(query, dataset=dataset)[:limit]:
+        for party in parties_search(q=query, dataset=dataset)[:limit]:
             self.stdout.write(f"{party.pk:>8}  {party.kind:<6} {party.dataset}:{party.record_id}  {party.name}")
 
     def _party(self, ref: str, dataset: str) -> Party:
@@ -101,7 +98,7 @@ class Command(BaseCommand):
 
     def owners(self, party: str, dataset: str, threshold: str, strict: bool, json: bool, **_options: Any) -> None:
         subject = self._party(party, dataset)
-        view = ownership_view(subject, threshold=_threshold(threshold), inclusive=not strict)
+        view = ownership_view(party=subject, threshold=_threshold(threshold), inclusive=not strict)
         if json:
             self.stdout.write(_dumps({"party": subject.name, "owners": [o.as_dict() for o in view.owners]}))
             return
@@ -126,7 +123,7 @@ class Command(BaseCommand):
 
     def chains(self, party: str, dataset: str, threshold: str, strict: bool, json: bool, **_options: Any) -> None:
         subject = self._party(party, dataset)
-        view = ownership_view(subject, threshold=_threshold(threshold), inclusive=not strict)
+        view = ownership_view(party=subject, threshold=_threshold(threshold), inclusive=not strict)
         rendered = [
             [{"name": step["party"].name or step["party"].record_id, "share": step["label"]} for step in chain]
             for chain in view.chain_names()

@@ -7,27 +7,43 @@
     probity procurement debarment import FILE [--format csv|ftm] | debarment list [--active-on DAY]
     probity procurement detect [FILE] [--indicators CODES] [--param CODE.NAME=VALUE] [--findings auto|flags|all]
 
-Each subcommand is one entry in ``SUBCOMMANDS``: a function that adds its arguments to its
-parser and a function that runs it. Add a subcommand by adding an entry; do not change others.
-Exit codes: 0 done, 1 done but some input was skipped (data errors), 2 usage or configuration.
+Each subcommand is a function that adds its arguments to its parser and a method of ``Command``
+that runs it, declared in ``Command.add_subcommands``. Exit codes: 0 done, 1 done but some input was
+skipped (data errors), 2 usage or configuration.
+
+``probity procurement indicators`` runs without Django's start-up (``probity.procurement.indicators
+.command`` imports this module before ``django.setup()``): at the top, this module imports only what
+that subcommand needs, none of which needs the app registry; the other subcommands import the
+models, services and the warehouse when they run.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
+
+from probity.config import ConfigurationError
+from probity.core.commands import Handler, SubcommandCommand, Subcommands
+from probity.procurement.indicators import indicators
+from probity.procurement.indicators.output import cardinal_json, results_csv
+from probity.procurement.indicators.run import indicators_run_file
+from probity.procurement.indicators.settings import IndicatorSettings, SettingsError, read_settings
+from probity.procurement.tables import TABLES, warehouse_name
 
 PLAN_CACHE = "procurement-indicator-sql"
 
 # --- indicators ---------------------------------------------------------------------------------
 
 
-def indicators_arguments(parser: CommandParser) -> None:
+def indicators_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="compiled releases, one JSON object a line (JSON Lines)")
     parser.add_argument(
         "-s",
@@ -65,7 +81,7 @@ def _progress(desc: str, unit: str) -> Any:
     ``disable=None`` would do."""
     if not sys.stderr.isatty():
         return _NoProgress()
-    from tqdm import tqdm
+    from tqdm import tqdm  # a tenth of a second to import: only for a terminal
 
     return tqdm(total=1, desc=desc, unit=unit, file=sys.stderr)
 
@@ -81,87 +97,12 @@ class _NoProgress:
         return None
 
 
-def indicators_handle(command: BaseCommand, options: dict[str, Any]) -> int:
-    from probity.config import ConfigurationError
-    from probity.procurement.indicators import indicators
-    from probity.procurement.indicators.output import cardinal_json, results_csv
-    from probity.procurement.indicators.run import indicators_run_file
-    from probity.procurement.indicators.settings import IndicatorSettings, SettingsError, read_settings
-
-    path = Path(options["file"])
-    if not path.is_file():
-        raise CommandError(f"{path} is not a file.", returncode=2)
-    try:
-        settings = read_settings(options["settings_file"]) if options["settings_file"] else IndicatorSettings.defaults()
-    except SettingsError as exc:
-        raise CommandError(str(exc), returncode=2) from exc
-    if options["indicators"]:
-        chosen = [code.strip() for code in options["indicators"].split(",") if code.strip()]
-        unknown = [code for code in chosen if code not in indicators()]
-        if unknown:
-            raise CommandError(f"Unknown indicator(s): {', '.join(unknown)}.", returncode=2)
-        if not options["settings_file"]:
-            settings = IndicatorSettings.defaults(chosen)
-        else:
-            settings.sections = {code: settings.sections.get(code, {}) for code in chosen}
-    temp_directory = Path(django_settings.VAR_DIR) / "tmp" / "duckdb"
-    with _progress("indicators", "file") as progress:
-        try:
-            if options["warehouse"]:
-                from probity.procurement.tables import TABLES, warehouse_name
-                from probity.warehouse.services import warehouse_connection, warehouse_register_table
-
-                with warehouse_connection() as warehouse:
-                    run = indicators_run_file(path, settings, warehouse=warehouse)
-                    for table, row_count in (run.flatten.rows if run.flatten else {}).items():
-                        warehouse_register_table(
-                            name=warehouse_name(table),
-                            row_count=row_count,
-                            engine=warehouse.engine,
-                            description=TABLES[table].description,
-                            source=str(path),
-                        )
-            else:
-                temp_directory.mkdir(parents=True, exist_ok=True)
-                run = indicators_run_file(
-                    path,
-                    settings,
-                    memory_limit=options["memory_limit"],
-                    temp_directory=str(temp_directory),
-                    plan_cache=None
-                    if options["no_plan_cache"]
-                    else Path(django_settings.VAR_DIR) / "cache" / PLAN_CACHE,
-                    prefetch=options.get("prefetch"),
-                )
-        except ConfigurationError as exc:
-            raise CommandError(str(exc), returncode=2) from exc
-        progress.update(1)
-    text = results_csv(run.results) if options["format"] == "csv" else cardinal_json(run.results) + "\n"
-    if options["output"]:
-        try:
-            Path(options["output"]).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise CommandError(f"{options['output']} cannot be written ({exc.strerror}).", returncode=2) from exc
-    else:
-        command.stdout.write(text, ending="")
-    if options["verbosity"] >= 2:
-        phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run.timings.items())
-        command.stderr.write(f"phases: {phases} (SQL: {run.plan})")
-    report = run.flatten
-    if report is not None and report.skipped:
-        command.stderr.write(
-            f"{report.skipped} of {report.lines} lines were skipped: not a JSON object with a text 'ocid'."
-        )
-        return 1
-    return 0
-
-
 # --- ingest (OCDS into the warehouse) -----------------------------------------------------------
 
 SHOWN_REJECTIONS = 20
 
 
-def ingest_arguments(parser: CommandParser) -> None:
+def ingest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="+", type=Path, metavar="PATH", help="OCDS files or folders (folders are searched recursively)"
     )
@@ -189,78 +130,14 @@ def ingest_arguments(parser: CommandParser) -> None:
     )
 
 
-def ingest_handle(command: BaseCommand, options: dict[str, Any]) -> int:
-    from probity.config import ConfigurationError
-    from probity.procurement.ingest import (
-        IngestError,
-        compiled_releases_write,
-        ingest_rejections_write,
-        procurement_ingest,
-    )
-
-    try:
-        report = procurement_ingest(
-            paths=options["paths"], progress=options["verbosity"] >= 1, recompile=options["recompile"]
-        )
-    except (IngestError, ConfigurationError) as exc:
-        raise CommandError(str(exc), returncode=2) from exc
-    out = command.stdout
-    out.write(
-        f"Read {report.read} item(s) from {report.files} file(s): {report.accepted} release(s) accepted, "
-        f"{report.rejected} rejected, {report.warnings} warning(s)."
-    )
-    out.write(
-        f"Releases: {report.new} new, {report.replaced} replaced, {report.unchanged} unchanged, "
-        f"{report.duplicates} identical duplicate(s)."
-    )
-    out.write(
-        f"Compiled {report.compiled} process(es); {report.processes} compiled release(s) in the table "
-        f"ocds_compiled_release of {report.warehouse} (run {report.run_id})."
-    )
-    if report.rejections:
-        shown = report.rejections[: max(options["show"], 0)]
-        out.write(f"Rejected ({len(shown)} of {report.rejected} shown; all in the table ocds_ingest_rejection):")
-        for rejection in shown:
-            where = rejection.position
-            if rejection.line and "line" not in where:
-                where += f" (line {rejection.line})"
-            ids = " ".join(part for part in (rejection.ocid, rejection.release_id) if part)
-            named = f"{where} {ids}" if ids else where
-            out.write(f"  {rejection.source_file} {named}: [{rejection.code}] {rejection.reason}")
-    try:
-        if options["errors_out"]:
-            count = ingest_rejections_write(run_id=report.run_id, path=options["errors_out"])
-            out.write(f"Wrote {count} rejection(s) to {options['errors_out']}.")
-        if options["compiled_out"]:
-            count = compiled_releases_write(path=options["compiled_out"])
-            out.write(f"Wrote {count} compiled release(s) to {options['compiled_out']}.")
-    except OSError as exc:
-        raise CommandError(f"{exc.filename} cannot be written ({exc.strerror}).", returncode=2) from exc
-    return 1 if report.rejected else 0
-
-
-def export_compiled_arguments(parser: CommandParser) -> None:
+def export_compiled_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, metavar="FILE", help="the JSON Lines file to write (.gz: gzip)")
-
-
-def export_compiled_handle(command: BaseCommand, options: dict[str, Any]) -> int:
-    from probity.config import ConfigurationError
-    from probity.procurement.ingest import compiled_releases_write
-
-    try:
-        count = compiled_releases_write(path=options["path"])
-    except ConfigurationError as exc:
-        raise CommandError(str(exc), returncode=2) from exc
-    except OSError as exc:
-        raise CommandError(f"{options['path']} cannot be written ({exc.strerror}).", returncode=2) from exc
-    command.stdout.write(f"Wrote {count} compiled release(s) to {options['path']}.")
-    return 0
 
 
 # --- coverage (which fields each indicator needs, how often present) -----------------------------
 
 
-def coverage_arguments(parser: CommandParser) -> None:
+def coverage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
         nargs="?",
@@ -282,136 +159,37 @@ def coverage_arguments(parser: CommandParser) -> None:
     )
 
 
-def coverage_handle(command: BaseCommand, options: dict[str, Any]) -> int:
-    import json
-
-    from probity.config import ConfigurationError
-    from probity.procurement.coverage import coverage_compute, coverage_store
-    from probity.warehouse.services import warehouse_connection
-
-    path: Path | None = options["file"]
-    if path is not None and not path.is_file():
-        raise CommandError(f"{path} is not a file.", returncode=2)
-    try:
-        if path is not None and not options["store"]:
-            report, indicators = coverage_compute(path=path)
-        else:
-            with warehouse_connection() as warehouse:
-                report, indicators = coverage_compute(path=path, warehouse=warehouse)
-                coverage_store(warehouse=warehouse, report=report)
-    except (ConfigurationError, LookupError) as exc:
-        raise CommandError(str(exc), returncode=2) from exc
-    out = command.stdout
-    if options["format"] == "cardinal":
-        out.write(json.dumps(report.cardinal(), ensure_ascii=False))
-    elif options["format"] == "json":
-        out.write(
-            json.dumps(
-                {
-                    "total_releases": report.total_releases,
-                    "source": report.source,
-                    "indicators": [
-                        {
-                            "code": i.code,
-                            "title": i.title,
-                            "releases_with_all": i.releases_with_all,
-                            "share_with_all": i.share_with_all,
-                            "fields": [{"field": f.field, "releases": f.releases, "share": f.share} for f in i.fields],
-                        }
-                        for i in indicators
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-    else:
-        out.write(f"{report.total_releases} compiled release(s) in {report.source}.")
-        for indicator in indicators:
-            share = "—" if indicator.share_with_all is None else f"{indicator.share_with_all:.0%}"
-            out.write(f"{indicator.code:<16} {share:>5} have every field  {indicator.title}")
-            for field in indicator.fields:
-                field_share = "—" if field.share is None else f"{field.share:.0%}"
-                out.write(f"    {field_share:>5} {field.releases:>9}  {field.field}")
-    if report.invalid_lines:
-        shown = ", ".join(str(n) for n in report.invalid_lines[:20])
-        command.stderr.write(f"{len(report.invalid_lines)} line(s) are not JSON objects and were skipped: {shown}.")
-        return 1
-    return 0
-
-
 # --- debarment register (import CSV / FollowTheMoney, list) -------------------------------------
 
 
-def debarment_arguments(parser: CommandParser) -> None:
-    actions = parser.add_subparsers(dest="debarment_action", metavar="{import,list}", required=True)
-    load = actions.add_parser(
-        "import",
-        help="import a debarment list: CSV (id,name,identifiers,country,authority,start_date,"
-        "end_date,grounds) or FollowTheMoney Sanction entities (JSON Lines)",
-    )
-    load.add_argument("file", type=Path, help="the CSV or .ftm.jsonl / .json file")
-    load.add_argument(
+DEBARMENT_IMPORT_HELP = (
+    "import a debarment list: CSV (id,name,identifiers,country,authority,start_date,"
+    "end_date,grounds) or FollowTheMoney Sanction entities (JSON Lines)"
+)
+
+
+def debarment_import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="the CSV or .ftm.jsonl / .json file")
+    parser.add_argument(
         "--format",
         choices=("auto", "csv", "ftm"),
         default="auto",
         help="file format (default: from the file name: .csv is CSV, anything else FtM)",
     )
-    load.add_argument(
+    parser.add_argument(
         "--source", metavar="NAME", help="name of the list, part of each record's key (default: file name)"
     )
-    load.add_argument("--show", type=int, default=20, metavar="N", help="rejected records to print (default 20)")
-    shown = actions.add_parser("list", help="print the debarment register")
-    shown.add_argument("--active-on", metavar="YYYY-MM-DD", help="only debarments in force on this day")
+    parser.add_argument("--show", type=int, default=20, metavar="N", help="rejected records to print (default 20)")
 
 
-def debarment_handle(command: BaseCommand, options: dict[str, Any]) -> int:
-    from datetime import date
-
-    from probity.procurement.models import Debarment
-    from probity.procurement.services import debarment_import_csv, debarment_import_ftm
-
-    out = command.stdout
-    if options["debarment_action"] == "list":
-        debarments = Debarment.objects.all()
-        if options["active_on"]:
-            try:
-                day = date.fromisoformat(options["active_on"])
-            except ValueError as exc:
-                raise CommandError(
-                    f"--active-on {options['active_on']!r} is not a date (YYYY-MM-DD).", returncode=2
-                ) from exc
-            debarments = debarments.filter(start_date__lte=day).exclude(end_date__lt=day)
-        for debarment in debarments:
-            until = debarment.end_date.isoformat() if debarment.end_date else "indefinite"
-            since = debarment.start_date.isoformat() if debarment.start_date else "?"
-            out.write(f"{debarment.name}\t{since} – {until}\t{debarment.authority}\t{debarment.source_key}")
-        out.write(f"{debarments.count()} debarment(s).")
-        return 0
-    path: Path = options["file"]
-    if not path.is_file():
-        raise CommandError(f"{path} is not a file.", returncode=2)
-    kind = options["format"]
-    if kind == "auto":
-        kind = "csv" if path.suffix.lower() == ".csv" else "ftm"
-    importer = debarment_import_csv if kind == "csv" else debarment_import_ftm
-    try:
-        report = importer(path=path, source_name=options["source"], actor="system:procurement-debarment")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CommandError(str(exc), returncode=2) from exc
-    out.write(
-        f"Debarments from {report.source}: {report.created} new, {report.updated} changed, "
-        f"{report.unchanged} unchanged, {len(report.errors)} rejected."
-    )
-    for where, reason in report.errors[: max(options["show"], 0)]:
-        command.stderr.write(f"  {where}: {reason}")
-    return 1 if report.errors else 0
+def debarment_list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--active-on", metavar="YYYY-MM-DD", help="only debarments in force on this day")
 
 
 # --- detect (the beyond-Cardinal indicators, findings and risk scores) -------------------------
 
 
-def detect_arguments(parser: CommandParser) -> None:
+def detect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
         nargs="?",
@@ -459,152 +237,348 @@ def detect_arguments(parser: CommandParser) -> None:
     )
 
 
-def detect_handle(command: BaseCommand, options: dict[str, Any]) -> int:
-    from tqdm import tqdm
-
-    from probity.config import ConfigurationError
-    from probity.procurement.indicators.beyond import INDICATORS
-    from probity.procurement.indicators.beyond_inputs import read_releases
-    from probity.procurement.services import CARDINAL_CODES, procurement_detect
-
-    known = [*INDICATORS, *CARDINAL_CODES]
-    codes = None
-    if options["indicators"]:
-        codes = [c.strip() for c in options["indicators"].split(",") if c.strip()]
-        unknown = [c for c in codes if c not in known]
-        if unknown:
-            raise CommandError(f"Unknown indicator(s): {', '.join(unknown)}; known: {', '.join(known)}.", returncode=2)
-    parameters: dict[str, dict[str, str]] = {}
-    for item in options["param"]:
-        name, sep, value = item.partition("=")
-        code, dot, parameter = name.rpartition(".")
-        if not sep or not dot or code not in INDICATORS:
-            raise CommandError(f"--param {item!r} must look like CODE.NAME=VALUE with a known CODE.", returncode=2)
-        parameters.setdefault(code, {})[parameter] = value
-    path: Path | None = options["file"]
-    if path is not None and not path.is_file():
-        raise CommandError(f"{path} is not a file.", returncode=2)
-    if options["append"] and path is None:
-        raise CommandError("--append adds the processes of a FILE: give one.", returncode=2)
-    cardinal_settings = None
-    if options["settings_file"]:
-        from probity.procurement.indicators.settings import SettingsError, read_settings
-
-        try:
-            cardinal_settings = read_settings(options["settings_file"])
-        except SettingsError as exc:
-            raise CommandError(str(exc), returncode=2) from exc
-        in_file = [c for c in CARDINAL_CODES if c in cardinal_settings.sections]
-        codes = [c for c in codes or known if c in INDICATORS or c in in_file]
-    if options["from_tables"]:
-        if path is not None:
-            raise CommandError("Give either FILE or --from-tables, not both.", returncode=2)
-        releases: Any = None
-    elif path is not None:
-        releases = read_releases(path)
-    else:
-        from probity.procurement.ingest import compiled_releases_iter
-
-        releases = compiled_releases_iter()
-    findings_for = {"auto": None, "flags": ["flag"], "all": ["flag", "pass", "not_applicable"]}[options["findings"]]
-    selected = codes or known
-    with tqdm(total=len(selected) + 1, desc="indicators", unit="step", file=sys.stderr, disable=None) as bar:
-        try:
-            report = procurement_detect(
-                releases=releases,
-                parameters=parameters,
-                codes=codes,
-                findings_for=findings_for,
-                from_tables=options["from_tables"],
-                cardinal_settings=cardinal_settings,
-                append=options["append"],
-                started_by="system:procurement-detect",
-                progress=lambda _step: bar.update(1),
-            )
-        except (ConfigurationError, LookupError) as exc:
-            raise CommandError(str(exc), returncode=2) from exc
-        except ValueError as exc:
-            raise CommandError(str(exc), returncode=1 if "line" in str(exc) else 2) from exc
-    out = command.stdout
-    out.write(
-        f"{report.processes} contracting process(es) judged by {len(report.indicators)} indicator(s) "
-        f"in {report.seconds:.1f} s; findings stored for: {', '.join(report.findings_for)}."
-    )
-    for code, counts in report.indicators.items():
-        out.write(
-            f"{code:<16} flag {counts.get('flag', 0):>7}  pass {counts.get('pass', 0):>7}  "
-            f"not applicable {counts.get('not_applicable', 0):>7}  (run {report.runs[code]})"
-        )
-    out.write(
-        "Matrix: procurement_indicator_results; scores: procurement_risk_process, procurement_risk_buyer, "
-        "procurement_risk_supplier."
-    )
-    return 0
+# --- the command ------------------------------------------------------------------------------------
 
 
-# --- dispatch -----------------------------------------------------------------------------------
-
-Arguments = Callable[[CommandParser], None]
-Handler = Callable[[BaseCommand, dict[str, Any]], int]
-
-SUBCOMMANDS: dict[str, tuple[str, Arguments, Handler]] = {
-    "ingest": (
-        "read OCDS 1.0/1.1 packages, records or releases (JSON, JSON Lines, gzip; files or folders) "
-        "into the warehouse and compile one release per process",
-        ingest_arguments,
-        ingest_handle,
-    ),
-    "export-compiled": (
-        "write every compiled release in the warehouse to a JSON Lines file",
-        export_compiled_arguments,
-        export_compiled_handle,
-    ),
-    "indicators": (
-        "Cardinal's red-flag indicators on a file of compiled releases (Cardinal-compatible JSON or CSV)",
-        indicators_arguments,
-        indicators_handle,
-    ),
-    "coverage": (
-        "which fields each indicator needs and how often the compiled releases have them (as Cardinal's coverage)",
-        coverage_arguments,
-        coverage_handle,
-    ),
-    "debarment": (
-        "the debarment register: import a CSV or FollowTheMoney list, or list it",
-        debarment_arguments,
-        debarment_handle,
-    ),
-    "detect": (
-        "run the beyond-Cardinal risk indicators, store findings and the risk scores per process, buyer, supplier",
-        detect_arguments,
-        detect_handle,
-    ),
+# What each subcommand does: its line in ``probity procurement --help`` and the head of its own help.
+SUMMARIES = {
+    "ingest": "read OCDS 1.0/1.1 packages, records or releases (JSON, JSON Lines, gzip; files or folders) "
+    "into the warehouse and compile one release per process",
+    "export-compiled": "write every compiled release in the warehouse to a JSON Lines file",
+    "indicators": "Cardinal's red-flag indicators on a file of compiled releases (Cardinal-compatible JSON or CSV)",
+    "coverage": "which fields each indicator needs and how often the compiled releases have them "
+    "(as Cardinal's coverage)",
+    "debarment": "the debarment register: import a CSV or FollowTheMoney list, or list it",
+    "detect": "run the beyond-Cardinal risk indicators, store findings and the risk scores per process, buyer, "
+    "supplier",
 }
 
 
-class Command(BaseCommand):
+class Command(SubcommandCommand):
     help = (
         "Procurement data: OCDS ingest and compiled releases, red-flag indicators.\n\n"
-        f"Subcommands: {', '.join(SUBCOMMANDS)}."
+        f"Subcommands: {', '.join(SUMMARIES)}."
     )
+    # Needs neither the database nor the web routes (seconds of start-up on a file of any size).
+    without_system_checks = frozenset({"indicators"})
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        subcommands = parser.add_subparsers(dest="action", metavar="{" + ",".join(SUBCOMMANDS) + "}", required=True)
-        for name, (summary, arguments, _handler) in SUBCOMMANDS.items():
-            sub = subcommands.add_parser(name, help=summary, description=summary)
-            arguments(sub)
+    def add_subcommands(self, subcommands: Subcommands) -> None:
+        def add(name: str, handler: Handler, arguments: Callable[[argparse.ArgumentParser], None]) -> None:
+            arguments(subcommands.add(name, handler, help=SUMMARIES[name], description=SUMMARIES[name]))
 
-    # Subcommands that need neither the database nor the web routes skip Django's system checks,
-    # which import every URL module and API (seconds of start-up on a file of any size).
-    WITHOUT_SYSTEM_CHECKS = frozenset({"indicators"})
+        add("ingest", self.ingest, ingest_arguments)
+        add("export-compiled", self.export_compiled, export_compiled_arguments)
+        add("indicators", self.indicators, indicators_arguments)
+        add("coverage", self.coverage, coverage_arguments)
+        debarment = subcommands.group("debarment", help=SUMMARIES["debarment"], description=SUMMARIES["debarment"])
+        debarment_import_arguments(debarment.add("import", self.debarment_import, help=DEBARMENT_IMPORT_HELP))
+        debarment_list_arguments(debarment.add("list", self.debarment_list, help="print the debarment register"))
+        add("detect", self.detect, detect_arguments)
 
-    def execute(self, *args: Any, **options: Any) -> str | None:
-        if options.get("action") in self.WITHOUT_SYSTEM_CHECKS:
-            options["skip_checks"] = True
-        return super().execute(*args, **options)
+    def indicators(self, **options: Any) -> int:
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file.", returncode=2)
+        try:
+            settings = (
+                read_settings(options["settings_file"]) if options["settings_file"] else IndicatorSettings.defaults()
+            )
+        except SettingsError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        if options["indicators"]:
+            chosen = [code.strip() for code in options["indicators"].split(",") if code.strip()]
+            unknown = [code for code in chosen if code not in indicators()]
+            if unknown:
+                raise CommandError(f"Unknown indicator(s): {', '.join(unknown)}.", returncode=2)
+            if not options["settings_file"]:
+                settings = IndicatorSettings.defaults(chosen)
+            else:
+                settings.sections = {code: settings.sections.get(code, {}) for code in chosen}
+        temp_directory = Path(django_settings.VAR_DIR) / "tmp" / "duckdb"
+        with _progress("indicators", "file") as progress:
+            try:
+                if options["warehouse"]:
+                    # Needs the app registry (the catalogue's model): never on the path without Django's start-up.
+                    from probity.warehouse.services import warehouse_connection, warehouse_register_table
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        _summary, _arguments, handler = SUBCOMMANDS[options["action"]]
-        status = handler(self, options)
-        if status:
-            sys.exit(status)
+                    with warehouse_connection() as warehouse:
+                        run = indicators_run_file(path, settings, warehouse=warehouse)
+                        for table, row_count in (run.flatten.rows if run.flatten else {}).items():
+                            warehouse_register_table(
+                                name=warehouse_name(table),
+                                row_count=row_count,
+                                engine=warehouse.engine,
+                                description=TABLES[table].description,
+                                source=str(path),
+                            )
+                else:
+                    temp_directory.mkdir(parents=True, exist_ok=True)
+                    run = indicators_run_file(
+                        path,
+                        settings,
+                        memory_limit=options["memory_limit"],
+                        temp_directory=str(temp_directory),
+                        plan_cache=None
+                        if options["no_plan_cache"]
+                        else Path(django_settings.VAR_DIR) / "cache" / PLAN_CACHE,
+                        prefetch=options.get("prefetch"),
+                    )
+            except ConfigurationError as exc:
+                raise CommandError(str(exc), returncode=2) from exc
+            progress.update(1)
+        text = results_csv(run.results) if options["format"] == "csv" else cardinal_json(run.results) + "\n"
+        if options["output"]:
+            try:
+                Path(options["output"]).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"{options['output']} cannot be written ({exc.strerror}).", returncode=2) from exc
+        else:
+            self.stdout.write(text, ending="")
+        if options["verbosity"] >= 2:
+            phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run.timings.items())
+            self.stderr.write(f"phases: {phases} (SQL: {run.plan})")
+        report = run.flatten
+        if report is not None and report.skipped:
+            self.stderr.write(
+                f"{report.skipped} of {report.lines} lines were skipped: not a JSON object with a text 'ocid'."
+            )
+            return 1
+        return 0
+
+    def ingest(self, **options: Any) -> int:
+        from probity.procurement.ingest import IngestError, ingest_rejections_write, procurement_ingest
+        from probity.procurement.selectors import compiled_releases_write
+
+        try:
+            report = procurement_ingest(
+                paths=options["paths"], progress=options["verbosity"] >= 1, recompile=options["recompile"]
+            )
+        except (IngestError, ConfigurationError) as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        out = self.stdout
+        out.write(
+            f"Read {report.read} item(s) from {report.files} file(s): {report.accepted} release(s) accepted, "
+            f"{report.rejected} rejected, {report.warnings} warning(s)."
+        )
+        out.write(
+            f"Releases: {report.new} new, {report.replaced} replaced, {report.unchanged} unchanged, "
+            f"{report.duplicates} identical duplicate(s)."
+        )
+        out.write(
+            f"Compiled {report.compiled} process(es); {report.processes} compiled release(s) in the table "
+            f"ocds_compiled_release of {report.warehouse} (run {report.run_id})."
+        )
+        if report.rejections:
+            shown = report.rejections[: max(options["show"], 0)]
+            out.write(f"Rejected ({len(shown)} of {report.rejected} shown; all in the table ocds_ingest_rejection):")
+            for rejection in shown:
+                where = rejection.position
+                if rejection.line and "line" not in where:
+                    where += f" (line {rejection.line})"
+                ids = " ".join(part for part in (rejection.ocid, rejection.release_id) if part)
+                named = f"{where} {ids}" if ids else where
+                out.write(f"  {rejection.source_file} {named}: [{rejection.code}] {rejection.reason}")
+        try:
+            if options["errors_out"]:
+                count = ingest_rejections_write(run_id=report.run_id, path=options["errors_out"])
+                out.write(f"Wrote {count} rejection(s) to {options['errors_out']}.")
+            if options["compiled_out"]:
+                count = compiled_releases_write(path=options["compiled_out"])
+                out.write(f"Wrote {count} compiled release(s) to {options['compiled_out']}.")
+        except OSError as exc:
+            raise CommandError(f"{exc.filename} cannot be written ({exc.strerror}).", returncode=2) from exc
+        return 1 if report.rejected else 0
+
+    def export_compiled(self, **options: Any) -> int:
+        from probity.procurement.selectors import compiled_releases_write
+
+        try:
+            count = compiled_releases_write(path=options["path"])
+        except ConfigurationError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        except OSError as exc:
+            raise CommandError(f"{options['path']} cannot be written ({exc.strerror}).", returncode=2) from exc
+        self.stdout.write(f"Wrote {count} compiled release(s) to {options['path']}.")
+        return 0
+
+    def coverage(self, **options: Any) -> int:
+        from probity.procurement.coverage import coverage_compute, coverage_store
+        from probity.warehouse.services import warehouse_connection
+
+        path: Path | None = options["file"]
+        if path is not None and not path.is_file():
+            raise CommandError(f"{path} is not a file.", returncode=2)
+        try:
+            if path is not None and not options["store"]:
+                report, indicators = coverage_compute(path=path)
+            else:
+                with warehouse_connection() as warehouse:
+                    report, indicators = coverage_compute(path=path, warehouse=warehouse)
+                    coverage_store(warehouse=warehouse, report=report)
+        except (ConfigurationError, LookupError) as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        out = self.stdout
+        if options["format"] == "cardinal":
+            out.write(json.dumps(report.cardinal(), ensure_ascii=False))
+        elif options["format"] == "json":
+            out.write(
+                json.dumps(
+                    {
+                        "total_releases": report.total_releases,
+                        "source": report.source,
+                        "indicators": [
+                            {
+                                "code": i.code,
+                                "title": i.title,
+                                "releases_with_all": i.releases_with_all,
+                                "share_with_all": i.share_with_all,
+                                "fields": [
+                                    {"field": f.field, "releases": f.releases, "share": f.share} for f in i.fields
+                                ],
+                            }
+                            for i in indicators
+                        ],
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
+        else:
+            out.write(f"{report.total_releases} compiled release(s) in {report.source}.")
+            for indicator in indicators:
+                share = "—" if indicator.share_with_all is None else f"{indicator.share_with_all:.0%}"
+                out.write(f"{indicator.code:<16} {share:>5} have every field  {indicator.title}")
+                for field in indicator.fields:
+                    field_share = "—" if field.share is None else f"{field.share:.0%}"
+                    out.write(f"    {field_share:>5} {field.releases:>9}  {field.field}")
+        if report.invalid_lines:
+            shown = ", ".join(str(n) for n in report.invalid_lines[:20])
+            self.stderr.write(f"{len(report.invalid_lines)} line(s) are not JSON objects and were skipped: {shown}.")
+            return 1
+        return 0
+
+    def debarment_list(self, **options: Any) -> int:
+        from probity.procurement.models import Debarment
+
+        out = self.stdout
+        debarments = Debarment.objects.all()
+        if options["active_on"]:
+            try:
+                day = date.fromisoformat(options["active_on"])
+            except ValueError as exc:
+                raise CommandError(
+                    f"--active-on {options['active_on']!r} is not a date (YYYY-MM-DD).", returncode=2
+                ) from exc
+            debarments = debarments.filter(start_date__lte=day).exclude(end_date__lt=day)
+        for debarment in debarments:
+            until = debarment.end_date.isoformat() if debarment.end_date else "indefinite"
+            since = debarment.start_date.isoformat() if debarment.start_date else "?"
+            out.write(f"{debarment.name}\t{since} – {until}\t{debarment.authority}\t{debarment.source_key}")
+        out.write(f"{debarments.count()} debarment(s).")
+        return 0
+
+    def debarment_import(self, **options: Any) -> int:
+        from probity.core.audit import audit_actor
+        from probity.procurement.services import debarment_import_csv, debarment_import_ftm
+
+        out = self.stdout
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file.", returncode=2)
+        kind = options["format"]
+        if kind == "auto":
+            kind = "csv" if path.suffix.lower() == ".csv" else "ftm"
+        importer = debarment_import_csv if kind == "csv" else debarment_import_ftm
+        try:
+            with audit_actor("system:procurement-debarment"):
+                report = importer(path=path, source_name=options["source"])
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        out.write(
+            f"Debarments from {report.source}: {report.created} new, {report.updated} changed, "
+            f"{report.unchanged} unchanged, {len(report.errors)} rejected."
+        )
+        for where, reason in report.errors[: max(options["show"], 0)]:
+            self.stderr.write(f"  {where}: {reason}")
+        return 1 if report.errors else 0
+
+    def detect(self, **options: Any) -> int:
+        from tqdm import tqdm
+
+        from probity.core.audit import audit_actor
+        from probity.procurement.indicators.beyond import INDICATORS
+        from probity.procurement.indicators.beyond_inputs import read_releases
+        from probity.procurement.selectors import compiled_releases_iter
+        from probity.procurement.services import CARDINAL_CODES, procurement_detect
+
+        known = [*INDICATORS, *CARDINAL_CODES]
+        codes = None
+        if options["indicators"]:
+            codes = [c.strip() for c in options["indicators"].split(",") if c.strip()]
+            unknown = [c for c in codes if c not in known]
+            if unknown:
+                raise CommandError(
+                    f"Unknown indicator(s): {', '.join(unknown)}; known: {', '.join(known)}.", returncode=2
+                )
+        parameters: dict[str, dict[str, str]] = {}
+        for item in options["param"]:
+            name, sep, value = item.partition("=")
+            code, dot, parameter = name.rpartition(".")
+            if not sep or not dot or code not in INDICATORS:
+                raise CommandError(f"--param {item!r} must look like CODE.NAME=VALUE with a known CODE.", returncode=2)
+            parameters.setdefault(code, {})[parameter] = value
+        path: Path | None = options["file"]
+        if path is not None and not path.is_file():
+            raise CommandError(f"{path} is not a file.", returncode=2)
+        if options["append"] and path is None:
+            raise CommandError("--append adds the processes of a FILE: give one.", returncode=2)
+        cardinal_settings = None
+        if options["settings_file"]:
+            try:
+                cardinal_settings = read_settings(options["settings_file"])
+            except SettingsError as exc:
+                raise CommandError(str(exc), returncode=2) from exc
+            in_file = [c for c in CARDINAL_CODES if c in cardinal_settings.sections]
+            codes = [c for c in codes or known if c in INDICATORS or c in in_file]
+        if options["from_tables"]:
+            if path is not None:
+                raise CommandError("Give either FILE or --from-tables, not both.", returncode=2)
+            releases: Any = None
+        elif path is not None:
+            releases = read_releases(path)
+        else:
+            releases = compiled_releases_iter()
+        findings_for = {"auto": None, "flags": ["flag"], "all": ["flag", "pass", "not_applicable"]}[options["findings"]]
+        selected = codes or known
+        with tqdm(total=len(selected) + 1, desc="indicators", unit="step", file=sys.stderr, disable=None) as bar:
+            try:
+                with audit_actor("system:procurement-detect"):
+                    report = procurement_detect(
+                        releases=releases,
+                        parameters=parameters,
+                        codes=codes,
+                        findings_for=findings_for,
+                        from_tables=options["from_tables"],
+                        cardinal_settings=cardinal_settings,
+                        append=options["append"],
+                        progress=lambda _step: bar.update(1),
+                    )
+            except (ConfigurationError, LookupError) as exc:
+                raise CommandError(str(exc), returncode=2) from exc
+            except ValueError as exc:
+                raise CommandError(str(exc), returncode=1 if "line" in str(exc) else 2) from exc
+        out = self.stdout
+        out.write(
+            f"{report.processes} contracting process(es) judged by {len(report.indicators)} indicator(s) "
+            f"in {report.seconds:.1f} s; findings stored for: {', '.join(report.findings_for)}."
+        )
+        for code, counts in report.indicators.items():
+            out.write(
+                f"{code:<16} flag {counts.get('flag', 0):>7}  pass {counts.get('pass', 0):>7}  "
+                f"not applicable {counts.get('not_applicable', 0):>7}  (run {report.runs[code]})"
+            )
+        out.write(
+            "Matrix: procurement_indicator_results; scores: procurement_risk_process, procurement_risk_buyer, "
+            "procurement_risk_supplier."
+        )
+        return 0

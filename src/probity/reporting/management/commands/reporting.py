@@ -28,14 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from probity.core.audit import audit_actor
+from probity.core.commands import SubcommandCommand, Subcommands
 from probity.reporting import selectors, services, statistics
 from probity.reporting.crypto import DecryptionError
 from probity.reporting.models import Attachment, Channel, Report
+from probity.reporting.notifications import daily_summary
 from probity.reporting.retention import retention_due, retention_run
 
 ACTOR = "system:cli"
@@ -52,19 +55,16 @@ def _day(text: str) -> date:
         raise _usage(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-class Command(BaseCommand):
+class Command(SubcommandCommand):
     help = (
         "The protected reporting channel: channels setup/list/check, keys create/recover, deadlines, "
         "reminders, retention, statistics, export of a case. Exit codes: 0 ok, 1 data problem, 2 usage."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True,
-                                    metavar="{channels,keys,deadlines,reminders,retention,statistics,export}")
-        channels = sub.add_parser("channels", help="list, set up or check intake channels")
-        channel_sub = channels.add_subparsers(dest="channel_action", required=True, metavar="{list,setup,check}")
-        channel_sub.add_parser("list", help="list channels with their deadlines and recipients")
-        setup = channel_sub.add_parser("setup", help="create or change a channel")
+    def add_subcommands(self, subcommands: Subcommands) -> None:
+        channels = subcommands.group("channels", help="list, set up or check intake channels")
+        channels.add("list", self.channels_list, help="list channels with their deadlines and recipients")
+        setup = channels.add("setup", self.channels_setup, help="create or change a channel")
         setup.add_argument("slug")
         setup.add_argument("--name", required=True)
         setup.add_argument("--description")
@@ -80,28 +80,33 @@ class Command(BaseCommand):
         setup.add_argument("--max-files", type=int)
         setup.add_argument("--max-file-bytes", type=int)
         setup.add_argument("--closed", action="store_true", help="stop accepting reports")
-        channel_sub.add_parser("check", help="recipients and custodians without key pairs (exit 1 if any)")
+        channels.add("check", self.channels_check,
+                     help="recipients and custodians without key pairs (exit 1 if any)")
 
-        keys = sub.add_parser("keys", help="create a staff key pair, or recover it with the recovery key")
-        key_sub = keys.add_subparsers(dest="key_action", required=True, metavar="{create,recover}")
-        for name, text in (("create", "create the user's key pair; prints the recovery key once"),
-                           ("recover", "open the key with the recovery key and set a new password")):
-            parser_ = key_sub.add_parser(name, help=text)
+        keys = subcommands.group("keys", help="create a staff key pair, or recover it with the recovery key")
+        for name, handler, text in (
+            ("create", self.keys_create, "create the user's key pair; prints the recovery key once"),
+            ("recover", self.keys_recover, "open the key with the recovery key and set a new password"),
+        ):
+            parser_ = keys.add(name, handler, help=text)
             parser_.add_argument("username")
             parser_.add_argument("--stdin", action="store_true", help="read secrets from standard input, one per line")
             if name == "create":
                 parser_.add_argument("--replace", action="store_true", help="discard an existing key pair")
 
-        deadlines = sub.add_parser("deadlines", help="the overdue list and what falls due within two days")
+        deadlines = subcommands.add("deadlines", self.deadlines,
+                                    help="the overdue list and what falls due within two days")
         deadlines.add_argument("--today", type=_day)
-        sub.add_parser("reminders", help="e-mail each handler a summary with counts only")
-        retention = sub.add_parser("retention", help="warn about and delete closed reports past retention")
+        subcommands.add("reminders", self.reminders, help="e-mail each handler a summary with counts only")
+        retention = subcommands.add("retention", self.retention,
+                                    help="warn about and delete closed reports past retention")
         retention.add_argument("--dry-run", action="store_true")
         retention.add_argument("--today", type=_day)
-        stats = sub.add_parser("statistics", help="annual statistics (small counts shown as <3)")
+        stats = subcommands.add("statistics", self.statistics,
+                                help="annual statistics (small counts shown as <3)")
         stats.add_argument("--year", type=int, default=None)
         stats.add_argument("--json", action="store_true")
-        export = sub.add_parser("export", help="decrypt one case to a folder (audited)")
+        export = subcommands.add("export", self.export, help="decrypt one case to a folder (audited)")
         export.add_argument("reference")
         export.add_argument("--user", required=True, help="an assigned handler, whose password is asked")
         export.add_argument("--output", type=Path, required=True, help="a new or empty folder")
@@ -123,70 +128,75 @@ class Command(BaseCommand):
             return line.rstrip("\n")
         return getpass.getpass(prompt)
 
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
-        getattr(self, f"_{action}")(**options)
-
     # --- channels --------------------------------------------------------------------------
 
-    def _channels(self, channel_action: str, **options: Any) -> None:
-        if channel_action == "list":
-            for channel in Channel.objects.order_by("slug"):
-                recipient_names = ", ".join(u.get_username() for u in channel.recipients.all()) or "-"
-                custodian_names = ", ".join(u.get_username() for u in channel.custodians.all()) or "-"
-                self.stdout.write(
-                    f"{channel.slug}\t{channel.name}\t{'open' if channel.active else 'closed'}\t"
-                    f"ack {channel.acknowledge_days}d\tfeedback {channel.feedback_days}d\t"
-                    f"recipients: {recipient_names}\tcustodians: {custodian_names}"
-                )
-            return
-        if channel_action == "check":
-            problems = [p for c in Channel.objects.filter(active=True) for p in selectors.channel_readiness(c)]
-            for problem in problems:
-                self.stderr.write(problem)
-            if problems:
-                raise CommandError(f"{len(problems)} problem(s) found")
-            self.stdout.write("every open channel has recipients and custodians with key pairs")
-            return
-        questionnaire = retention_days = None
+    def channels_list(self, **options: Any) -> None:
+        for channel in Channel.objects.order_by("slug"):
+            recipient_names = ", ".join(u.get_username() for u in channel.recipients.all()) or "-"
+            custodian_names = ", ".join(u.get_username() for u in channel.custodians.all()) or "-"
+            self.stdout.write(
+                f"{channel.slug}\t{channel.name}\t{'open' if channel.active else 'closed'}\t"
+                f"ack {channel.acknowledge_days}d\tfeedback {channel.feedback_days}d\t"
+                f"recipients: {recipient_names}\tcustodians: {custodian_names}"
+            )
+
+    def channels_check(self, **options: Any) -> None:
+        problems = [p for c in Channel.objects.filter(active=True) for p in selectors.channel_readiness(channel=c)]
+        for problem in problems:
+            self.stderr.write(problem)
+        if problems:
+            raise CommandError(f"{len(problems)} problem(s) found")
+        self.stdout.write("every open channel has recipients and custodians with key pairs")
+
+    def channels_setup(
+        self, *, slug: str, name: str, description: str | None, jurisdiction: str | None,
+        recipient: list[str] | None, custodian: list[str] | None, acknowledge_days: int | None,
+        feedback_days: int | None, retention_warning_days: int | None, questionnaire: Path | None,
+        retention_days: Path | None, max_files: int | None, max_file_bytes: int | None, closed: bool,
+        **options: Any,
+    ) -> None:
+        questions = retention_table = None
         try:
-            if options["questionnaire"] is not None:
-                questionnaire = json.loads(options["questionnaire"].read_text(encoding="utf-8"))
-            if options["retention_days"] is not None:
-                retention_days = json.loads(options["retention_days"].read_text(encoding="utf-8"))
+            if questionnaire is not None:
+                questions = json.loads(questionnaire.read_text(encoding="utf-8"))
+            if retention_days is not None:
+                retention_table = json.loads(retention_days.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise _usage(f"cannot read the JSON file: {exc}") from exc
-        recipients = [self._user(u) for u in options["recipient"]] if options["recipient"] else None
-        custodians = [self._user(u) for u in options["custodian"]] if options["custodian"] else None
+        recipients = [self._user(u) for u in recipient] if recipient else None
+        custodians = [self._user(u) for u in custodian] if custodian else None
         try:
-            channel = services.channel_save(
-                slug=options["slug"], name=options["name"], actor=ACTOR, description=options["description"],
-                jurisdiction=options["jurisdiction"], questionnaire=questionnaire,
-                acknowledge_days=options["acknowledge_days"], feedback_days=options["feedback_days"],
-                retention_days=retention_days, retention_warning_days=options["retention_warning_days"],
-                max_attachments=options["max_files"], max_attachment_bytes=options["max_file_bytes"],
-                recipients=recipients, custodians=custodians, active=False if options["closed"] else None,
-            )
+            with audit_actor(ACTOR):
+                channel = services.channel_save(
+                    slug=slug, name=name, description=description,
+                    jurisdiction=jurisdiction, questionnaire=questions,
+                    acknowledge_days=acknowledge_days, feedback_days=feedback_days,
+                    retention_days=retention_table, retention_warning_days=retention_warning_days,
+                    max_attachments=max_files, max_attachment_bytes=max_file_bytes,
+                    recipients=recipients, custodians=custodians, active=False if closed else None,
+                )
         except Exception as exc:
             if exc.__class__.__name__ == "ValidationError" or isinstance(exc, ValueError):
-                raise CommandError(f"channel {options['slug']}: {exc}") from exc
+                raise CommandError(f"channel {slug}: {exc}") from exc
             raise
         self.stdout.write(f"channel {channel.slug} saved")
-        for problem in selectors.channel_readiness(channel):
+        for problem in selectors.channel_readiness(channel=channel):
             self.stderr.write(f"warning: {problem}")
 
     # --- keys ------------------------------------------------------------------------------
 
-    def _keys(self, key_action: str, username: str, stdin: bool, **options: Any) -> None:
+    def keys_create(self, *, username: str, stdin: bool, replace: bool, **options: Any) -> None:
         user = self._user(username)
-        if key_action == "create":
-            password = self._secret("Account password: ", stdin)
-            try:
-                recovery = services.staff_keys_create(user=user, password=password, replace=options["replace"])
-            except ValueError as exc:
-                raise CommandError(str(exc)) from exc
-            self.stderr.write("Recovery key — write it down now, it is not shown again:")
-            self.stdout.write(recovery)
-            return
+        password = self._secret("Account password: ", stdin)
+        try:
+            recovery = services.staff_keys_create(user=user, password=password, replace=replace)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stderr.write("Recovery key — write it down now, it is not shown again:")
+        self.stdout.write(recovery)
+
+    def keys_recover(self, *, username: str, stdin: bool, **options: Any) -> None:
+        user = self._user(username)
         recovery_key = self._secret("Recovery key: ", stdin)
         new_password = self._secret("New password: ", stdin)
         try:
@@ -204,29 +214,27 @@ class Command(BaseCommand):
 
     # --- deadlines, reminders, retention, statistics ----------------------------------------
 
-    def _deadlines(self, today: date | None, **options: Any) -> None:
+    def deadlines(self, *, today: date | None, **options: Any) -> None:
         today = today or timezone.localdate()
         overdue = list(selectors.reports_overdue(today=today).select_related("channel"))
         soon = list(selectors.reports_due_soon(today=today).select_related("channel"))
         self.stdout.write(f"overdue: {len(overdue)}")
         for report in overdue:
-            state = selectors.deadline_state(report, today=today)
+            state = selectors.deadline_state(report=report, today=today)
             late = [name for name in ("acknowledge", "feedback") if state[name] == "overdue"]
             self.stdout.write(f"  {report.reference}\t{report.channel.slug}\t{', '.join(late)} overdue")
         self.stdout.write(f"due within two days: {len(soon)}")
         for report in soon:
             self.stdout.write(f"  {report.reference}\t{report.channel.slug}")
 
-    def _reminders(self, **options: Any) -> None:
-        from probity.reporting.notifications import daily_summary
-
+    def reminders(self, **options: Any) -> None:
         self.stdout.write(f"summaries sent: {daily_summary()}")
 
-    def _retention(self, dry_run: bool, today: date | None, **options: Any) -> None:
+    def retention(self, *, dry_run: bool, today: date | None, **options: Any) -> None:
         _warn, to_delete = retention_due(today=today)
         with tqdm(total=len(to_delete), desc="deleting", unit="report", disable=not to_delete,
-                  file=sys.stderr) as bar:
-            result = retention_run(today=today, dry_run=dry_run, actor=ACTOR, progress=bar.update)
+                  file=sys.stderr) as bar, audit_actor(ACTOR):
+            result = retention_run(today=today, dry_run=dry_run, progress=bar.update)
         prefix = "would " if dry_run else ""
         for reference in result.warned:
             self.stdout.write(f"{prefix}warn: {reference}")
@@ -235,12 +243,10 @@ class Command(BaseCommand):
         self.stdout.write(f"{prefix}warned {len(result.warned)}, {prefix}deleted {len(result.deleted)}, "
                           f"files removed {result.files_removed}")
 
-    def _statistics(self, year: int | None, json: bool, **options: Any) -> None:
-        import json as json_module
-
+    def statistics(self, *, year: int | None, **options: Any) -> None:
         figures = statistics.annual_statistics(year=year or timezone.localdate().year)
-        if json:
-            self.stdout.write(json_module.dumps(figures, indent=2, ensure_ascii=False))
+        if options["json"]:
+            self.stdout.write(json.dumps(figures, indent=2, ensure_ascii=False))
             return
         self.stdout.write(f"year {figures['year']} (counts below {figures['suppressed_below']} shown as "
                           f"{statistics.SUPPRESSED})")
@@ -252,7 +258,7 @@ class Command(BaseCommand):
 
     # --- export ----------------------------------------------------------------------------
 
-    def _export(self, reference: str, user: str, output: Path, stdin: bool, **options: Any) -> None:
+    def export(self, *, reference: str, user: str, output: Path, stdin: bool, **options: Any) -> None:
         handler = self._user(user)
         report = Report.objects.filter(reference=reference).first()
         if report is None:

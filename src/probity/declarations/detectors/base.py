@@ -1,0 +1,52 @@
+"""What every declarations detector shares: the subject, the base class, and money in one currency.
+
+Subjects are declarations (``subject_id`` is the declaration's database id) judged on their latest
+version (``selectors.iter_latest_items``). Each finding's evidence carries ``weight`` (a parameter of
+its detector); a declaration's risk score is the sum of the weights of its flags
+(``selectors.risk_scores``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from probity.core.detectors import Detector
+from probity.declarations.models import Declaration
+from probity.declarations.rates import rate_for
+from probity.declarations.selectors import Item
+
+SUBJECT = "declaration"
+# Income that is not earned in the period: one-off inflows (lawful, but not regular income).
+INFLOW_INCOME_KINDS = {"gift", "prize", "inheritance", "sale_of_property"}
+CENT = Decimal("0.01")
+
+
+def amount_in(value: Any, base: str, on: date) -> Decimal | None:
+    """The money value in ``base``; None when not provided. Raises MissingRate."""
+    if not isinstance(value, dict) or "amount" not in value:
+        return None
+    if value["currency"] == base:  # rate 1: multiplying by Decimal(1) keeps the exponent, so this is the same
+        return Decimal(value["amount"]).quantize(CENT)
+    return (Decimal(value["amount"]) * rate_for(value["currency"], base, on)).quantize(CENT)
+
+
+def subject_of(item: Item) -> dict[str, Any]:
+    """The ``Judgement`` keywords that name the declaration judged."""
+    return {"subject_type": SUBJECT, "subject_id": str(item.declaration.pk), "subject_label": item.label}
+
+
+def weight(params: Mapping[str, Any]) -> float:
+    return float(params["weight"])
+
+
+class DeclarationDetector(Detector):
+    """A detector that judges the latest version of each declaration."""
+
+    def dataset(self) -> str:
+        return "declarations: latest version of each declaration"
+
+    def count_subjects(self) -> int | None:
+        return Declaration.objects.count()

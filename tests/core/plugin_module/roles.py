@@ -1,0 +1,1 @@
+ROLE_PERMISSIONS = {"analyst": {"core.view_auditentry"}}
