@@ -94,8 +94,10 @@ def coverage_compare(path: Path) -> None:
     clock = time.perf_counter()
     theirs = dict(ocdscardinal.coverage(str(path)))
     cardinal_seconds = time.perf_counter() - clock
-    print(f"{ours.total_releases:,} releases: Probity {probity_seconds:.2f} s, ocdscardinal {cardinal_seconds:.2f} s, "
-          f"ratio {probity_seconds / cardinal_seconds:.1f}; identical counts: {ours.cardinal() == theirs}")
+    print(
+        f"{ours.total_releases:,} releases: Probity {probity_seconds:.2f} s, ocdscardinal {cardinal_seconds:.2f} s, "
+        f"ratio {probity_seconds / cardinal_seconds:.1f}; identical counts: {ours.cardinal() == theirs}"
+    )
 
 
 def main() -> None:
@@ -129,8 +131,10 @@ def main() -> None:
         call_command("migrate", verbosity=0)
     clock = time.perf_counter()
     build(scratch / "warehouse.duckdb", args.processes)
-    print(f"built {args.processes:,} processes and {args.processes * len(CODES):,} results "
-          f"in {time.perf_counter() - clock:.1f} s")
+    print(
+        f"built {args.processes:,} processes and {args.processes * len(CODES):,} results "
+        f"in {time.perf_counter() - clock:.1f} s"
+    )
     filters = selectors.ProcessFilters
     process_list = selectors.process_list
     rows = [
@@ -139,8 +143,13 @@ def main() -> None:
         timed("list, flagged by one indicator", lambda: process_list(filters=filters(flag="P-X03")), args.repeat),
         timed("list, buyer name contains", lambda: process_list(filters=filters(buyer="Ministry 42")), args.repeat),
         timed("list, by supplier id", lambda: process_list(filters=filters(supplier="SUP-123")), args.repeat),
-        timed("list, date and score ranges", lambda: process_list(filters=filters(
-            date_from=date(2019, 1, 1), date_to=date(2019, 12, 31), score_min=0.1)), args.repeat),
+        timed(
+            "list, date and score ranges",
+            lambda: process_list(
+                filters=filters(date_from=date(2019, 1, 1), date_to=date(2019, 12, 31), score_min=0.1)
+            ),
+            args.repeat,
+        ),
         timed("process page", lambda: selectors.process_detail(ocid="ocds-bench-00000042"), args.repeat),
         timed("buyer profile", lambda: selectors.profile(kind="buyer", key="BUYER-42"), args.repeat),
         timed("buyer list", lambda: selectors.party_list(kind="buyer"), args.repeat),

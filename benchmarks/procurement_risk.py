@@ -51,8 +51,13 @@ def main() -> None:
     tables = beyond_inputs.input_rows(releases).tables()
     tables["register"] = beyond_inputs.register_table((c.registry_number, c.founded) for c in country.companies)
     tables["debarments"] = beyond_inputs.debarment_table(
-        {"id": r["id"], "name": r["name"], "identifiers": [p.split(":", 1)[1] for p in r["identifiers"].split(";")],
-         "start": r["start_date"], "end": r["end_date"] or None}
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "identifiers": [p.split(":", 1)[1] for p in r["identifiers"].split(";")],
+            "start": r["start_date"],
+            "end": r["end_date"] or None,
+        }
         for r in debarment_rows(country)
     )
     timings["flatten"] = time.perf_counter() - clock

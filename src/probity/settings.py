@@ -58,13 +58,14 @@ if not _secret:
 if len(_secret) < 32:
     raise ConfigurationError("PROBITY_SECRET_KEY must be at least 32 characters long.")
 SECRET_KEY = _secret
-AUDIT_KEY = os.environ.get("PROBITY_AUDIT_KEY") or hashlib.sha256(
-    b"probity-audit-chain:" + SECRET_KEY.encode()
-).hexdigest()
+AUDIT_KEY = (
+    os.environ.get("PROBITY_AUDIT_KEY") or hashlib.sha256(b"probity-audit-chain:" + SECRET_KEY.encode()).hexdigest()
+)
 
-IDENTIFIER_KEY = os.environ.get("PROBITY_IDENTIFIER_KEY") or hashlib.sha256(
-    b"probity-identifier-hash:" + SECRET_KEY.encode()
-).hexdigest()
+IDENTIFIER_KEY = (
+    os.environ.get("PROBITY_IDENTIFIER_KEY")
+    or hashlib.sha256(b"probity-identifier-hash:" + SECRET_KEY.encode()).hexdigest()
+)
 
 ALLOWED_HOSTS = env_list("PROBITY_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 if TESTING:
@@ -88,9 +89,10 @@ CACHES: dict[str, dict[str, object]] = {
     )
 }
 # Keyed hashes of reporters' receipts; derived from the secret key unless set (set it in production).
-PROBITY_REPORTING_PEPPER = os.environ.get("PROBITY_REPORTING_PEPPER") or hashlib.sha256(
-    b"probity-reporting-pepper:" + SECRET_KEY.encode()
-).hexdigest()
+PROBITY_REPORTING_PEPPER = (
+    os.environ.get("PROBITY_REPORTING_PEPPER")
+    or hashlib.sha256(b"probity-reporting-pepper:" + SECRET_KEY.encode()).hexdigest()
+)
 
 # The site's public address, for links in reminder and notification e-mails.
 PROBITY_BASE_URL = os.environ.get("PROBITY_BASE_URL", "").strip()

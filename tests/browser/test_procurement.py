@@ -17,7 +17,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_analyst_filters_by_flag_and_reads_the_explanation(
-    page: Any, live_server: Any, make_user: Any, settings: Any, procurement_warehouse: Path  # noqa: F811
+    page: Any,
+    live_server: Any,
+    make_user: Any,
+    settings: Any,
+    procurement_warehouse: Path,  # noqa: F811
 ) -> None:
     settings.PROBITY_WAREHOUSE = WarehouseSetting("duckdb", str(procurement_warehouse))
     user = make_user("analyst")

@@ -40,8 +40,9 @@ def handler_and_channel(make_user: Any) -> tuple[Any, TOTPDevice, Channel]:
     user = make_user("case_handler")
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     services.staff_keys_create(user=user, password=TEST_PASSWORD)
-    channel = services.channel_save(slug="procurement", name="Public procurement",
-                                    questionnaire=QUESTIONNAIRE, recipients=[user])
+    channel = services.channel_save(
+        slug="procurement", name="Public procurement", questionnaire=QUESTIONNAIRE, recipients=[user]
+    )
     return user, device, channel
 
 
@@ -54,7 +55,8 @@ def _file_report(page: Any, base_url: str, *, javascript: bool) -> str:
     # The conditional question appears in the second step, because of the first step's answer.
     page.get_by_label("Who else?").fill("A cousin of the mayor")
     page.get_by_label("Files (optional)").set_input_files(
-        files=[{"name": "invoice.txt", "mimeType": "text/plain", "buffer": b"invoice 2024-17, 48,000"}])
+        files=[{"name": "invoice.txt", "mimeType": "text/plain", "buffer": b"invoice 2024-17, 48,000"}]
+    )
     if javascript:
         # The page's script solves the small proof of work, so the report may go at once.
         page.wait_for_function("document.getElementById('pow-nonce').value !== ''")
@@ -119,7 +121,9 @@ def test_reporter_and_handler_exchange_messages_in_the_browser(
 
 
 def test_reporter_path_works_with_javascript_switched_off(
-    browser: Any, live_server: Any, handler_and_channel: tuple[Any, TOTPDevice, Channel],
+    browser: Any,
+    live_server: Any,
+    handler_and_channel: tuple[Any, TOTPDevice, Channel],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Without JavaScript the server asks only that some seconds pass; the test does not sleep.

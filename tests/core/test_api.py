@@ -71,13 +71,18 @@ def country() -> dict[str, Any]:
     lone = Organisation.objects.create(name="Lone Builders")
     PersonName.objects.create(organisation=lone, name="Lone Bauunternehmen", script="Latn")
     for organisation in (acme, front):
-        Identifier.objects.create(
-            organisation=organisation, scheme="company_register", issuer="XX", value="123-45"
-        )
+        Identifier.objects.create(organisation=organisation, scheme="company_register", issuer="XX", value="123-45")
     Identifier.objects.create(organisation=lone, scheme="company_register", issuer="XX", value="999")
     return {
-        "ministry": ministry, "agency": agency, "minister": minister, "spouse": spouse, "stranger": stranger,
-        "position": position, "acme": acme, "front": front, "lone": lone,
+        "ministry": ministry,
+        "agency": agency,
+        "minister": minister,
+        "spouse": spouse,
+        "stranger": stranger,
+        "position": position,
+        "acme": acme,
+        "front": front,
+        "lone": lone,
     }
 
 
@@ -171,13 +176,14 @@ def test_a_session_post_without_the_csrf_token_is_refused_and_with_it_succeeds(
     user = make_user("declarant")
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
-    assert_error(client.post(f"{API}/tokens", {"name": "laptop"}, content_type="application/json"), 403,
-                 "csrf_failed")
+    assert_error(client.post(f"{API}/tokens", {"name": "laptop"}, content_type="application/json"), 403, "csrf_failed")
     docs = client.get(f"{API}/docs").content.decode()
     csrf_token = re.search(r'data-csrf-token="([^"]+)"', docs)
     assert csrf_token is not None
     response = client.post(
-        f"{API}/tokens", {"name": "laptop"}, content_type="application/json",
+        f"{API}/tokens",
+        {"name": "laptop"},
+        content_type="application/json",
         headers={"X-CSRFToken": csrf_token.group(1)},
     )
     assert response.status_code == 201
@@ -199,8 +205,14 @@ def test_unknown_paths_under_the_api_get_404_with_the_error_body(make_user: Call
 
 def test_a_record_that_does_not_exist_gets_404(make_user: Callable[..., User]) -> None:
     headers = bearer(make_user("analyst"))
-    for path in ("people/999999", "organisations/999999", "public-bodies/999999", "findings/999999",
-                 "detector-runs/999999", "tokens/999999"):
+    for path in (
+        "people/999999",
+        "organisations/999999",
+        "public-bodies/999999",
+        "findings/999999",
+        "detector-runs/999999",
+        "tokens/999999",
+    ):
         method = Client().delete if path.startswith("tokens") else Client().get
         assert_error(method(f"{API}/{path}", headers=headers), 404, "not_found")
 
@@ -209,7 +221,9 @@ def test_an_unknown_detector_code_gets_404_with_the_registry_in_the_message(
     make_user: Callable[..., User],
 ) -> None:
     response = Client().post(
-        f"{API}/detectors/NO-SUCH/runs", {"parameters": {}}, content_type="application/json",
+        f"{API}/detectors/NO-SUCH/runs",
+        {"parameters": {}},
+        content_type="application/json",
         headers=bearer(make_user("analyst")),
     )
     error = assert_error(response, 404, "not_found")
@@ -218,8 +232,10 @@ def test_an_unknown_detector_code_gets_404_with_the_registry_in_the_message(
 
 def test_an_unknown_detector_parameter_gets_400_and_runs_nothing(make_user: Callable[..., User]) -> None:
     response = Client().post(
-        f"{API}/detectors/CORE-ID-SHARED/runs", {"parameters": {"colour": "red"}},
-        content_type="application/json", headers=bearer(make_user("analyst")),
+        f"{API}/detectors/CORE-ID-SHARED/runs",
+        {"parameters": {"colour": "red"}},
+        content_type="application/json",
+        headers=bearer(make_user("analyst")),
     )
     error = assert_error(response, 400, "bad_request")
     assert error["message"] == "Detector CORE-ID-SHARED has no parameter 'colour'; it has: schemes."
@@ -230,7 +246,9 @@ def test_an_invalid_request_body_gets_422_with_each_problem_in_details(
     make_user: Callable[..., User], flagged_finding: Finding
 ) -> None:
     response = Client().post(
-        f"{API}/findings/{flagged_finding.pk}/triage", {"decision": "maybe"}, content_type="application/json",
+        f"{API}/findings/{flagged_finding.pk}/triage",
+        {"decision": "maybe"},
+        content_type="application/json",
         headers=bearer(make_user("analyst")),
     )
     error = assert_error(response, 422, "validation_error")
@@ -240,18 +258,20 @@ def test_an_invalid_request_body_gets_422_with_each_problem_in_details(
 
 def test_a_malformed_json_body_gets_an_error_body(make_user: Callable[..., User]) -> None:
     response = Client().post(
-        f"{API}/detectors/CORE-ID-SHARED/runs", "{not json", content_type="application/json",
+        f"{API}/detectors/CORE-ID-SHARED/runs",
+        "{not json",
+        content_type="application/json",
         headers=bearer(make_user("analyst")),
     )
     assert_error(response, 400, "bad_request")
 
 
-def test_a_service_refusal_gets_400_with_its_sentence(
-    make_user: Callable[..., User], flagged_finding: Finding
-) -> None:
+def test_a_service_refusal_gets_400_with_its_sentence(make_user: Callable[..., User], flagged_finding: Finding) -> None:
     response = Client().post(
-        f"{API}/findings/{flagged_finding.pk}/triage", {"decision": "dismissed", "reason": "  "},
-        content_type="application/json", headers=bearer(make_user("analyst")),
+        f"{API}/findings/{flagged_finding.pk}/triage",
+        {"decision": "dismissed", "reason": "  "},
+        content_type="application/json",
+        headers=bearer(make_user("analyst")),
     )
     error = assert_error(response, 400, "bad_request")
     assert "reason" in error["message"]
@@ -281,17 +301,26 @@ def test_an_unexpected_failure_gets_500_without_internals(
 
 MODULE_ROUTERS = ("warehouse", "procurement", "ownership", "entities", "match", "reporting", "declarations")
 EXPECTED_OPERATIONS = {
-    ("get", "/api/v1/me"), ("get", "/api/v1/stats"),
-    ("get", "/api/v1/public-bodies"), ("get", "/api/v1/public-bodies/{body_id}"),
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/stats"),
+    ("get", "/api/v1/public-bodies"),
+    ("get", "/api/v1/public-bodies/{body_id}"),
     ("get", "/api/v1/positions"),
-    ("get", "/api/v1/people"), ("get", "/api/v1/people/{person_id}"),
-    ("get", "/api/v1/organisations"), ("get", "/api/v1/organisations/{organisation_id}"),
-    ("get", "/api/v1/detectors"), ("post", "/api/v1/detectors/{code}/runs"),
-    ("get", "/api/v1/detector-runs"), ("get", "/api/v1/detector-runs/{run_id}"),
-    ("get", "/api/v1/findings"), ("get", "/api/v1/findings/{finding_id}"),
+    ("get", "/api/v1/people"),
+    ("get", "/api/v1/people/{person_id}"),
+    ("get", "/api/v1/organisations"),
+    ("get", "/api/v1/organisations/{organisation_id}"),
+    ("get", "/api/v1/detectors"),
+    ("post", "/api/v1/detectors/{code}/runs"),
+    ("get", "/api/v1/detector-runs"),
+    ("get", "/api/v1/detector-runs/{run_id}"),
+    ("get", "/api/v1/findings"),
+    ("get", "/api/v1/findings/{finding_id}"),
     ("post", "/api/v1/findings/{finding_id}/triage"),
     ("post", "/api/v1/audit/verify"),
-    ("get", "/api/v1/tokens"), ("post", "/api/v1/tokens"), ("delete", "/api/v1/tokens/{token_id}"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{token_id}"),
 }
 
 
@@ -304,14 +333,18 @@ def test_the_openapi_schema_lists_every_endpoint_and_declares_bearer_auth() -> N
     assert schema["info"]["version"] == "1"
     module_prefixes = tuple(f"/api/v1/{module}" for module in MODULE_ROUTERS)  # each module tests its own
     operations = {
-        (method, path) for path, item in schema["paths"].items() for method in item
+        (method, path)
+        for path, item in schema["paths"].items()
+        for method in item
         if not path.startswith(module_prefixes)
     }
     assert {path.split("/")[3] for path in schema["paths"]} >= set(MODULE_ROUTERS)
     assert operations == EXPECTED_OPERATIONS
     schemes = schema["components"]["securitySchemes"]
     assert schemes["BearerTokenAuth"] == {
-        "type": "http", "scheme": "bearer", "description": schemes["BearerTokenAuth"]["description"]
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["BearerTokenAuth"]["description"],
     }
     assert schemes["VerifiedSessionAuth"]["in"] == "cookie"
     error_ref = {"$ref": "#/components/schemas/ErrorOut"}
@@ -326,11 +359,20 @@ def test_the_openapi_schema_lists_every_endpoint_and_declares_bearer_auth() -> N
                 assert operation["security"] == [{"VerifiedSessionAuth": []}]
             else:
                 assert operation["security"] == [{"BearerTokenAuth": []}, {"VerifiedSessionAuth": []}]
-            assert all(r["content"]["application/json"]["schema"] == error_ref
-                       for status, r in operation["responses"].items() if int(status) >= 400)
+            assert all(
+                r["content"]["application/json"]["schema"] == error_ref
+                for status, r in operation["responses"].items()
+                if int(status) >= 400
+            )
     assert "error" in schema["components"]["schemas"]["ErrorOut"]["properties"]
     assert schema["paths"]["/api/v1/findings/{finding_id}/triage"]["post"]["responses"].keys() >= {
-        "200", "400", "401", "403", "404", "422", "500"
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "422",
+        "500",
     }
     refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', response.content.decode()))
     assert refs and refs <= set(schema["components"]["schemas"])  # every reference resolves
@@ -377,8 +419,7 @@ def test_a_declarant_sees_only_their_own_person_and_family(
 
     own = client.get(f"{API}/people/{minister.pk}", headers=headers).json()
     assert own["family"] == [
-        {"person": {"id": country["spouse"].pk, "name": "Boris Spouse"}, "relation": "spouse",
-         "direction": "relative"}
+        {"person": {"id": country["spouse"].pk, "name": "Boris Spouse"}, "relation": "spouse", "direction": "relative"}
     ]
     spouse = client.get(f"{API}/people/{country['spouse'].pk}", headers=headers).json()
     assert spouse["family"][0]["direction"] == "relative_of"
@@ -407,9 +448,7 @@ def test_an_analyst_finds_people_by_any_spelling_and_never_sees_a_national_id(
     assert person["positions"][0]["body_name"] == "Ministry of Roads"
 
 
-def test_public_bodies_show_their_parent_and_children(
-    make_user: Callable[..., User], country: dict[str, Any]
-) -> None:
+def test_public_bodies_show_their_parent_and_children(make_user: Callable[..., User], country: dict[str, Any]) -> None:
     client, headers = Client(), bearer(make_user("case_handler"))
     ministry = client.get(f"{API}/public-bodies/{country['ministry'].pk}", headers=headers).json()
     assert ministry["parent_id"] is None
@@ -440,9 +479,7 @@ def test_organisations_can_be_searched_and_show_their_identifiers(
     found = client.get(f"{API}/organisations", {"q": "bauunternehmen"}, headers=headers).json()
     assert [o["name"] for o in found["items"]] == ["Lone Builders"]
     acme = client.get(f"{API}/organisations/{country['acme'].pk}", headers=headers).json()
-    assert acme["identifiers"] == [
-        {"scheme": "company_register", "issuer": "XX", "value": "123-45", "hashed": False}
-    ]
+    assert acme["identifiers"] == [{"scheme": "company_register", "issuer": "XX", "value": "123-45", "hashed": False}]
 
 
 def test_an_auditor_can_verify_the_audit_log_but_not_triage_findings(
@@ -457,14 +494,19 @@ def test_an_auditor_can_verify_the_audit_log_but_not_triage_findings(
     assert len(result["head_hash"]) == 64
 
     refused = client.post(
-        f"{API}/findings/{flagged_finding.pk}/triage", {"decision": "confirmed"},
-        content_type="application/json", headers=headers,
+        f"{API}/findings/{flagged_finding.pk}/triage",
+        {"decision": "confirmed"},
+        content_type="application/json",
+        headers=headers,
     )
     error = assert_error(refused, 403, "permission_denied")
     assert "confirm or dismiss" in error["message"]
     assert Finding.objects.get(pk=flagged_finding.pk).triage == "open"
-    assert_error(client.post(f"{API}/detectors/CORE-ID-SHARED/runs", {}, content_type="application/json",
-                             headers=headers), 403, "permission_denied")
+    assert_error(
+        client.post(f"{API}/detectors/CORE-ID-SHARED/runs", {}, content_type="application/json", headers=headers),
+        403,
+        "permission_denied",
+    )
 
 
 def test_an_analyst_cannot_verify_the_audit_log(make_user: Callable[..., User]) -> None:
@@ -487,10 +529,14 @@ def test_the_detector_registry_lists_codes_parameters_and_defaults(make_user: Ca
     assert shared["title"] == "Identifier shared by several organisations"
     assert shared["subject_type"] == "organisation"
     assert shared["fields"]
-    assert shared["parameters"] == [{
-        "name": "schemes", "default": ["company_register", "tax_id", "vat", "lei"], "kind": "list",
-        "description": "identifier schemes to compare (comma-separated)",
-    }]
+    assert shared["parameters"] == [
+        {
+            "name": "schemes",
+            "default": ["company_register", "tax_id", "vat", "lei"],
+            "kind": "list",
+            "description": "identifier schemes to compare (comma-separated)",
+        }
+    ]
 
 
 def test_an_analyst_runs_the_shared_identifier_detector_and_triages_its_findings(
@@ -499,8 +545,10 @@ def test_an_analyst_runs_the_shared_identifier_detector_and_triages_its_findings
     analyst = make_user("analyst")
     client, headers = Client(), bearer(analyst)
     started = client.post(
-        f"{API}/detectors/CORE-ID-SHARED/runs", {"parameters": {"schemes": "company_register"}},
-        content_type="application/json", headers=headers,
+        f"{API}/detectors/CORE-ID-SHARED/runs",
+        {"parameters": {"schemes": "company_register"}},
+        content_type="application/json",
+        headers=headers,
     )
     assert started.status_code == 201, started.content
     run = started.json()
@@ -513,9 +561,7 @@ def test_an_analyst_runs_the_shared_identifier_detector_and_triages_its_findings
     assert client.get(f"{API}/detector-runs/{run['id']}", headers=headers).json()["id"] == run["id"]
     assert client.get(f"{API}/detector-runs", headers=headers).json()["count"] == 1
 
-    flagged = client.get(
-        f"{API}/findings", {"detector": "CORE-ID-SHARED", "outcome": "flag"}, headers=headers
-    ).json()
+    flagged = client.get(f"{API}/findings", {"detector": "CORE-ID-SHARED", "outcome": "flag"}, headers=headers).json()
     assert flagged["count"] == 2
     assert {f["subject_label"] for f in flagged["items"]} == {"Acme Roads LLC", "Front Roads LLC"}
     assert all(f["run_id"] == run["id"] and f["score"] == 1.0 for f in flagged["items"])
@@ -523,8 +569,10 @@ def test_an_analyst_runs_the_shared_identifier_detector_and_triages_its_findings
     assert client.get(f"{API}/findings/{first['id']}", headers=headers).json() == first
 
     dismissed = client.post(
-        f"{API}/findings/{first['id']}/triage", {"decision": "dismissed", "reason": "same firm, renamed"},
-        content_type="application/json", headers=headers,
+        f"{API}/findings/{first['id']}/triage",
+        {"decision": "dismissed", "reason": "same firm, renamed"},
+        content_type="application/json",
+        headers=headers,
     )
     assert dismissed.status_code == 200
     assert dismissed.json()["triage"] == "dismissed"
@@ -553,8 +601,9 @@ def test_a_signed_in_person_creates_a_token_that_is_shown_once_and_works(
     verified_client: Callable[..., Client],
 ) -> None:
     client = verified_client("analyst")
-    created = client.post(f"{API}/tokens", {"name": "nightly export", "expires_days": 30},
-                          content_type="application/json")
+    created = client.post(
+        f"{API}/tokens", {"name": "nightly export", "expires_days": 30}, content_type="application/json"
+    )
     assert created.status_code == 201
     token = created.json()
     assert token["secret"].startswith(token["prefix"])
@@ -572,8 +621,9 @@ def test_a_signed_in_person_creates_a_token_that_is_shown_once_and_works(
 
 
 def test_a_token_cannot_create_more_tokens(make_user: Callable[..., User]) -> None:
-    response = Client().post(f"{API}/tokens", {"name": "more"}, content_type="application/json",
-                             headers=bearer(make_user("analyst")))
+    response = Client().post(
+        f"{API}/tokens", {"name": "more"}, content_type="application/json", headers=bearer(make_user("analyst"))
+    )
     error = assert_error(response, 403, "permission_denied")
     assert "sign in" in error["message"]
     assert APIToken.objects.count() == 1

@@ -57,8 +57,9 @@ def test_unknown_parameter_is_refused_with_the_known_names() -> None:
 
 def test_dismissed_finding_stays_dismissed_on_the_next_run(companies) -> None:  # type: ignore[no-untyped-def]
     detector_run(code="CORE-ID-SHARED")
-    finding_triage(finding=_finding(companies["front"]), decision="dismissed",
-                   reason="Same firm renamed in 2021", actor=None)
+    finding_triage(
+        finding=_finding(companies["front"]), decision="dismissed", reason="Same firm renamed in 2021", actor=None
+    )
     detector_run(code="CORE-ID-SHARED")
     latest = Finding.objects.filter(subject_id=str(companies["front"].pk)).order_by("-run__started_at", "-id").first()
     assert latest is not None and latest.triage == "dismissed"

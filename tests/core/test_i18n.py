@@ -21,8 +21,28 @@ LOCALE = PACKAGE / "locale"
 CHINESE_CATALOGUES = sorted(PACKAGE.glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
 
 # Words that are the same in every language here: the product name, standards and protocol names.
-ALLOWED_LATIN = {"Probity", "API", "TOTP", "Bearer", "TOKEN", "UNCAC", "Authorization", "CODE", "probity",
-                 "detectors", "run", "DuckDB", "Spark", "Ibis", "QR", "LEI", "VAT", "ISO", "OCDS", "BODS"}
+ALLOWED_LATIN = {
+    "Probity",
+    "API",
+    "TOTP",
+    "Bearer",
+    "TOKEN",
+    "UNCAC",
+    "Authorization",
+    "CODE",
+    "probity",
+    "detectors",
+    "run",
+    "DuckDB",
+    "Spark",
+    "Ibis",
+    "QR",
+    "LEI",
+    "VAT",
+    "ISO",
+    "OCDS",
+    "BODS",
+}
 TECHNICAL = re.compile(
     r"^(?:[A-Z0-9]+(?:-[A-Z0-9]+)+|[a-z_]+\.[a-z_]+|[a-z_]+:?|[a-z0-9_]+(?:/[a-z0-9_]*)+|prb_\w*|\d[\w:.-]*)$"
 )
@@ -124,10 +144,17 @@ def test_every_page_shows_no_english_in_chinese(verified_client) -> None:  # typ
     assert finding is not None
     client.cookies["django_language"] = "zh-hans"
     paths = [
-        reverse("core:dashboard"), reverse("core:findings"), reverse("core:finding", args=[finding.pk]),
-        reverse("core:detectors"), reverse("core:bodies"), reverse("core:people"),
-        reverse("core:person", args=[person.pk]), reverse("core:organisations"), reverse("core:audit"),
-        reverse("core:tokens"), reverse("warehouse:status"),
+        reverse("core:dashboard"),
+        reverse("core:findings"),
+        reverse("core:finding", args=[finding.pk]),
+        reverse("core:detectors"),
+        reverse("core:bodies"),
+        reverse("core:people"),
+        reverse("core:person", args=[person.pk]),
+        reverse("core:organisations"),
+        reverse("core:audit"),
+        reverse("core:tokens"),
+        reverse("warehouse:status"),
     ]
     problems = {}
     for path in paths:

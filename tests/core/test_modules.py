@@ -155,7 +155,11 @@ def test_it_answers_the_password_changed_hook_and_can_refuse(
     hooks.CALLS.clear()
     refused = client.post(
         "/account/password/",
-        {"old_password": TEST_PASSWORD, "new_password1": "refused-passphrase-2026", "new_password2": "refused-passphrase-2026"},
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "refused-passphrase-2026",
+            "new_password2": "refused-passphrase-2026",
+        },
     )
     assert refused.status_code == 200
     assert "The plug-in module refuses this password." in refused.content.decode()
@@ -163,7 +167,11 @@ def test_it_answers_the_password_changed_hook_and_can_refuse(
     assert user.check_password(TEST_PASSWORD)  # unchanged
     accepted = client.post(
         "/account/password/",
-        {"old_password": TEST_PASSWORD, "new_password1": "accepted-passphrase-2026", "new_password2": "accepted-passphrase-2026"},
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "accepted-passphrase-2026",
+            "new_password2": "accepted-passphrase-2026",
+        },
     )
     assert accepted.status_code == 302
     assert [call["new_password"] for call in hooks.CALLS] == ["refused-passphrase-2026", "accepted-passphrase-2026"]
@@ -176,7 +184,9 @@ def test_without_the_plugin_nothing_of_it_is_left() -> None:
     assert not [item for item in modules.navigation_items() if item.url_name.startswith("plugin_module:")]
 
 
-def test_two_modules_cannot_declare_the_same_subject_type(plugin_installed: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_modules_cannot_declare_the_same_subject_type(
+    plugin_installed: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = apps.get_app_config("plugin_module")
     monkeypatch.setattr(config, "subject_types", (modules.SubjectType("person", "Person again"),))
     with pytest.raises(ValueError, match="declared by both core and plugin_module"):

@@ -85,8 +85,7 @@ def test_the_list_shows_each_token_with_its_status_but_never_a_secret(make_user:
 
     out, _err = run("list")
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "USER", "NAME", "PREFIX", "CREATED", "EXPIRES", "LAST", "USED",
-                                "STATUS"]
+    assert lines[0].split() == ["ID", "USER", "NAME", "PREFIX", "CREATED", "EXPIRES", "LAST", "USED", "STATUS"]
     assert len(lines) == 4
     assert active_secret not in out and revoked_secret not in out
     assert active_secret[:10] in out  # the prefix, to recognise it

@@ -203,7 +203,5 @@ def test_split_purchases_stay_just_under_the_threshold(small_country: Country) -
         if scheme.type == "SPLIT-PURCHASE":
             parts = [processes[pid] for pid in scheme.processes]
             assert len(parts) >= 3
-            assert all(
-                DIRECT_AWARD_THRESHOLD * 9 / 10 < p.award_value < DIRECT_AWARD_THRESHOLD for p in parts
-            )
+            assert all(DIRECT_AWARD_THRESHOLD * 9 / 10 < p.award_value < DIRECT_AWARD_THRESHOLD for p in parts)
             assert (max(p.tender_start for p in parts) - min(p.tender_start for p in parts)).days <= 30

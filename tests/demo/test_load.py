@@ -62,9 +62,7 @@ def test_bodies_keep_their_hierarchy_and_positions_their_holders(small_country: 
         assert parent_key == (small_country.source_key(body.parent_id) if body.parent_id else None)
         assert row.country == "XD"
     for position in small_country.positions:
-        loaded = Position.objects.select_related("holder").get(
-            source_key=small_country.source_key(position.id)
-        )
+        loaded = Position.objects.select_related("holder").get(source_key=small_country.source_key(position.id))
         assert loaded.holder is not None
         assert loaded.holder.source_key == small_country.source_key(position.holder_id)
         assert loaded.is_pep == position.is_pep
@@ -74,9 +72,7 @@ def test_people_keep_their_names_in_other_scripts(small_country: Country) -> Non
     demo_load(country=small_country)
     scripts = set(PersonName.objects.filter(person__isnull=False).values_list("script", flat=True))
     assert {"Cyrl", "Hans"} <= scripts
-    trilingual = next(
-        p for p in small_country.people if {n.script for n in p.names} == {"Latn", "Cyrl", "Hans"}
-    )
+    trilingual = next(p for p in small_country.people if {n.script for n in p.names} == {"Latn", "Cyrl", "Hans"})
     row = Person.objects.get(source_key=small_country.source_key(trilingual.id))
     assert row.name == trilingual.name
     assert set(row.names.values_list("name", "script")) == {(n.text, n.script) for n in trilingual.names[1:]}
@@ -106,19 +102,11 @@ def test_a_load_writes_one_summary_audit_entry_and_the_chain_stays_valid(small_c
 def test_shared_identifier_detector_flags_exactly_the_planted_companies(small_country: Country) -> None:
     demo_load(country=small_country)
     run = detector_run(code="CORE-ID-SHARED")
-    flagged = set(
-        Finding.objects.filter(run=run, outcome=Finding.Outcome.FLAG).values_list("subject_id", flat=True)
-    )
+    flagged = set(Finding.objects.filter(run=run, outcome=Finding.Outcome.FLAG).values_list("subject_id", flat=True))
     planted_keys = {
-        small_country.source_key(c)
-        for s in small_country.schemes
-        if s.type == "SHARED-TAX-ID"
-        for c in s.companies
+        small_country.source_key(c) for s in small_country.schemes if s.type == "SHARED-TAX-ID" for c in s.companies
     }
-    planted = {
-        str(pk)
-        for pk in Organisation.objects.filter(source_key__in=planted_keys).values_list("pk", flat=True)
-    }
+    planted = {str(pk) for pk in Organisation.objects.filter(source_key__in=planted_keys).values_list("pk", flat=True)}
     assert len(planted) == 2 * sum(1 for s in small_country.schemes if s.type == "SHARED-TAX-ID")
     assert flagged == planted
     assert run.passed == len(small_country.companies) - len(planted)

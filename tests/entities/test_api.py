@@ -16,14 +16,16 @@ from probity.entities.models import Entity, MatchCandidate
 
 pytestmark = pytest.mark.django_db
 
-LIST = "\n".join([
-    '{"id": "NK-putin", "schema": "Person", "properties": {"name": ["Владимир Владимирович Путин"],'
-    ' "alias": ["Vladimir Putin"], "birthDate": ["1952-10-07"], "nationality": ["ru"], "topics": ["sanction"]}}',
-    '{"id": "NK-zhang", "schema": "Person", "properties": {"name": ["张伟"], "birthDate": ["1971-03-02"],'
-    ' "innCode": ["7701234567"]}}',
-    '{"id": "NK-acme", "schema": "Company", "properties": {"name": ["ACME Holdings Limited"],'
-    ' "registrationNumber": ["HRB-123"]}}',
-])
+LIST = "\n".join(
+    [
+        '{"id": "NK-putin", "schema": "Person", "properties": {"name": ["Владимир Владимирович Путин"],'
+        ' "alias": ["Vladimir Putin"], "birthDate": ["1952-10-07"], "nationality": ["ru"], "topics": ["sanction"]}}',
+        '{"id": "NK-zhang", "schema": "Person", "properties": {"name": ["张伟"], "birthDate": ["1971-03-02"],'
+        ' "innCode": ["7701234567"]}}',
+        '{"id": "NK-acme", "schema": "Company", "properties": {"name": ["ACME Holdings Limited"],'
+        ' "registrationNumber": ["HRB-123"]}}',
+    ]
+)
 
 
 @pytest.fixture
@@ -42,8 +44,9 @@ def _match(client: Client, dataset: str, body: dict[str, Any], query: str = "") 
 
 def test_match_accepts_and_answers_in_yente_shapes(lists: None, make_user: Callable[..., Any]) -> None:
     client = _token_client(make_user, "analyst")
-    body = {"queries": {"q1": {"schema": "Person", "properties": {"name": ["Wladimir Putin"],
-                                                                  "birthDate": ["1952-10-07"]}}}}
+    body = {
+        "queries": {"q1": {"schema": "Person", "properties": {"name": ["Wladimir Putin"], "birthDate": ["1952-10-07"]}}}
+    }
     response = _match(client, "sanctions", body)
     assert response.status_code == 200, response.content
     data = response.json()
@@ -53,8 +56,20 @@ def test_match_accepts_and_answers_in_yente_shapes(lists: None, make_user: Calla
     assert q1["total"] == {"value": 1, "relation": "eq"}
     assert q1["query"]["schema"] == "Person"
     result = q1["results"][0]
-    assert set(result) >= {"id", "caption", "schema", "properties", "datasets", "referents", "target",
-                           "first_seen", "last_seen", "score", "match", "features"}
+    assert set(result) >= {
+        "id",
+        "caption",
+        "schema",
+        "properties",
+        "datasets",
+        "referents",
+        "target",
+        "first_seen",
+        "last_seen",
+        "score",
+        "match",
+        "features",
+    }
     assert result["id"] == "NK-putin" and result["match"] is True and result["target"] is True
     assert result["datasets"] == ["sanctions"]
     assert result["features"]["name_score"] >= 0.8
@@ -82,8 +97,11 @@ def test_a_different_birth_year_lowers_the_score(lists: None, make_user: Callabl
 
 def test_an_identifier_alone_finds_the_entity(lists: None, make_user: Callable[..., Any]) -> None:
     client = _token_client(make_user, "analyst")
-    body = {"queries": {"c": {"schema": "Company", "properties": {"name": ["Acme Holdings Ltd"],
-                                                                  "registrationNumber": ["hrb 123"]}}}}
+    body = {
+        "queries": {
+            "c": {"schema": "Company", "properties": {"name": ["Acme Holdings Ltd"], "registrationNumber": ["hrb 123"]}}
+        }
+    }
     result = _match(client, "sanctions", body).json()["responses"]["c"]["results"][0]
     assert result["id"] == "NK-acme" and result["features"]["identifier_match"] == 1.0
 
@@ -93,10 +111,13 @@ def test_bad_queries_get_the_api_error_shape(lists: None, make_user: Callable[..
     bad = _match(client, "sanctions", {"queries": {"x": {"schema": "Spaceship", "properties": {}}}})
     assert bad.status_code == 400
     assert bad.json()["error"]["details"] == {"x": "unknown schema 'Spaceship'"}
-    assert _match(client, "nope", {"queries": {"x": {"schema": "Person", "properties": {"name": ["A"]}}}}
-                  ).status_code == 404
-    algo = _match(client, "default", {"queries": {"x": {"schema": "Person", "properties": {"name": ["A"]}}}},
-                  "?algorithm=magic")
+    assert (
+        _match(client, "nope", {"queries": {"x": {"schema": "Person", "properties": {"name": ["A"]}}}}).status_code
+        == 404
+    )
+    algo = _match(
+        client, "default", {"queries": {"x": {"schema": "Person", "properties": {"name": ["A"]}}}}, "?algorithm=magic"
+    )
     assert algo.status_code == 400 and algo.json()["error"]["code"] == "bad_request"
 
 
@@ -123,10 +144,17 @@ def test_entity_search_finds_a_cyrillic_name_from_latin(lists: None, make_user: 
 
 
 def test_decisions_through_the_api(make_user: Callable[..., Any]) -> None:
-    services.ftm_import(source=io.StringIO("\n".join([
-        '{"id": "a", "schema": "Person", "properties": {"name": ["Zhang Wei"], "birthDate": ["1971-03-02"]}}',
-        '{"id": "b", "schema": "Person", "properties": {"name": ["张伟"], "birthDate": ["1971-03-02"]}}',
-    ])), dataset="t")
+    services.ftm_import(
+        source=io.StringIO(
+            "\n".join(
+                [
+                    '{"id": "a", "schema": "Person", "properties": {"name": ["Zhang Wei"], "birthDate": ["1971-03-02"]}}',  # noqa: E501
+                    '{"id": "b", "schema": "Person", "properties": {"name": ["张伟"], "birthDate": ["1971-03-02"]}}',
+                ]
+            )
+        ),
+        dataset="t",
+    )
     analyst = _token_client(make_user, "analyst")
     assert analyst.post("/api/v1/entities/link", data="{}", content_type="application/json").json()["created"] == 1
     candidate = MatchCandidate.objects.get()
@@ -141,6 +169,5 @@ def test_decisions_through_the_api(make_user: Callable[..., Any]) -> None:
     ok = analyst.post(url, data=json.dumps({"decision": "confirmed"}), content_type="application/json")
     assert ok.status_code == 200 and ok.json()["decision"] == "confirmed"
     assert Entity.objects.get(ftm_id="b").cluster == "a"
-    twice = analyst.post(url, data=json.dumps({"decision": "rejected", "reason": "x"}),
-                         content_type="application/json")
+    twice = analyst.post(url, data=json.dumps({"decision": "rejected", "reason": "x"}), content_type="application/json")
     assert twice.status_code == 409

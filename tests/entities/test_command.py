@@ -29,10 +29,15 @@ def test_names_shows_forms_and_keys() -> None:
 
 def test_match_and_link_from_the_command_line(tmp_path: Path) -> None:
     path = tmp_path / "pep.ftm.jsonl"
-    path.write_text("\n".join([
-        '{"id": "a", "schema": "Person", "properties": {"name": ["Владимир Путин"], "birthDate": ["1952-10-07"]}}',
-        '{"id": "b", "schema": "Person", "properties": {"name": ["Vladimir Putin"], "birthDate": ["1952-10-07"]}}',
-    ]), encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                '{"id": "a", "schema": "Person", "properties": {"name": ["Владимир Путин"], "birthDate": ["1952-10-07"]}}',  # noqa: E501
+                '{"id": "b", "schema": "Person", "properties": {"name": ["Vladimir Putin"], "birthDate": ["1952-10-07"]}}',  # noqa: E501
+            ]
+        ),
+        encoding="utf-8",
+    )
     assert "2 created" in _run("import-ftm", str(path))
     assert "MATCH" in _run("match", "Wladimir Putin")
     assert "1 new candidate pairs" in _run("link")

@@ -12,11 +12,35 @@ REFERENCE = "Vladimir Vladimirovich Putin"
 
 # Other people's names, in several scripts, some sharing a first name or sounding close.
 DIFFERENT_NAMES = [
-    "Vladimir Zelensky", "Dmitry Medvedev", "Vladimir Potanin", "Vadim Putilin", "Andrei Putin", "Sergei Lavrov",
-    "Владимир Жириновский", "Pavel Durov", "Viktor Orban", "Boris Yeltsin", "Alexei Navalny", "Vitaly Klitschko",
-    "Wladimir Klitschko", "Mikhail Gorbachev", "Ramzan Kadyrov", "Xi Jinping", "习近平", "Vladislav Surkov",
-    "Valentina Matviyenko", "Volodymyr Zelenskyy", "Петр Порошенко", "Patrick Pouyanne", "Vladimir Poutilov",
-    "Viktor Putilin", "Petr Putin", "Владимир Путилин", "Yuri Andropov", "Leonid Brezhnev", "Vladimir Lenin",
+    "Vladimir Zelensky",
+    "Dmitry Medvedev",
+    "Vladimir Potanin",
+    "Vadim Putilin",
+    "Andrei Putin",
+    "Sergei Lavrov",
+    "Владимир Жириновский",
+    "Pavel Durov",
+    "Viktor Orban",
+    "Boris Yeltsin",
+    "Alexei Navalny",
+    "Vitaly Klitschko",
+    "Wladimir Klitschko",
+    "Mikhail Gorbachev",
+    "Ramzan Kadyrov",
+    "Xi Jinping",
+    "习近平",
+    "Vladislav Surkov",
+    "Valentina Matviyenko",
+    "Volodymyr Zelenskyy",
+    "Петр Порошенко",
+    "Patrick Pouyanne",
+    "Vladimir Poutilov",
+    "Viktor Putilin",
+    "Petr Putin",
+    "Владимир Путилин",
+    "Yuri Andropov",
+    "Leonid Brezhnev",
+    "Vladimir Lenin",
     "Nikita Khrushchev",
 ]
 
@@ -50,7 +74,8 @@ def test_same_surname_alone_is_not_enough_for_another_first_name() -> None:
 
 
 @pytest.mark.parametrize(
-    "variant", ["Чжан Вэй", "张伟", "ZHANG Wei", "Wei Zhang", "Zhang, Wei"],
+    "variant",
+    ["Чжан Вэй", "张伟", "ZHANG Wei", "Wei Zhang", "Zhang, Wei"],
 )
 def test_zhang_wei_in_three_scripts_meets(variant: str) -> None:
     assert names.name_score(variant, "Zhang Wei") >= names.NAME_MATCH_THRESHOLD

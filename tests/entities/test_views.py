@@ -16,13 +16,15 @@ from tests.core.test_i18n import untranslated_words
 
 pytestmark = pytest.mark.django_db
 
-LIST = "\n".join([
-    '{"id": "pep-1", "schema": "Person", "properties": {"name": ["张伟"], "birthDate": ["1971-03-02"],'
-    ' "nationality": ["cn"], "innCode": ["7701234567"], "topics": ["role.pep"]}}',
-    '{"id": "reg-1", "schema": "Person", "properties": {"name": ["Zhang Wei"], "birthDate": ["1971-03-02"],'
-    ' "nationality": ["cn"]}}',
-    '{"id": "fam-1", "schema": "Family", "properties": {"person": ["pep-1"], "relative": ["reg-1"]}}',
-])
+LIST = "\n".join(
+    [
+        '{"id": "pep-1", "schema": "Person", "properties": {"name": ["张伟"], "birthDate": ["1971-03-02"],'
+        ' "nationality": ["cn"], "innCode": ["7701234567"], "topics": ["role.pep"]}}',
+        '{"id": "reg-1", "schema": "Person", "properties": {"name": ["Zhang Wei"], "birthDate": ["1971-03-02"],'
+        ' "nationality": ["cn"]}}',
+        '{"id": "fam-1", "schema": "Family", "properties": {"person": ["pep-1"], "relative": ["reg-1"]}}',
+    ]
+)
 
 
 @pytest.fixture

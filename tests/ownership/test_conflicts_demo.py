@@ -35,8 +35,9 @@ def demo_in_the_database(
     """The demo country loaded once for this file's tests (rolled back after them): core tables, ownership
     register, procurement warehouse. Yields its ground truth."""
     warehouse_file = tmp_path_factory.mktemp("conflicts-demo") / "warehouse.duckdb"
-    with override_settings(PROBITY_WAREHOUSE=WarehouseSetting("duckdb", str(warehouse_file))), rolled_back(
-        django_db_blocker
+    with (
+        override_settings(PROBITY_WAREHOUSE=WarehouseSetting("duckdb", str(warehouse_file))),
+        rolled_back(django_db_blocker),
     ):
         yield _load(demo_countries(SEED, SCALE))
 

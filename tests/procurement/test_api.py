@@ -20,9 +20,19 @@ API = "/api/v1/procurement"
 
 def test_endpoints_are_in_the_openapi_schema(verified_client: Callable[..., Client]) -> None:
     schema = verified_client("analyst").get("/api/v1/openapi.json").json()
-    for path in ("/processes", "/processes/{ocid}", "/buyers", "/buyers/{buyer_id}", "/suppliers",
-                 "/suppliers/{supplier_id}", "/coverage", "/ingest-runs", "/ingest-rejections", "/debarments",
-                 "/debarments/import"):
+    for path in (
+        "/processes",
+        "/processes/{ocid}",
+        "/buyers",
+        "/buyers/{buyer_id}",
+        "/suppliers",
+        "/suppliers/{supplier_id}",
+        "/coverage",
+        "/ingest-runs",
+        "/ingest-rejections",
+        "/debarments",
+        "/debarments/import",
+    ):
         assert f"{API}{path}" in schema["paths"], path
 
 
@@ -86,7 +96,9 @@ def test_coverage(verified_client: Callable[..., Client]) -> None:
     assert body["computed"] is True and body["total_releases"] == 3
     r018 = next(item for item in body["indicators"] if item["code"] == "R018")
     assert {field["field"]: field["releases"] for field in r018["fields"]} == {
-        "tender.procurementMethod": 3, "tender.numberOfTenderers": 3}
+        "tender.procurementMethod": 3,
+        "tender.numberOfTenderers": 3,
+    }
     assert body["paths"]["/ocid"] == 3
 
 
@@ -109,9 +121,11 @@ def test_ingest_runs_and_rejections(settings: Any, tmp_path: Path, verified_clie
 def test_debarment_import_and_list(settings: Any, tmp_path: Path, verified_client: Callable[..., Client]) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    csv = (b"id,name,identifiers,country,authority,start_date,end_date,grounds\n"
-           b"1,Bad Builders Ltd,REG-1,XD,Procurement Office,2020-01-01,,fraud\n"
-           b"2,,REG-2,XD,Procurement Office,2020-01-01,,no name\n")
+    csv = (
+        b"id,name,identifiers,country,authority,start_date,end_date,grounds\n"
+        b"1,Bad Builders Ltd,REG-1,XD,Procurement Office,2020-01-01,,fraud\n"
+        b"2,,REG-2,XD,Procurement Office,2020-01-01,,no name\n"
+    )
     client = verified_client("analyst")
     response = client.post(f"{API}/debarments/import", {"file": SimpleUploadedFile("list.csv", csv), "format": "csv"})
     assert response.status_code == 200, response.content

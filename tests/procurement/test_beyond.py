@@ -44,19 +44,36 @@ def release(ocid: str, **changes: Any) -> dict[str, Any]:
         },
         "bids": {
             "details": [
-                {"id": "b1", "status": "valid", "tenderers": [{"id": "S1", "name": "Alpha Build LLC"}],
-                 "value": {"amount": 90000.0, "currency": "XTS"}},
-                {"id": "b2", "status": "valid", "tenderers": [{"id": "S2", "name": "Beta Works Ltd"}],
-                 "value": {"amount": 95000.0, "currency": "XTS"}},
+                {
+                    "id": "b1",
+                    "status": "valid",
+                    "tenderers": [{"id": "S1", "name": "Alpha Build LLC"}],
+                    "value": {"amount": 90000.0, "currency": "XTS"},
+                },
+                {
+                    "id": "b2",
+                    "status": "valid",
+                    "tenderers": [{"id": "S2", "name": "Beta Works Ltd"}],
+                    "value": {"amount": 95000.0, "currency": "XTS"},
+                },
             ]
         },
         "awards": [
-            {"id": "a1", "status": "active", "date": "2023-02-20T00:00:00Z",
-             "value": {"amount": 90000.0, "currency": "XTS"}, "suppliers": [{"id": "S1", "name": "Alpha Build LLC"}]}
+            {
+                "id": "a1",
+                "status": "active",
+                "date": "2023-02-20T00:00:00Z",
+                "value": {"amount": 90000.0, "currency": "XTS"},
+                "suppliers": [{"id": "S1", "name": "Alpha Build LLC"}],
+            }
         ],
         "contracts": [
-            {"id": "c1", "awardID": "a1", "dateSigned": "2023-03-01T00:00:00Z",
-             "value": {"amount": 90000.0, "currency": "XTS"}}
+            {
+                "id": "c1",
+                "awardID": "a1",
+                "dateSigned": "2023-03-01T00:00:00Z",
+                "value": {"amount": 90000.0, "currency": "XTS"},
+            }
         ],
     }
     merged = copy.deepcopy(base)
@@ -87,84 +104,144 @@ def direct(ocid: str, day: str, amount: float, supplier: str = "S1") -> dict[str
         tender__value={"amount": amount, "currency": "XTS"},
         tender__tenderPeriod=DELETE,
         bids=DELETE,
-        awards=[{"id": "a1", "status": "active", "date": f"{day}T00:00:00Z",
-                 "value": {"amount": amount, "currency": "XTS"}, "suppliers": [{"id": supplier, "name": name}]}],
-        contracts=[{"id": "c1", "awardID": "a1", "dateSigned": f"{day}T00:00:00Z",
-                    "value": {"amount": amount, "currency": "XTS"}}],
+        awards=[
+            {
+                "id": "a1",
+                "status": "active",
+                "date": f"{day}T00:00:00Z",
+                "value": {"amount": amount, "currency": "XTS"},
+                "suppliers": [{"id": supplier, "name": name}],
+            }
+        ],
+        contracts=[
+            {
+                "id": "c1",
+                "awardID": "a1",
+                "dateSigned": f"{day}T00:00:00Z",
+                "value": {"amount": amount, "currency": "XTS"},
+            }
+        ],
     )
 
 
 # (indicator, releases, ocid → expected outcome, ocid → expected reason prefix for N.A.)
 CASES: dict[str, tuple[list[dict[str, Any]], dict[str, str]]] = {
     "P-NONOPEN": (
-        [release("flag", tender__procurementMethod="limited"), release("pass"),
-         release("na", tender__procurementMethod=DELETE)],
+        [
+            release("flag", tender__procurementMethod="limited"),
+            release("pass"),
+            release("na", tender__procurementMethod=DELETE),
+        ],
         {"flag": "flag", "pass": "pass", "na": "missing_field: tender.procurementMethod"},
     ),
     "P-NOCALL": (
-        [release("flag", tender__tenderPeriod=DELETE), release("pass"),
-         release("na", tender__procurementMethod="direct")],
+        [
+            release("flag", tender__tenderPeriod=DELETE),
+            release("pass"),
+            release("na", tender__procurementMethod="direct"),
+        ],
         {"flag": "flag", "pass": "pass", "na": "excluded_procedure: direct"},
     ),
     "P-DECISION": (
-        [release("flag", awards__0__date="2023-02-02T00:00:00Z"), release("pass"),
-         release("na", tender__tenderPeriod__endDate=DELETE), release("na2", awards=DELETE)],
-        {"flag": "flag", "pass": "pass", "na": "missing_field: tender.tenderPeriod.endDate",
-         "na2": "missing_field: awards"},
+        [
+            release("flag", awards__0__date="2023-02-02T00:00:00Z"),
+            release("pass"),
+            release("na", tender__tenderPeriod__endDate=DELETE),
+            release("na2", awards=DELETE),
+        ],
+        {
+            "flag": "flag",
+            "pass": "pass",
+            "na": "missing_field: tender.tenderPeriod.endDate",
+            "na2": "missing_field: awards",
+        },
     ),
     "P-AMENDED": (
-        [release("flag", contracts__0__value={"amount": 120000.0, "currency": "XTS"},
-                 contracts__0__amendments=[{"id": "m1", "date": "2023-05-01T00:00:00Z"}]),
-         release("pass", contracts__0__value={"amount": 95000.0, "currency": "XTS"}),
-         release("na", contracts=DELETE)],
+        [
+            release(
+                "flag",
+                contracts__0__value={"amount": 120000.0, "currency": "XTS"},
+                contracts__0__amendments=[{"id": "m1", "date": "2023-05-01T00:00:00Z"}],
+            ),
+            release("pass", contracts__0__value={"amount": 95000.0, "currency": "XTS"}),
+            release("na", contracts=DELETE),
+        ],
         {"flag": "flag", "pass": "pass", "na": "missing_field: contracts.value.amount"},
     ),
     "P-NEARESTIMATE": (
-        [release("flag", awards__0__value={"amount": 99800.0, "currency": "XTS"}), release("pass"),
-         release("na", tender__value=DELETE)],
+        [
+            release("flag", awards__0__value={"amount": 99800.0, "currency": "XTS"}),
+            release("pass"),
+            release("na", tender__value=DELETE),
+        ],
         {"flag": "flag", "pass": "pass", "na": "missing_field: tender.value.amount"},
     ),
     "P-ABOVEESTIMATE": (
-        [release("flag", awards__0__value={"amount": 125000.0, "currency": "XTS"}), release("pass"),
-         release("na", awards__0__value=DELETE)],
+        [
+            release("flag", awards__0__value={"amount": 125000.0, "currency": "XTS"}),
+            release("pass"),
+            release("na", awards__0__value=DELETE),
+        ],
         {"flag": "flag", "pass": "pass", "na": "missing_field: awards.value.amount"},
     ),
     "P-SIGNEDEARLY": (
-        [release("flag", contracts__0__dateSigned="2023-02-10T00:00:00Z"), release("pass"),
-         release("na", contracts__0__dateSigned=DELETE)],
+        [
+            release("flag", contracts__0__dateSigned="2023-02-10T00:00:00Z"),
+            release("pass"),
+            release("na", contracts__0__dateSigned=DELETE),
+        ],
         {"flag": "flag", "pass": "pass", "na": "missing_field: contracts.dateSigned"},
     ),
     "P-NOTBIDDER": (
-        [release("flag", awards__0__suppliers=[{"id": "S3", "name": "Gamma Trade"}]), release("pass"),
-         release("na", bids=DELETE)],
+        [
+            release("flag", awards__0__suppliers=[{"id": "S3", "name": "Gamma Trade"}]),
+            release("pass"),
+            release("na", bids=DELETE),
+        ],
         {"flag": "flag", "pass": "pass", "na": "missing_field: bids.details"},
     ),
     "P-NEWSUPPLIER": (
         # the register (below) knows 11111111, founded 2022-12-01, and 22222222, founded 2001
-        [release("flag"),
-         release("pass", awards__0__suppliers=[{"id": "S2", "name": "Beta Works Ltd"}]),
-         release("na", awards__0__suppliers=[{"id": "S9", "name": "Unknown Co"}])],
+        [
+            release("flag"),
+            release("pass", awards__0__suppliers=[{"id": "S2", "name": "Beta Works Ltd"}]),
+            release("na", awards__0__suppliers=[{"id": "S9", "name": "Unknown Co"}]),
+        ],
         {"flag": "flag", "pass": "pass", "na": "missing_field: parties.identifier.id"},
     ),
     "P-DEBARRED": (
         # Beta Works is debarred from 2023-01-01 to 2023-12-31 (by its name only)
-        [release("flag", awards__0__suppliers=[{"id": "S2", "name": "BETA  Works, Ltd."}]),
-         release("pass"),
-         release("pass2", awards__0__suppliers=[{"id": "S2", "name": "Beta Works Ltd"}],
-                 awards__0__date="2024-02-01T00:00:00Z"),
-         release("na", awards__0__date=DELETE)],
+        [
+            release("flag", awards__0__suppliers=[{"id": "S2", "name": "BETA  Works, Ltd."}]),
+            release("pass"),
+            release(
+                "pass2",
+                awards__0__suppliers=[{"id": "S2", "name": "Beta Works Ltd"}],
+                awards__0__date="2024-02-01T00:00:00Z",
+            ),
+            release("na", awards__0__date=DELETE),
+        ],
         {"flag": "flag", "pass": "pass", "pass2": "pass", "na": "missing_field: awards.date"},
     ),
     "P-REPEATDIRECT": (
-        [direct("d1", "2023-01-10", 9000.0), direct("d2", "2023-03-10", 8000.0), direct("d3", "2023-06-10", 7000.0),
-         direct("d4", "2023-12-01", 6000.0), direct("lone", "2023-01-10", 5000.0, supplier="S2"),
-         release("na")],
+        [
+            direct("d1", "2023-01-10", 9000.0),
+            direct("d2", "2023-03-10", 8000.0),
+            direct("d3", "2023-06-10", 7000.0),
+            direct("d4", "2023-12-01", 6000.0),
+            direct("lone", "2023-01-10", 5000.0, supplier="S2"),
+            release("na"),
+        ],
         {"d1": "flag", "d2": "flag", "d3": "flag", "d4": "flag", "lone": "pass", "na": "excluded_procedure: open"},
     ),
     "P-SPLIT": (
-        [direct("p1", "2023-04-01", 48000.0), direct("p2", "2023-04-20", 49500.0),
-         direct("far", "2023-09-01", 49000.0), direct("small", "2023-04-05", 12000.0),
-         release("na", awards__0__value=DELETE)],
+        [
+            direct("p1", "2023-04-01", 48000.0),
+            direct("p2", "2023-04-20", 49500.0),
+            direct("far", "2023-09-01", 49000.0),
+            direct("small", "2023-04-05", 12000.0),
+            release("na", awards__0__value=DELETE),
+        ],
         {"p1": "flag", "p2": "flag", "far": "pass", "small": "pass", "na": "missing_field: awards.value.amount"},
     ),
 }
@@ -177,8 +254,16 @@ def _expected(value: str) -> tuple[str, str | None]:
 
 
 REGISTER = [("11111111", "2022-12-01"), ("22222222", "2001-05-05")]
-DEBARMENTS = [{"id": 7, "name": "Beta Works Ltd", "identifiers": [], "start": "2023-01-01", "end": "2023-12-31",
-               "authority": "Procurement Agency"}]
+DEBARMENTS = [
+    {
+        "id": 7,
+        "name": "Beta Works Ltd",
+        "identifiers": [],
+        "start": "2023-01-01",
+        "end": "2023-12-31",
+        "authority": "Procurement Agency",
+    }
+]
 
 
 @pytest.fixture
@@ -220,9 +305,7 @@ def test_each_indicator_flags_passes_and_says_why_not_applicable(duckdb: Warehou
 
 def test_supplier_concentration_flags_the_dominant_supplier_of_a_buyer(duckdb: Warehouse) -> None:
     big = [release(f"big{n}", awards__0__value={"amount": 500000.0, "currency": "XTS"}) for n in range(3)]
-    small = [
-        release(f"small{n}", awards__0__suppliers=[{"id": "S2", "name": "Beta Works Ltd"}]) for n in range(3)
-    ]
+    small = [release(f"small{n}", awards__0__suppliers=[{"id": "S2", "name": "Beta Works Ltd"}]) for n in range(3)]
     other_year = [release("old", awards__0__date="2021-02-20T00:00:00Z")]
     frame = run(duckdb, "P-CONCENTRATION", big + small + other_year)
     assert set(frame.loc[[f"big{n}" for n in range(3)], "outcome"]) == {"flag"}
@@ -248,10 +331,20 @@ def test_a_flag_on_any_award_of_a_process_wins() -> None:
     two_awards = release(
         "two",
         awards=[
-            {"id": "a1", "status": "active", "date": "2023-02-20T00:00:00Z",
-             "value": {"amount": 50000.0, "currency": "XTS"}, "suppliers": [{"id": "S1"}]},
-            {"id": "a2", "status": "active", "date": "2023-02-20T00:00:00Z",
-             "value": {"amount": 150000.0, "currency": "XTS"}, "suppliers": [{"id": "S2"}]},
+            {
+                "id": "a1",
+                "status": "active",
+                "date": "2023-02-20T00:00:00Z",
+                "value": {"amount": 50000.0, "currency": "XTS"},
+                "suppliers": [{"id": "S1"}],
+            },
+            {
+                "id": "a2",
+                "status": "active",
+                "date": "2023-02-20T00:00:00Z",
+                "value": {"amount": 150000.0, "currency": "XTS"},
+                "suppliers": [{"id": "S2"}],
+            },
         ],
     )
     with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as warehouse:

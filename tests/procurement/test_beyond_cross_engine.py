@@ -33,8 +33,13 @@ def inputs_on(warehouse: Warehouse, country: Country, releases_file: Path | None
         tables["bids"] = beyond_inputs.bids_from_tables(flat)
     tables["register"] = beyond_inputs.register_table((c.registry_number, c.founded) for c in country.companies)
     tables["debarments"] = beyond_inputs.debarment_table(
-        {"id": r["id"], "name": r["name"], "identifiers": [p.split(":", 1)[1] for p in r["identifiers"].split(";")],
-         "start": r["start_date"], "end": r["end_date"] or None}
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "identifiers": [p.split(":", 1)[1] for p in r["identifiers"].split(";")],
+            "start": r["start_date"],
+            "end": r["end_date"] or None,
+        }
         for r in debarment_rows(country)
     )
     return Inputs(**{name: warehouse.create_table(f"xb_{name}", table) for name, table in tables.items()})
@@ -71,7 +76,9 @@ def assert_same(on_duckdb: dict[str, pd.DataFrame], on_other: dict[str, pd.DataF
                 np.testing.assert_allclose(
                     left[column].astype("float64").to_numpy(),
                     right[column].astype("float64").to_numpy(),
-                    rtol=1e-12, equal_nan=True, err_msg=f"{code}.{column}",
+                    rtol=1e-12,
+                    equal_nan=True,
+                    err_msg=f"{code}.{column}",
                 )
             else:
                 a, b = plain(left[column]), plain(right[column])
@@ -96,7 +103,9 @@ def test_inputs_built_in_the_warehouse_give_the_same_results(demo_country: DemoC
 
 @pytest.mark.spark
 def test_every_indicator_gives_the_same_results_on_duckdb_and_spark(
-    spark_warehouse: SparkWarehouse, demo_country: DemoCountry, releases_file: Path  # noqa: F811
+    spark_warehouse: SparkWarehouse,  # noqa: F811
+    demo_country: DemoCountry,
+    releases_file: Path,
 ) -> None:
     country = demo_country.country
     with warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as duckdb:

@@ -20,15 +20,26 @@ from probity.procurement.coverage import (
 
 # The examples of Cardinal's documentation (docs/cli/coverage.md) and its edge cases.
 CARDINAL_EXAMPLES = [
-    ('{"phoneNumbers":[{"type": "home","number": "212 555-1234"},{"type": "office","number": "646 555-4567"}]}',
-     {"": 1, "/": 1, "/phoneNumbers": 1, "/phoneNumbers[]": 2, "/phoneNumbers[]/": 2, "/phoneNumbers[]/type": 2,
-      "/phoneNumbers[]/number": 2}),
+    (
+        '{"phoneNumbers":[{"type": "home","number": "212 555-1234"},{"type": "office","number": "646 555-4567"}]}',
+        {
+            "": 1,
+            "/": 1,
+            "/phoneNumbers": 1,
+            "/phoneNumbers[]": 2,
+            "/phoneNumbers[]/": 2,
+            "/phoneNumbers[]/type": 2,
+            "/phoneNumbers[]/number": 2,
+        },
+    ),
     ('{"a": 0, "a": null}', {}),
     ('{"": 0}', {"": 1, "/": 2}),
     ('{"a[]": 0, "a": [0]}', {"": 1, "/": 1, "/a": 1, "/a[]": 2}),
     # Empty nodes are "", [], {}, null and containers of empty nodes; 0 and false are values.
-    ('{"x":[{"y":null},{"y":false},{"y":0},{"y":""},{"y":[]},{"y":{}},{"y":"0"},{"y":[0]},{"y":{"a":0}}]}',
-     {"": 1, "/": 1, "/x": 1, "/x[]": 5, "/x[]/": 5, "/x[]/y": 5, "/x[]/y[]": 1, "/x[]/y/": 1, "/x[]/y/a": 1}),
+    (
+        '{"x":[{"y":null},{"y":false},{"y":0},{"y":""},{"y":[]},{"y":{}},{"y":"0"},{"y":[0]},{"y":{"a":0}}]}',
+        {"": 1, "/": 1, "/x": 1, "/x[]": 5, "/x[]/": 5, "/x[]/y": 5, "/x[]/y[]": 1, "/x[]/y/": 1, "/x[]/y/a": 1},
+    ),
     ('[null,false,0,"",[],{},"0",[0],{"a":0}]', {"": 1, "[]": 5, "[][]": 1, "[]/": 1, "[]/a": 1}),
 ]
 
@@ -103,7 +114,9 @@ def test_indicator_coverage_counts_releases_having_every_field() -> None:
     report, with_all = count_releases_with_all(releases, [requirement])
     [result] = indicator_coverage(report, [requirement], all_fields=with_all)
     assert [(f.field, f.releases, f.share) for f in result.fields] == [
-        ("tender.value.amount", 2, 0.5), ("awards.value.amount", 2, 0.5)]
+        ("tender.value.amount", 2, 0.5),
+        ("awards.value.amount", 2, 0.5),
+    ]
     assert result.releases_with_all == 1 and result.share_with_all == 0.25
 
 
@@ -117,8 +130,9 @@ def test_every_procurement_indicator_declares_the_fields_it_needs() -> None:
 
 
 @pytest.mark.django_db
-def test_command_prints_cardinal_json_and_the_indicator_table(shared_data: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_prints_cardinal_json_and_the_indicator_table(
+    shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = shared_data / "cardinal" / "R018.jsonl"
     call_command("procurement", "coverage", str(path), "--format", "cardinal")
     printed = json.loads(capsys.readouterr().out)

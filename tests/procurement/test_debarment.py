@@ -64,7 +64,9 @@ def test_a_debarment_is_linked_to_the_organisation_with_its_registry_number(tmp_
     debarment_import_csv(
         path=write(
             tmp_path,
-            HEADER + "d1,ALPHA BUILD LLC,XD-CR:11111111,,,2023-01-01,,\n" + "d2,beta works,,,,2023-01-01,,\n"
+            HEADER
+            + "d1,ALPHA BUILD LLC,XD-CR:11111111,,,2023-01-01,,\n"
+            + "d2,beta works,,,,2023-01-01,,\n"
             + "d3,Nobody Known,,,,2023-01-01,,\n",
         )
     )
@@ -89,11 +91,23 @@ def test_a_csv_without_the_required_columns_is_refused(tmp_path: Path) -> None:
 
 def test_ftm_sanctions_import_with_their_targets(tmp_path: Path) -> None:
     lines = [
-        {"id": "co-1", "schema": "Company",
-         "properties": {"name": ["Alpha Build LLC"], "registrationNumber": ["11111111"], "jurisdiction": ["xd"]}},
-        {"id": "sanc-1", "schema": "Sanction", "properties": {
-            "entity": ["co-1"], "authority": ["Procurement Agency"], "startDate": ["2023-01-01"],
-            "endDate": ["2024-06-30"], "reason": ["Forged documents"], "program": ["Debarment"]}},
+        {
+            "id": "co-1",
+            "schema": "Company",
+            "properties": {"name": ["Alpha Build LLC"], "registrationNumber": ["11111111"], "jurisdiction": ["xd"]},
+        },
+        {
+            "id": "sanc-1",
+            "schema": "Sanction",
+            "properties": {
+                "entity": ["co-1"],
+                "authority": ["Procurement Agency"],
+                "startDate": ["2023-01-01"],
+                "endDate": ["2024-06-30"],
+                "reason": ["Forged documents"],
+                "program": ["Debarment"],
+            },
+        },
         {"id": "sanc-2", "schema": "Sanction", "properties": {"entity": ["missing-1"], "startDate": ["2023-01-01"]}},
         {"id": "bad", "schema": "NoSuchSchema", "properties": {}},
     ]
@@ -123,8 +137,11 @@ def test_roles_may_read_and_maintain_the_register_as_granted() -> None:
     from django.contrib.auth.models import Group
 
     def codes(role: str) -> set[str]:
-        return set(Group.objects.get(name=role).permissions.filter(
-            content_type__app_label="procurement").values_list("codename", flat=True))
+        return set(
+            Group.objects.get(name=role)
+            .permissions.filter(content_type__app_label="procurement")
+            .values_list("codename", flat=True)
+        )
 
     assert {"view_debarment", "add_debarment", "change_debarment"} <= codes("analyst")
     assert "delete_debarment" not in codes("analyst") and "delete_debarment" in codes("administrator")

@@ -90,8 +90,17 @@ def test_planted_flags_are_not_drowned_in_false_alarms(duckdb: Warehouse, demo_c
     frames = run_all(country, duckdb)
     assert missed(country, frames) == []
     truth = ground_truth(country)["schemes"]
-    for code in ("P-DEBARRED", "P-SIGNEDEARLY", "P-NOTBIDDER", "P-AMENDED", "P-ABOVEESTIMATE", "P-NOCALL",
-                 "P-DECISION", "P-NEWSUPPLIER", "P-CONCENTRATION"):
+    for code in (
+        "P-DEBARRED",
+        "P-SIGNEDEARLY",
+        "P-NOTBIDDER",
+        "P-AMENDED",
+        "P-ABOVEESTIMATE",
+        "P-NOCALL",
+        "P-DECISION",
+        "P-NEWSUPPLIER",
+        "P-CONCENTRATION",
+    ):
         planted = {o for s in truth if code in s["indicators"] for o in s["refs"]["ocds"]["ocids"]}
         flagged = set(frames[code].index[frames[code]["outcome"] == "flag"])
         assert flagged == planted, code
@@ -100,8 +109,10 @@ def test_planted_flags_are_not_drowned_in_false_alarms(duckdb: Warehouse, demo_c
 def test_a_process_without_a_planted_scheme_gets_lower_risk(duckdb: Warehouse, demo_countries: DemoCountries) -> None:
     country = demo_countries(7, 0.2).country
     frames = run_all(country, duckdb)
-    scores = pd.concat([(f["outcome"] == "flag").astype(float).where(f["outcome"] != "not_applicable")
-                        for f in frames.values()], axis=1).mean(axis=1)
+    scores = pd.concat(
+        [(f["outcome"] == "flag").astype(float).where(f["outcome"] != "not_applicable") for f in frames.values()],
+        axis=1,
+    ).mean(axis=1)
     planted = {o for s in ground_truth(country)["schemes"] if s["indicators"] for o in s["refs"]["ocds"]["ocids"]}
     assert scores[scores.index.isin(planted)].mean() > 2 * scores[~scores.index.isin(planted)].mean()
 
@@ -153,7 +164,8 @@ def test_detect_end_to_end_stores_matrix_scores_and_findings(demo_country: DemoC
                 assert finding.outcome == "flag" and finding.score == 1.0, (scheme["type"], code, ocid)
                 assert finding.explanation and "%(" not in finding.explanation
     debarred = Finding.objects.get(
-        detector_code="P-DEBARRED", outcome="flag",
+        detector_code="P-DEBARRED",
+        outcome="flag",
     )
     assert debarred.evidence["authority"] == "Public Procurement Agency of Demoland"
     na = Finding.objects.filter(detector_code="P-NOCALL", outcome="not_applicable").first()
@@ -164,9 +176,10 @@ def test_detect_end_to_end_stores_matrix_scores_and_findings(demo_country: DemoC
 def test_above_the_limit_only_flags_become_findings(demo_country: DemoCountry) -> None:
     country = demo_country.country
     releases: list[dict[str, Any]] = list(ocds_releases(country))
-    with override_settings(PROBITY_PROCUREMENT_FINDINGS_ALL_MAX=10), warehouse_connect(
-        setting=WarehouseSetting("duckdb", ":memory:")
-    ) as warehouse:
+    with (
+        override_settings(PROBITY_PROCUREMENT_FINDINGS_ALL_MAX=10),
+        warehouse_connect(setting=WarehouseSetting("duckdb", ":memory:")) as warehouse,
+    ):
         report = procurement_detect(releases=releases, codes=["P-NONOPEN"], warehouse=warehouse)
         matrix = warehouse.execute(warehouse.table("procurement_indicator_results"))
     assert report.findings_for == ["flag"]
@@ -179,7 +192,8 @@ def test_the_written_debarment_list_and_ftm_sanctions_match(demo_country: DemoCo
     country, files = demo_country.country, demo_country.out
     rows = list(csv.DictReader((files / "debarments" / "debarments.csv").open(encoding="utf-8")))
     sanctions = [
-        e for e in map(json.loads, (files / "ftm" / "entities.ftm.jsonl").open(encoding="utf-8"))
+        e
+        for e in map(json.loads, (files / "ftm" / "entities.ftm.jsonl").open(encoding="utf-8"))
         if e["schema"] == "Sanction"
     ]
     assert len(rows) == len(sanctions) == len(country.debarments) >= 2

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.slow
-def test_each_planted_scheme_is_explained_on_its_process_page(settings: Any, tmp_path: Path,
-                                                               demo_country: DemoCountry,
-                                                               verified_client: Callable[..., Client]) -> None:
+def test_each_planted_scheme_is_explained_on_its_process_page(
+    settings: Any, tmp_path: Path, demo_country: DemoCountry, verified_client: Callable[..., Client]
+) -> None:
     from probity.demo.services import demo_load
     from probity.demo.writers import ground_truth
     from probity.procurement.flatten import flatten_into_warehouse
@@ -36,8 +36,9 @@ def test_each_planted_scheme_is_explained_on_its_process_page(settings: Any, tmp
     releases_path = demo_country.out / "ocds" / "releases.jsonl"
     with warehouse_connection() as warehouse:
         flatten_into_warehouse(warehouse, releases_path)
-        procurement_detect(releases=list(beyond_inputs.read_releases(releases_path)), warehouse=warehouse,
-                           findings_for=["flag"])
+        procurement_detect(
+            releases=list(beyond_inputs.read_releases(releases_path)), warehouse=warehouse, findings_for=["flag"]
+        )
     known = set(indicators()) | set(INDICATORS)  # Cardinal's and the beyond-Cardinal indicators
     client = verified_client("analyst")
     checked = 0
@@ -46,8 +47,12 @@ def test_each_planted_scheme_is_explained_on_its_process_page(settings: Any, tmp
         for ocid in scheme["refs"]["ocds"]["ocids"] if codes else []:
             html = client.get(reverse("procurement:process", args=[ocid])).content.decode()
             for code in codes:
-                article = re.search(rf'<article class="indicator indicator-(\w+)" id="indicator-{re.escape(code)}">'
-                                    r'(.*?)</article>', html, re.S)
+                article = re.search(
+                    rf'<article class="indicator indicator-(\w+)" id="indicator-{re.escape(code)}">'
+                    r"(.*?)</article>",
+                    html,
+                    re.S,
+                )
                 assert article, f"{scheme['type']}: {code} missing on {ocid}"
                 assert article.group(1) == "flag", f"{scheme['type']}: {code} is {article.group(1)} on {ocid}"
                 explanation = re.search(r'<p class="explanation">(.+?)</p>', article.group(2), re.S)

@@ -69,6 +69,12 @@ QUESTIONNAIRE = [
 @pytest.fixture
 def channel(handler: Staff, custodian: Staff) -> Channel:
     return services.channel_save(
-        slug="procurement", name="Procurement", actor=custodian.user, questionnaire=QUESTIONNAIRE,
-        recipients=[handler.user], custodians=[custodian.user], max_attachments=3, max_attachment_bytes=200_000,
+        slug="procurement",
+        name="Procurement",
+        actor=custodian.user,
+        questionnaire=QUESTIONNAIRE,
+        recipients=[handler.user],
+        custodians=[custodian.user],
+        max_attachments=3,
+        max_attachment_bytes=200_000,
     )

@@ -26,12 +26,24 @@ pytestmark = pytest.mark.django_db
 LATIN_NAMES = {"PDF", "JSON"}
 
 CHINESE_QUESTIONNAIRE = [
-    {"id": "what", "kind": "textarea", "label": "What happened?", "label_zh_hans": "发生了什么？", "required": True,
-     "help": "Say what you saw.", "help_zh_hans": "请说明您看到的情况。"},
+    {
+        "id": "what",
+        "kind": "textarea",
+        "label": "What happened?",
+        "label_zh_hans": "发生了什么？",
+        "required": True,
+        "help": "Say what you saw.",
+        "help_zh_hans": "请说明您看到的情况。",
+    },
     {"id": "when", "kind": "date", "label": "When?", "label_zh_hans": "何时？"},
     {"id": "who", "kind": "choice", "label": "Who?", "label_zh_hans": "涉及谁？", "choices": ["yes", "no", "unknown"]},
-    {"id": "detail", "kind": "text", "label": "Details", "label_zh_hans": "详情",
-     "show_if": {"question": "who", "equals": "yes"}},
+    {
+        "id": "detail",
+        "kind": "text",
+        "label": "Details",
+        "label_zh_hans": "详情",
+        "show_if": {"question": "who", "equals": "yes"},
+    },
     {"id": "kinds", "kind": "multichoice", "label": "Kinds", "label_zh_hans": "类型", "choices": ["yes", "no"]},
     {"id": "amount", "kind": "amount", "label": "Amount", "label_zh_hans": "金额"},
 ]
@@ -40,8 +52,13 @@ CHINESE_QUESTIONNAIRE = [
 @pytest.fixture
 def chinese_channel(handler: Staff, custodian: Staff) -> Channel:
     return services.channel_save(
-        slug="caigou", name="政府采购", actor=custodian.user, description="关于政府采购的举报",
-        questionnaire=CHINESE_QUESTIONNAIRE, recipients=[handler.user], custodians=[custodian.user],
+        slug="caigou",
+        name="政府采购",
+        actor=custodian.user,
+        description="关于政府采购的举报",
+        questionnaire=CHINESE_QUESTIONNAIRE,
+        recipients=[handler.user],
+        custodians=[custodian.user],
     )
 
 
@@ -86,9 +103,11 @@ def check_structure(html: str, page: str) -> None:
     structure = PageStructure()
     structure.feed(html)
     assert structure.html_lang, f"{page}: <html lang> is missing"
-    unlabelled = [c for c in structure.controls
-                  if c.get("id") not in structure.label_for and c.get("id") not in structure.wrapped
-                  and not c.get("aria-label")]
+    unlabelled = [
+        c
+        for c in structure.controls
+        if c.get("id") not in structure.label_for and c.get("id") not in structure.wrapped and not c.get("aria-label")
+    ]
     assert not unlabelled, f"{page}: controls without a label: {unlabelled}"
     assert structure.headings and structure.headings[0] == 1, f"{page}: the first heading is not h1"
     assert structure.headings.count(1) == 1, f"{page}: more than one h1"
@@ -98,7 +117,10 @@ def check_structure(html: str, page: str) -> None:
 
 @pytest.fixture
 def pages(
-    chinese_channel: Channel, handler: Staff, custodian: Staff, verified_client: Callable[..., Client],
+    chinese_channel: Channel,
+    handler: Staff,
+    custodian: Staff,
+    verified_client: Callable[..., Client],
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, str]:
     """Every reporting page, filled with Chinese data, as a Chinese reader sees it."""
@@ -120,9 +142,14 @@ def pages(
     html["step 1"] = ok(reporter.get(reverse("reporting:report", args=[chinese_channel.slug])))
     html["step 1 with errors"] = step_one(reporter, chinese_channel, {"what": ""}).content.decode()
     html["step 2"] = ok(step_one(reporter, chinese_channel, {"what": "有人收受贿赂", "who": "yes"}))
-    done = file_report(reporter, chinese_channel, {"what": "有人收受贿赂", "who": "yes"},
-                       second={"q_detail": "采购处处长", "identity_name": "张三", "identity_contact": ""},
-                       files=[SimpleUploadedFile("证据.txt", b"evidence", "text/plain")], solve=False)
+    done = file_report(
+        reporter,
+        chinese_channel,
+        {"what": "有人收受贿赂", "who": "yes"},
+        second={"q_detail": "采购处处长", "identity_name": "张三", "identity_contact": ""},
+        files=[SimpleUploadedFile("证据.txt", b"evidence", "text/plain")],
+        solve=False,
+    )
     html["receipt shown"] = ok(done)
     receipt = receipt_in(html["receipt shown"])
     html["receipt sign-in"] = ok(reporter.get(reverse("reporting:receipt")))
@@ -137,8 +164,10 @@ def pages(
     staff.post(reverse("reporting:keys"), {"action": "unlock", "password": TEST_PASSWORD})
     report = Report.objects.get()
     staff.post(reverse("reporting:case_action", args=[report.reference, "reply"]), {"text": "谢谢，请提供合同编号。"})
-    staff.post(reverse("reporting:case_action", args=[report.reference, "triage"]),
-               {"note": "可信。", "retaliation_risk": "high", "retaliation_notes": "同一部门。"})
+    staff.post(
+        reverse("reporting:case_action", args=[report.reference, "triage"]),
+        {"note": "可信。", "retaliation_risk": "high", "retaliation_notes": "同一部门。"},
+    )
     staff.post(reverse("reporting:case_action", args=[report.reference, "status"]), {"status": "investigation"})
     staff.post(reverse("reporting:case_action", args=[report.reference, "disclosure"]), {"reason": "需要保护举报人。"})
     html["inbox"] = ok(staff.get(reverse("reporting:inbox")))
@@ -146,8 +175,10 @@ def pages(
     html["keys (unlocked)"] = ok(staff.get(reverse("reporting:keys")))
     html["key recovery"] = ok(staff.get(reverse("reporting:key_recover")))
     html["intake"] = ok(staff.get(reverse("reporting:intake")))
-    oral = staff.post(reverse("reporting:intake"), {"channel": chinese_channel.slug, "kind": "oral",
-                                                    "transcript": "来电者称检查员收取现金。"})
+    oral = staff.post(
+        reverse("reporting:intake"),
+        {"channel": chinese_channel.slug, "kind": "oral", "transcript": "来电者称检查员收取现金。"},
+    )
     html["intake receipt"] = ok(oral)
     html["statistics"] = ok(staff.get(reverse("reporting:statistics")))
 
@@ -169,8 +200,10 @@ def pages(
 
 
 def _closed_case(staff: Client, report: Report) -> str:
-    staff.post(reverse("reporting:case_action", args=[report.reference, "close"]),
-               {"outcome": "referred", "action_taken": "已移交检察院。"})
+    staff.post(
+        reverse("reporting:case_action", args=[report.reference, "close"]),
+        {"outcome": "referred", "action_taken": "已移交检察院。"},
+    )
     return staff.get(reverse("reporting:case", args=[report.reference])).content.decode()
 
 
@@ -220,7 +253,7 @@ def test_overdue_is_written_not_only_coloured(
     Report.objects.filter(pk=report.pk).update(acknowledge_due=datetime.date(2000, 1, 1))
     client = verified_client(user=handler.user)
     html = client.get(reverse("reporting:inbox")).content.decode()
-    overdue = html[html.index('id="overdue-heading"'):html.index('id="assigned-heading"')]
+    overdue = html[html.index('id="overdue-heading"') : html.index('id="assigned-heading"')]
     assert report.reference in overdue and "Acknowledgement" in overdue
 
 
@@ -241,4 +274,3 @@ def test_focus_is_visible_and_the_stylesheet_is_loaded(pages: dict[str, str]) ->
     css = (Path(probity.__file__).parent / "reporting" / "static" / "reporting" / "reporting.css").read_text()
     assert ".error-summary:focus" in css
     assert "reporting/reporting.css" in pages["step 1"]
-

@@ -28,8 +28,11 @@ def post(client: Client, path: str, body: Any = None, **headers: str) -> Any:
 def file_report(client: Client, channel: Channel, text: str = "Kickbacks on the bridge tender") -> dict[str, Any]:
     challenge = post(client, "/challenge").json()
     solution = services.pow_solve(token=challenge["token"], bits=challenge["bits"])
-    response = post(client, "/reports", {"channel": channel.slug, "answers": {"what": text},
-                                         "challenge": challenge["token"], "solution": solution})
+    response = post(
+        client,
+        "/reports",
+        {"channel": channel.slug, "answers": {"what": text}, "challenge": challenge["token"], "solution": solution},
+    )
     assert response.status_code == 201, response.content
     return dict(response.json())
 
@@ -46,8 +49,11 @@ def test_reporter_files_signs_in_and_writes(channel: Channel) -> None:
     headers = {"X-Reporter-Session": token}
     response = post(client, "/reporter/messages", {"text": "Also the asphalt contract"}, **headers)
     assert response.status_code == 201, response.content
-    upload = client.post(BASE + "/reporter/attachments", {"file": SimpleUploadedFile("memo.txt", b"memo body")},
-                         headers={"X-Reporter-Session": token})
+    upload = client.post(
+        BASE + "/reporter/attachments",
+        {"file": SimpleUploadedFile("memo.txt", b"memo body")},
+        headers={"X-Reporter-Session": token},
+    )
     assert upload.status_code == 201, upload.content
     assert upload.json()["name"] == "memo.txt"
     report = client.get(BASE + "/reporter/report", headers={"X-Reporter-Session": token}).json()
@@ -83,14 +89,18 @@ def test_submission_needs_a_challenge(channel: Channel) -> None:
 def test_invalid_answers_are_refused(channel: Channel) -> None:
     client = Client()
     challenge = post(client, "/challenge").json()
-    response = post(client, "/reports", {"channel": "procurement", "answers": {"who": "mayor"},
-                                         "challenge": challenge["token"],
-                                         "solution": services.pow_solve(token=challenge["token"],
-                                                                        bits=challenge["bits"])})
+    response = post(
+        client,
+        "/reports",
+        {
+            "channel": "procurement",
+            "answers": {"who": "mayor"},
+            "challenge": challenge["token"],
+            "solution": services.pow_solve(token=challenge["token"], bits=challenge["bits"]),
+        },
+    )
     assert response.status_code == 400
-    assert response.json()["error"]["details"] == {
-        "what": "an answer is required", "who": "is not one of the choices"
-    }
+    assert response.json()["error"]["details"] == {"what": "an answer is required", "who": "is not one of the choices"}
 
 
 def test_oversized_and_malformed_uploads_are_refused_cleanly(channel: Channel) -> None:
@@ -101,8 +111,11 @@ def test_oversized_and_malformed_uploads_are_refused_cleanly(channel: Channel) -
     response = client.post(BASE + "/reporter/attachments", {"file": big}, headers={"X-Reporter-Session": token})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "attachment_rejected"
-    empty = client.post(BASE + "/reporter/attachments", {"file": SimpleUploadedFile("e.txt", b"")},
-                        headers={"X-Reporter-Session": token})
+    empty = client.post(
+        BASE + "/reporter/attachments",
+        {"file": SimpleUploadedFile("e.txt", b"")},
+        headers={"X-Reporter-Session": token},
+    )
     assert empty.status_code == 400
     missing = client.post(BASE + "/reporter/attachments", {}, headers={"X-Reporter-Session": token})
     assert missing.status_code == 422
@@ -111,10 +124,16 @@ def test_oversized_and_malformed_uploads_are_refused_cleanly(channel: Channel) -
     assert accepted.status_code == 201  # kept as evidence, but no stripped copy
     assert accepted.json()["stripping"] == "failed" and not accepted.json()["has_stripped_copy"]
     for n in range(channel.max_attachments - 1):
-        client.post(BASE + "/reporter/attachments", {"file": SimpleUploadedFile(f"{n}.txt", b"x")},
-                    headers={"X-Reporter-Session": token})
-    too_many = client.post(BASE + "/reporter/attachments", {"file": SimpleUploadedFile("n.txt", b"x")},
-                           headers={"X-Reporter-Session": token})
+        client.post(
+            BASE + "/reporter/attachments",
+            {"file": SimpleUploadedFile(f"{n}.txt", b"x")},
+            headers={"X-Reporter-Session": token},
+        )
+    too_many = client.post(
+        BASE + "/reporter/attachments",
+        {"file": SimpleUploadedFile("n.txt", b"x")},
+        headers={"X-Reporter-Session": token},
+    )
     assert too_many.status_code == 400
     assert "At most 3 files" in too_many.json()["error"]["message"]
 
@@ -137,8 +156,9 @@ def test_uploads_never_touch_the_disk_in_plain(channel: Channel, monkeypatch: py
     assert response.json()["size"] == 3 * 1024 * 1024
 
 
-def test_staff_with_key_reads_and_answers(channel: Channel, handler: Staff,
-                                          verified_client: Callable[..., Client]) -> None:
+def test_staff_with_key_reads_and_answers(
+    channel: Channel, handler: Staff, verified_client: Callable[..., Client]
+) -> None:
     filed = file_report(Client(), channel)
     client = verified_client(user=handler.user)
     cases = client.get(BASE + "/cases").json()
@@ -149,13 +169,13 @@ def test_staff_with_key_reads_and_answers(channel: Channel, handler: Staff,
     assert detail.status_code == 200, detail.content
     assert detail.json()["timeline"][0]["body"]["what"] == "Kickbacks on the bridge tender"
     assert detail.json()["identity"] is None
-    acknowledged = client.post(BASE + f"/cases/{filed['reference']}/acknowledge", "{}",
-                               content_type="application/json")
+    acknowledged = client.post(BASE + f"/cases/{filed['reference']}/acknowledge", "{}", content_type="application/json")
     assert acknowledged.status_code == 200 and acknowledged.json()["status"] == "acknowledged"
 
 
-def test_session_key_unlocked_in_the_browser_works(channel: Channel, handler: Staff,
-                                                   verified_client: Callable[..., Client]) -> None:
+def test_session_key_unlocked_in_the_browser_works(
+    channel: Channel, handler: Staff, verified_client: Callable[..., Client]
+) -> None:
     filed = file_report(Client(), channel)
     client = verified_client(user=handler.user)
     session = client.session
@@ -169,8 +189,9 @@ def test_session_key_unlocked_in_the_browser_works(channel: Channel, handler: St
     assert detail.status_code == 200, detail.content
 
 
-def test_staff_without_assignment_cannot_read_via_api(channel: Channel, make_staff: Callable[..., Staff],
-                                                      verified_client: Callable[..., Client]) -> None:
+def test_staff_without_assignment_cannot_read_via_api(
+    channel: Channel, make_staff: Callable[..., Staff], verified_client: Callable[..., Client]
+) -> None:
     filed = file_report(Client(), channel)
     outsider = make_staff("case_handler")
     client = verified_client(user=outsider.user)
@@ -199,8 +220,9 @@ def test_bearer_token_with_password_header(channel: Channel, handler: Staff) -> 
     headers = {"Authorization": f"Bearer {secret}", "X-Reporting-Password": TEST_PASSWORD}
     detail = client.get(BASE + f"/cases/{filed['reference']}", headers=headers)
     assert detail.status_code == 200
-    wrong = client.get(BASE + f"/cases/{filed['reference']}",
-                       headers={**headers, "X-Reporting-Password": "not my password at all"})
+    wrong = client.get(
+        BASE + f"/cases/{filed['reference']}", headers={**headers, "X-Reporting-Password": "not my password at all"}
+    )
     assert wrong.status_code == 403
 
 

@@ -124,7 +124,7 @@ def test_truncation_at_a_chunk_boundary_is_detected() -> None:
     path = store.store_path(name)
     data = path.read_bytes()
     # drop the last record entirely: the previous chunk is not marked as the last one
-    last_length = int.from_bytes(data[-(10 + 16 + 4):][:4], "big")
+    last_length = int.from_bytes(data[-(10 + 16 + 4) :][:4], "big")
     assert last_length == 10 + 16
     path.write_bytes(data[: -(4 + last_length)])
     with pytest.raises(crypto.DecryptionError):
@@ -133,7 +133,8 @@ def test_truncation_at_a_chunk_boundary_is_detected() -> None:
 
 def test_attachment_keeps_original_and_stripped_copy(channel: Channel, handler: Staff) -> None:
     report, _receipt = services.report_submit(
-        channel=channel, answers={"what": "see the photo"},
+        channel=channel,
+        answers={"what": "see the photo"},
         attachments=[SimpleUploadedFile("IMG_0001.jpg", jpeg_with_metadata(), content_type="text/plain")],
     )
     attachment = Attachment.objects.get(report=report)
@@ -154,8 +155,11 @@ def test_limits_refuse_cleanly_and_leave_nothing(channel: Channel) -> None:
     with pytest.raises(store.AttachmentRejected, match="at most 3 files"):
         services.report_submit(channel=channel, answers={"what": "x"}, attachments=too_many)
     with pytest.raises(store.AttachmentRejected, match="empty"):
-        services.report_submit(channel=channel, answers={"what": "x"},
-                               attachments=[SimpleUploadedFile("ok.txt", b"fine"), SimpleUploadedFile("e.txt", b"")])
+        services.report_submit(
+            channel=channel,
+            answers={"what": "x"},
+            attachments=[SimpleUploadedFile("ok.txt", b"fine"), SimpleUploadedFile("e.txt", b"")],
+        )
     assert not Attachment.objects.exists()
     assert list(store.store_dir().iterdir()) == []  # the first file of the failed submission was removed
 

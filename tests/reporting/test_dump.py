@@ -101,21 +101,28 @@ def test_no_planted_text_in_database_or_store(channel: Channel, handler: Staff, 
         SimpleUploadedFile("photo.jpg", jpeg_with_comment(PLANTED["image_comment"])),
     ]
     report, receipt = services.report_submit(
-        channel=channel, answers={"what": f"The official took {PLANTED['answer']}", "who": "official"},
-        attachments=files, identity={"name": PLANTED["identity"], "contact": "phone"},
+        channel=channel,
+        answers={"what": f"The official took {PLANTED['answer']}", "who": "official"},
+        attachments=files,
+        identity={"name": PLANTED["identity"], "contact": "phone"},
     )
     session = services.reporter_sign_in(receipt=receipt)
     services.report_message_add(report=report, text=PLANTED["message"])
     token = services.reporter_session_open(session=session)
-    response = Client().post("/api/v1/reporting/reporter/messages", json.dumps({"text": PLANTED["api_message"]}),
-                             content_type="application/json", headers={"X-Reporter-Session": token})
+    response = Client().post(
+        "/api/v1/reporting/reporter/messages",
+        json.dumps({"text": PLANTED["api_message"]}),
+        content_type="application/json",
+        headers={"X-Reporter-Session": token},
+    )
     assert response.status_code == 201
     services.report_message_add(report=report, text=PLANTED["staff_message"], author=handler.user)
     services.report_note_add(report=report, user=handler.user, text=PLANTED["note"])
     request = services.identity_disclosure_request(report=report, user=handler.user, reason="needed")
     services.identity_disclosure_approve(request=request, custodian=custodian.user, private_key=custodian.private_key)
-    services.report_close(report=report, user=handler.user, outcome=Report.Outcome.ACTION_TAKEN,
-                          action_taken=PLANTED["action"])
+    services.report_close(
+        report=report, user=handler.user, outcome=Report.Outcome.ACTION_TAKEN, action_taken=PLANTED["action"]
+    )
 
     # The content is really there, for those who hold the keys …
     keys = services.report_keys_for_staff(report=report, user=handler.user, private_key=handler.private_key)
@@ -133,8 +140,9 @@ def test_no_planted_text_in_database_or_store(channel: Channel, handler: Staff, 
     assert PLANTED["file_content"].encode() in b"".join(chunks)
     photo = attachments["photo.jpg"]
     assert photo.stripping == "stripped"
-    _info, stripped_chunks = selectors.attachment_open(attachment=Attachment.objects.get(pk=photo.id), keys=keys,
-                                                       stripped=True)
+    _info, stripped_chunks = selectors.attachment_open(
+        attachment=Attachment.objects.get(pk=photo.id), keys=keys, stripped=True
+    )
     assert PLANTED["image_comment"].encode() not in b"".join(stripped_chunks)
 
     # … but not in a dump.
@@ -161,8 +169,11 @@ def test_the_dump_check_catches_a_leak(channel: Channel, monkeypatch: pytest.Mon
     from probity.reporting import crypto
 
     monkeypatch.setattr(crypto, "seal_json", lambda _key, value: base64.b64encode(json.dumps(value).encode()))
-    services.report_submit(channel=channel, answers={"what": f"x {PLANTED['answer']}"},
-                           attachments=[SimpleUploadedFile("a.txt", b"content")])
+    services.report_submit(
+        channel=channel,
+        answers={"what": f"x {PLANTED['answer']}"},
+        attachments=[SimpleUploadedFile("a.txt", b"content")],
+    )
     found = leaks(dump_database(), dump_store())
     assert any(item.startswith("answer in the database") for item in found)
 

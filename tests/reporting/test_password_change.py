@@ -17,9 +17,7 @@ NEW_PASSWORD = "a-much-better-passphrase-2026"
 
 
 def _change(client: Client, old: str, new: str) -> object:
-    return client.post(
-        "/account/password/", {"old_password": old, "new_password1": new, "new_password2": new}
-    )
+    return client.post("/account/password/", {"old_password": old, "new_password1": new, "new_password2": new})
 
 
 @pytest.mark.django_db
@@ -50,9 +48,7 @@ def test_wrong_old_password_changes_nothing(handler: Staff, verified_client: Cal
 
 
 @pytest.mark.django_db
-def test_key_that_no_longer_opens_blocks_the_change(
-    handler: Staff, verified_client: Callable[..., Client]
-) -> None:
+def test_key_that_no_longer_opens_blocks_the_change(handler: Staff, verified_client: Callable[..., Client]) -> None:
     """If the stored key does not open with the current password, the password is not changed either."""
     services.staff_keys_rewrap(user=handler.user, private_key=handler.private_key, new_password="some-other-secret")
     client = verified_client(user=handler.user)

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 def closed_report(channel: Channel, handler: Staff, outcome: str = Report.Outcome.UNFOUNDED) -> Report:
     report, _receipt = services.report_submit(
-        channel=channel, answers={"what": "RETENTIONSECRET"},
+        channel=channel,
+        answers={"what": "RETENTIONSECRET"},
         attachments=[SimpleUploadedFile("a.txt", b"evidence"), SimpleUploadedFile("b.jpg", b"\xff\xd8\xffnot")],
     )
     services.report_close(report=report, user=handler.user, outcome=outcome, action_taken="none")
@@ -40,8 +41,12 @@ def test_warning_then_deletion_removes_files_and_keys(channel: Channel, handler:
     handler.user.email = "h@example.org"
     handler.user.save()
     report = closed_report(channel, handler)
-    names = [n for pair in Attachment.objects.filter(report=report).values_list(
-        "storage_name", "stripped_storage_name") for n in pair if n]
+    names = [
+        n
+        for pair in Attachment.objects.filter(report=report).values_list("storage_name", "stripped_storage_name")
+        for n in pair
+        if n
+    ]
     assert names and all(store.store_path(n).exists() for n in names)
     assert report.delete_after is not None
 

@@ -113,8 +113,11 @@ def test_flood_control_needs_a_fresh_solved_challenge(channel: Channel, monkeypa
     monkeypatch.setattr(services, "SUBMIT_CLIENT_LIMIT", 1)
     challenge = services.intake_challenge_new()
     with pytest.raises(services.Throttled):
-        services.intake_guard(client="203.0.113.1", challenge=challenge["token"],
-                              solution=services.pow_solve(token=challenge["token"], bits=challenge["bits"]))
+        services.intake_guard(
+            client="203.0.113.1",
+            challenge=challenge["token"],
+            solution=services.pow_solve(token=challenge["token"], bits=challenge["bits"]),
+        )
 
 
 def test_staff_without_assignment_cannot_open_a_report(channel: Channel, make_staff: Callable[..., Staff]) -> None:
@@ -132,16 +135,18 @@ def test_reassignment_and_forwarding_do_not_expose_identity(
 ) -> None:
     report, _receipt = submit(channel, identity="Jane Roe, jane@example.org")
     colleague = make_staff("case_handler")
-    services.report_assign(report=report, user=handler.user, private_key=handler.private_key,
-                           assignee=colleague.user, keep_own=False)
+    services.report_assign(
+        report=report, user=handler.user, private_key=handler.private_key, assignee=colleague.user, keep_own=False
+    )
     with pytest.raises(PermissionDenied):
         services.report_keys_for_staff(report=report, user=handler.user, private_key=handler.private_key)
     keys = services.report_keys_for_staff(report=report, user=colleague.user, private_key=colleague.private_key)
     assert keys.case is not None and keys.identity is None
 
     authority = make_staff("case_handler")
-    services.report_forward(report=report, user=colleague.user, private_key=colleague.private_key,
-                            recipient=authority.user)
+    services.report_forward(
+        report=report, user=colleague.user, private_key=colleague.private_key, recipient=authority.user
+    )
     forwarded = services.report_keys_for_staff(report=report, user=authority.user, private_key=authority.private_key)
     assert forwarded.case is None and forwarded.identity is None
     report.refresh_from_db()
@@ -151,9 +156,12 @@ def test_reassignment_and_forwarding_do_not_expose_identity(
 def test_identity_disclosure_needs_a_custodian(channel: Channel, handler: Staff, custodian: Staff) -> None:
     report, _receipt = submit(channel, identity={"name": "Jane Roe"})
     request = services.identity_disclosure_request(report=report, user=handler.user, reason="witness protection")
-    assert services.identity_disclosure_reason(
-        request=request, custodian=custodian.user, private_key=custodian.private_key
-    ) == "witness protection"
+    assert (
+        services.identity_disclosure_reason(
+            request=request, custodian=custodian.user, private_key=custodian.private_key
+        )
+        == "witness protection"
+    )
     with pytest.raises(PermissionDenied):
         services.identity_disclosure_approve(request=request, custodian=handler.user, private_key=handler.private_key)
     services.identity_disclosure_approve(request=request, custodian=custodian.user, private_key=custodian.private_key)
@@ -177,8 +185,13 @@ def test_identity_given_later(channel: Channel) -> None:
 def test_closure_record(channel: Channel, handler: Staff) -> None:
     report, receipt = submit(channel)
     services.report_status_set(report=report, user=handler.user, status=Report.Status.INVESTIGATION)
-    services.report_close(report=report, user=handler.user, outcome=Report.Outcome.REFERRED,
-                          action_taken="Referred to the prosecutor", message="Your report led to a referral.")
+    services.report_close(
+        report=report,
+        user=handler.user,
+        outcome=Report.Outcome.REFERRED,
+        action_taken="Referred to the prosecutor",
+        message="Your report led to a referral.",
+    )
     report.refresh_from_db()
     assert report.status == Report.Status.CLOSED and report.closed_by == handler.user
     assert report.investigation_opened_on and report.acknowledged_on and report.feedback_given_on
@@ -206,8 +219,9 @@ def test_oral_intake_transcript_is_readable_with_the_receipt(channel: Channel, h
 def test_keys_survive_a_password_change(channel: Channel, handler: Staff) -> None:
     report, _receipt = submit(channel)
     new_password = "a brand new passphrase 77"
-    assert services.staff_password_change(user=handler.user, old_password="correct horse battery staple 42",
-                                          new_password=new_password)
+    assert services.staff_password_change(
+        user=handler.user, old_password="correct horse battery staple 42", new_password=new_password
+    )
     with pytest.raises(DecryptionError):
         services.staff_keys_unlock(user=handler.user, password="correct horse battery staple 42")
     key = services.staff_keys_unlock(user=handler.user, password=new_password)

@@ -33,8 +33,19 @@ def test_channel_setup_and_check(make_user: Callable[..., User], tmp_path: Path)
     handler = make_user("case_handler", username="h1")
     questionnaire = tmp_path / "q.json"
     questionnaire.write_text(json.dumps([{"id": "what", "kind": "text", "label": "What?", "required": True}]))
-    output = run("channels", "setup", "judiciary", "--name", "Judiciary", "--recipient", "h1",
-                 "--feedback-days", "180", "--questionnaire", str(questionnaire))
+    output = run(
+        "channels",
+        "setup",
+        "judiciary",
+        "--name",
+        "Judiciary",
+        "--recipient",
+        "h1",
+        "--feedback-days",
+        "180",
+        "--questionnaire",
+        str(questionnaire),
+    )
     assert "channel judiciary saved" in output
     channel = Channel.objects.get(slug="judiciary")
     assert channel.feedback_days == 180 and list(channel.recipients.all()) == [handler]
@@ -57,16 +68,18 @@ def test_keys_create_and_recover(make_user: Callable[..., User], monkeypatch: py
     assert len(recovery.replace("-", "")) == 32
     with pytest.raises(CommandError, match="recovery key does not open"):
         run("keys", "recover", "h2", "--stdin", stdin="WRONG\nnew password 12345\n", monkeypatch=monkeypatch)
-    new_recovery = run("keys", "recover", "h2", "--stdin", stdin=f"{recovery}\nnew password 12345\n",
-                       monkeypatch=monkeypatch).strip()
+    new_recovery = run(
+        "keys", "recover", "h2", "--stdin", stdin=f"{recovery}\nnew password 12345\n", monkeypatch=monkeypatch
+    ).strip()
     assert new_recovery != recovery
     user = User.objects.get(username="h2")
     assert user.check_password("new password 12345")
     assert services.staff_keys_unlock(user=user, password="new password 12345")
 
 
-def test_deadlines_retention_statistics_export(channel: Channel, handler: Staff, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deadlines_retention_statistics_export(
+    channel: Channel, handler: Staff, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     report, _receipt = services.report_submit(channel=channel, answers={"what": "cli case"})
     later = (report.received_on + timedelta(days=8)).isoformat()
     assert f"{report.reference}\tprocurement\tacknowledge overdue" in run("deadlines", "--today", later)
@@ -75,13 +88,31 @@ def test_deadlines_retention_statistics_export(channel: Channel, handler: Staff,
     assert figures["total"]["received"] == "<3"
 
     target = tmp_path / "export"
-    output = run("export", report.reference, "--user", handler.user.username, "--output", str(target), "--stdin",
-                 stdin=TEST_PASSWORD + "\n", monkeypatch=monkeypatch)
+    output = run(
+        "export",
+        report.reference,
+        "--user",
+        handler.user.username,
+        "--output",
+        str(target),
+        "--stdin",
+        stdin=TEST_PASSWORD + "\n",
+        monkeypatch=monkeypatch,
+    )
     assert "exported" in output
     assert json.loads((target / "case.json").read_text())["timeline"][0]["body"] == {"what": "cli case"}
     with pytest.raises(CommandError) as not_empty:
-        run("export", report.reference, "--user", handler.user.username, "--output", str(target), "--stdin",
-            stdin=TEST_PASSWORD + "\n", monkeypatch=monkeypatch)
+        run(
+            "export",
+            report.reference,
+            "--user",
+            handler.user.username,
+            "--output",
+            str(target),
+            "--stdin",
+            stdin=TEST_PASSWORD + "\n",
+            monkeypatch=monkeypatch,
+        )
     assert not_empty.value.returncode == 2
     with pytest.raises(CommandError, match="no report"):
         run("export", "R-NOPE", "--user", handler.user.username, "--output", str(tmp_path / "x"))

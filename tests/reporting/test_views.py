@@ -25,8 +25,12 @@ PLANTED_BROWSER = "PlantedBrowser/9.9 (Reporter's Laptop)"
 
 
 def reporter_client() -> Client:
-    return Client(REMOTE_ADDR=PLANTED_ADDRESS, HTTP_USER_AGENT=PLANTED_BROWSER,
-                  HTTP_X_FORWARDED_FOR=PLANTED_ADDRESS, HTTP_REFERER="https://intranet.example/" + PLANTED_ADDRESS)
+    return Client(
+        REMOTE_ADDR=PLANTED_ADDRESS,
+        HTTP_USER_AGENT=PLANTED_BROWSER,
+        HTTP_X_FORWARDED_FOR=PLANTED_ADDRESS,
+        HTTP_REFERER="https://intranet.example/" + PLANTED_ADDRESS,
+    )
 
 
 def ticket_of(html: str) -> str:
@@ -41,16 +45,26 @@ def step_one(client: Client, channel: Channel, answers: dict[str, str]) -> Any:
 
 
 def file_report(
-    client: Client, channel: Channel, answers: dict[str, str], *, second: dict[str, Any] | None = None,
-    files: list[SimpleUploadedFile] | None = None, solve: bool = True,
+    client: Client,
+    channel: Channel,
+    answers: dict[str, str],
+    *,
+    second: dict[str, Any] | None = None,
+    files: list[SimpleUploadedFile] | None = None,
+    solve: bool = True,
 ) -> Any:
     """Both steps of the questionnaire, as a browser without JavaScript posts them (plus the proof of work
     a browser with JavaScript adds, unless ``solve`` is False)."""
     response = step_one(client, channel, answers)
     assert response.status_code == 200, response.content.decode()[:2000]
     ticket = ticket_of(response.content.decode())
-    data: dict[str, Any] = {"step": "2", "ticket": ticket, "action": "submit",
-                            **{f"q_{key}": value for key, value in answers.items()}, **(second or {})}
+    data: dict[str, Any] = {
+        "step": "2",
+        "ticket": ticket,
+        "action": "submit",
+        **{f"q_{key}": value for key, value in answers.items()},
+        **(second or {}),
+    }
     if solve:
         data["pow_nonce"] = services.pow_solve(token=ticket, bits=4)
     if files:
@@ -74,8 +88,10 @@ def staff_client(verified_client: Callable[..., Client]) -> Callable[[Staff], Cl
 
     def make(staff: Staff) -> Client:
         client = verified_client(user=staff.user)
-        response = client.post(reverse("reporting:keys"), {"action": "unlock", "password": TEST_PASSWORD,
-                                                           "next": reverse("reporting:inbox")})
+        response = client.post(
+            reverse("reporting:keys"),
+            {"action": "unlock", "password": TEST_PASSWORD, "next": reverse("reporting:inbox")},
+        )
         assert response.status_code == 302, response.content.decode()[:1000]
         return client
 
@@ -99,8 +115,14 @@ def test_reporter_files_without_javascript_gets_receipt_once_and_comes_back(
     monkeypatch.setattr(services, "CHALLENGE_MIN_WAIT", 0)  # the no-JavaScript path waits; no sleeping here
     client = reporter_client()
     evidence = SimpleUploadedFile("minutes.txt", b"meeting minutes: the tender was split", "text/plain")
-    response = file_report(client, channel, {"what": "The road tender was split in two.", "who": "company"},
-                           second={"identity_name": "", "identity_contact": ""}, files=[evidence], solve=False)
+    response = file_report(
+        client,
+        channel,
+        {"what": "The road tender was split in two.", "who": "company"},
+        second={"identity_name": "", "identity_contact": ""},
+        files=[evidence],
+        solve=False,
+    )
     assert response.status_code == 200, response.content.decode()[:3000]
     html = response.content.decode()
     receipt = receipt_in(html)
@@ -128,8 +150,10 @@ def test_reporter_files_without_javascript_gets_receipt_once_and_comes_back(
     case_page = handler_client.get(reverse("reporting:case", args=[report.reference])).content.decode()
     assert "The second half went to the same firm." in case_page
     assert "meeting minutes" not in case_page  # files are downloads, never inline
-    response = handler_client.post(reverse("reporting:case_action", args=[report.reference, "reply"]),
-                                   {"text": "Thank you. Who signed the second contract?"})
+    response = handler_client.post(
+        reverse("reporting:case_action", args=[report.reference, "reply"]),
+        {"text": "Thank you. Who signed the second contract?"},
+    )
     assert response.status_code == 302
     attachment = report.attachments.get()
     download = handler_client.get(reverse("reporting:attachment", args=[report.reference, attachment.pk]))
@@ -154,8 +178,10 @@ def test_conditional_question_is_asked_in_the_second_step_only_when_it_applies(c
 def test_change_my_answers_goes_back_to_the_first_step_filled_in(channel: Channel) -> None:
     client = reporter_client()
     ticket = ticket_of(step_one(client, channel, {"what": "Kickbacks", "who": "official"}).content.decode())
-    response = client.post(reverse("reporting:report", args=[channel.slug]), {
-        "step": "2", "ticket": ticket, "action": "back", "q_what": "Kickbacks", "q_who": "official"})
+    response = client.post(
+        reverse("reporting:report", args=[channel.slug]),
+        {"step": "2", "ticket": ticket, "action": "back", "q_what": "Kickbacks", "q_who": "official"},
+    )
     html = response.content.decode()
     assert 'name="step" value="1"' in html and 'name="ticket"' not in html
     assert re.search(r'<textarea[^>]*name="q_what"[^>]*>\s*Kickbacks</textarea>', html)
@@ -236,8 +262,10 @@ def test_identity_is_disclosed_only_after_a_custodian_approves(
 ) -> None:
     report, _receipt = services.report_submit(channel=channel, answers={"what": "x"}, identity={"name": "Jane Roe"})
     handler_client = staff_client(handler)
-    response = handler_client.post(reverse("reporting:case_action", args=[report.reference, "disclosure"]),
-                                   {"reason": "Needed to protect her from transfer."})
+    response = handler_client.post(
+        reverse("reporting:case_action", args=[report.reference, "disclosure"]),
+        {"reason": "Needed to protect her from transfer."},
+    )
     assert response.status_code == 302
     request = DisclosureRequest.objects.get()
     custodian_client = staff_client(custodian)
@@ -256,12 +284,22 @@ def test_handler_acknowledges_triages_and_closes(
     report, receipt = services.report_submit(channel=channel, answers={"what": "x"})
     client = staff_client(handler)
     act = lambda action, data=None: client.post(  # noqa: E731
-        reverse("reporting:case_action", args=[report.reference, action]), data or {})
+        reverse("reporting:case_action", args=[report.reference, action]), data or {}
+    )
     assert act("acknowledge").status_code == 302
     assert act("reply", {"text": "We opened an investigation.", "feedback": "on"}).status_code == 302
     assert act("status", {"status": "investigation", "sub_status": "awaiting_information"}).status_code == 302
-    assert act("triage", {"note": "Plausible; same firm won twice.", "retaliation_risk": "high",
-                          "retaliation_notes": "Works in the same unit."}).status_code == 302
+    assert (
+        act(
+            "triage",
+            {
+                "note": "Plausible; same firm won twice.",
+                "retaliation_risk": "high",
+                "retaliation_notes": "Works in the same unit.",
+            },
+        ).status_code
+        == 302
+    )
     assert act("close", {"outcome": "referred", "action_taken": "Sent to the prosecutor."}).status_code == 302
     report.refresh_from_db()
     assert report.status == Report.Status.CLOSED and report.acknowledged_on and report.investigation_opened_on
@@ -278,9 +316,16 @@ def test_oral_report_transcript_can_be_checked_by_the_reporter(
     channel: Channel, handler: Staff, staff_client: Callable[[Staff], Client]
 ) -> None:
     client = staff_client(handler)
-    response = client.post(reverse("reporting:intake"), {
-        "channel": channel.slug, "kind": "phone", "transcript": "Caller says the inspector took cash.",
-        "identity_name": "", "identity_contact": ""})
+    response = client.post(
+        reverse("reporting:intake"),
+        {
+            "channel": channel.slug,
+            "kind": "phone",
+            "transcript": "Caller says the inspector took cash.",
+            "identity_name": "",
+            "identity_contact": "",
+        },
+    )
     assert response.status_code == 200, response.content.decode()[:2000]
     receipt = receipt_in(response.content.decode())
     reporter = reporter_client()
@@ -320,8 +365,9 @@ def test_handler_creates_key_sees_recovery_key_once_and_recovers_with_it(
     user.set_password("a brand new password 77")
     user.save()
     client = verified_client(user=user)
-    response = client.post(reverse("reporting:key_recover"),
-                           {"recovery_key": recovery.group(1), "password": "a brand new password 77"})
+    response = client.post(
+        reverse("reporting:key_recover"), {"recovery_key": recovery.group(1), "password": "a brand new password 77"}
+    )
     assert response.status_code == 200 and 'data-testid="recovery-key"' in response.content.decode()
     assert services.staff_keys_unlock(user=user, password="a brand new password 77")
 
@@ -341,18 +387,25 @@ def test_case_page_asks_to_unlock_the_key_first(
 
 
 def test_staff_without_assignment_cannot_read_a_report_through_the_ui(
-    channel: Channel, make_staff: Callable[..., Staff], staff_client: Callable[[Staff], Client],
-    verified_client: Callable[..., Client], make_user: Callable[..., Any],
+    channel: Channel,
+    make_staff: Callable[..., Staff],
+    staff_client: Callable[[Staff], Client],
+    verified_client: Callable[..., Client],
+    make_user: Callable[..., Any],
 ) -> None:
     report, _receipt = services.report_submit(
-        channel=channel, answers={"what": "Secret bribe details"},
-        attachments=[SimpleUploadedFile("proof.txt", b"proof", "text/plain")])
+        channel=channel,
+        answers={"what": "Secret bribe details"},
+        attachments=[SimpleUploadedFile("proof.txt", b"proof", "text/plain")],
+    )
     attachment = report.attachments.get()
     outsider = make_staff("case_handler", username="other-handler")
     client = staff_client(outsider)
     assert report.reference not in client.get(reverse("reporting:inbox")).content.decode()
-    for url in (reverse("reporting:case", args=[report.reference]),
-                reverse("reporting:attachment", args=[report.reference, attachment.pk])):
+    for url in (
+        reverse("reporting:case", args=[report.reference]),
+        reverse("reporting:attachment", args=[report.reference, attachment.pk]),
+    ):
         response = client.get(url)
         assert response.status_code == 404
         assert b"Secret bribe" not in response.content
@@ -369,8 +422,11 @@ def test_staff_pages_need_the_second_factor(channel: Channel, handler: Staff) ->
     response = client.get(reverse("reporting:inbox"))
     assert response.status_code == 302 and "/second-factor/" in response["Location"]
     # …while the reporter's pages stay open to anyone who is not signed in.
-    for url in (reverse("reporting:index"), reverse("reporting:report", args=[channel.slug]),
-                reverse("reporting:receipt")):
+    for url in (
+        reverse("reporting:index"),
+        reverse("reporting:report", args=[channel.slug]),
+        reverse("reporting:receipt"),
+    ):
         assert Client().get(url).status_code == 200
 
 
@@ -381,17 +437,28 @@ PAYLOADS = ("<script>alert('x')</script>", "{{ 7*7 }}", "{% debug %}")
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_text_from_reporters_and_staff_is_escaped_on_every_page(
-    payload: str, channel: Channel, handler: Staff, custodian: Staff, staff_client: Callable[[Staff], Client],
+    payload: str,
+    channel: Channel,
+    handler: Staff,
+    custodian: Staff,
+    staff_client: Callable[[Staff], Client],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(services, "CHALLENGE_MIN_WAIT", 0)
     reporter = reporter_client()
     name = f"{payload.replace('/', '')}.txt"  # a file name cannot hold a slash
     response = file_report(
-        reporter, channel, {"what": f"what {payload}", "who": "other", "when": "2024-05-01", "amount": "12.50"},
-        second={"q_who_other": f"who {payload}", "identity_name": f"name {payload}",
-                "identity_contact": f"contact {payload}"},
-        files=[SimpleUploadedFile(name, b"file", "text/plain")], solve=False)
+        reporter,
+        channel,
+        {"what": f"what {payload}", "who": "other", "when": "2024-05-01", "amount": "12.50"},
+        second={
+            "q_who_other": f"who {payload}",
+            "identity_name": f"name {payload}",
+            "identity_contact": f"contact {payload}",
+        },
+        files=[SimpleUploadedFile(name, b"file", "text/plain")],
+        solve=False,
+    )
     assert response.status_code == 200, response.content.decode()[:3000]
     receipt = receipt_in(response.content.decode())
     sign_in(reporter, receipt)
@@ -399,7 +466,8 @@ def test_text_from_reporters_and_staff_is_escaped_on_every_page(
     report = Report.objects.get()
     handler_client = staff_client(handler)
     act = lambda action, data: handler_client.post(  # noqa: E731
-        reverse("reporting:case_action", args=[report.reference, action]), data)
+        reverse("reporting:case_action", args=[report.reference, action]), data
+    )
     act("reply", {"text": f"reply {payload}"})
     act("triage", {"note": f"note {payload}", "retaliation_risk": "low", "retaliation_notes": f"risk {payload}"})
     act("disclosure", {"reason": f"reason {payload}"})
@@ -482,8 +550,9 @@ def test_no_address_or_browser_in_any_log_record(
     client.get(reverse("reporting:index"))
     client.get(reverse("reporting:report", args=[channel.slug]))
     step_one(client, channel, {"what": ""})  # a 400 is logged by django.request
-    response = file_report(client, channel, {"what": "x"}, solve=False,
-                           files=[SimpleUploadedFile("a.txt", b"a", "text/plain")])
+    response = file_report(
+        client, channel, {"what": "x"}, solve=False, files=[SimpleUploadedFile("a.txt", b"a", "text/plain")]
+    )
     receipt = receipt_in(response.content.decode())
     sign_in(client, "0000 0000 0000 0000")
     sign_in(client, receipt)
@@ -506,17 +575,33 @@ def test_administrator_creates_a_channel_with_recipients_and_custodians(
 ) -> None:
     admin = verified_client("administrator")
     questions = '[{"id": "what", "kind": "textarea", "label": "What happened?", "required": true}]'
-    response = admin.post(reverse("reporting:channel_new"), {
-        "slug": "judiciary", "name": "Judiciary", "description": "", "questions": questions,
-        "acknowledge_days": "7", "feedback_days": "180", "active": "on",
-        "recipients": [str(handler.user.pk)], "custodians": [str(custodian.user.pk)]})
+    response = admin.post(
+        reverse("reporting:channel_new"),
+        {
+            "slug": "judiciary",
+            "name": "Judiciary",
+            "description": "",
+            "questions": questions,
+            "acknowledge_days": "7",
+            "feedback_days": "180",
+            "active": "on",
+            "recipients": [str(handler.user.pk)],
+            "custodians": [str(custodian.user.pk)],
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     channel = Channel.objects.get(slug="judiciary")
     assert channel.feedback_days == 180 and list(channel.recipients.all()) == [handler.user]
     assert list(channel.custodians.all()) == [custodian.user]
-    bad = admin.post(reverse("reporting:channel_edit", args=["judiciary"]), {
-        "name": "Judiciary", "questions": '[{"id": "what", "kind": "essay", "label": "x"}]',
-        "acknowledge_days": "7", "feedback_days": "180"})
+    bad = admin.post(
+        reverse("reporting:channel_edit", args=["judiciary"]),
+        {
+            "name": "Judiciary",
+            "questions": '[{"id": "what", "kind": "essay", "label": "x"}]',
+            "acknowledge_days": "7",
+            "feedback_days": "180",
+        },
+    )
     assert bad.status_code == 400 and "unknown kind" in bad.content.decode()
     assert verified_client("case_handler").get(reverse("reporting:channels")).status_code == 403
 
@@ -535,8 +620,12 @@ def test_privacy_middleware_scrubs_reporting_requests_and_leaves_others_alone() 
         return HttpResponse("ok")
 
     middleware = ReporterPrivacyMiddleware(view)
-    factory = RequestFactory(REMOTE_ADDR=PLANTED_ADDRESS, HTTP_USER_AGENT=PLANTED_BROWSER,
-                             HTTP_X_FORWARDED_FOR=PLANTED_ADDRESS, HTTP_REFERER="https://elsewhere.example/x")
+    factory = RequestFactory(
+        REMOTE_ADDR=PLANTED_ADDRESS,
+        HTTP_USER_AGENT=PLANTED_BROWSER,
+        HTTP_X_FORWARDED_FOR=PLANTED_ADDRESS,
+        HTTP_REFERER="https://elsewhere.example/x",
+    )
     response = middleware(factory.get("/api/v1/reporting/channels"))
     assert seen["REMOTE_ADDR"] == "0.0.0.0" and seen["HTTP_USER_AGENT"] == ""  # noqa: S104
     assert seen["HTTP_X_FORWARDED_FOR"] == "" and seen["HTTP_REFERER"] == ""

@@ -26,9 +26,7 @@ def test_register_creates_then_updates() -> None:
     first = warehouse_register_table(name="contracts", row_count=10, description="OCDS awards", source="ocds.jsonl")
     assert first.engine == "duckdb"
     earlier = first.refreshed_at
-    second = warehouse_register_table(
-        name="contracts", row_count=12, refreshed_at=earlier + timedelta(minutes=5)
-    )
+    second = warehouse_register_table(name="contracts", row_count=12, refreshed_at=earlier + timedelta(minutes=5))
     assert second.pk == first.pk
     assert second.row_count == 12
     assert second.description == "OCDS awards" and second.source == "ocds.jsonl"  # kept when not given

@@ -103,8 +103,9 @@ def test_expression_on_duckdb_matches_a_hand_count() -> None:
             "contract_id": pa.array([1, 2, 3, 4, 5, 6], pa.int64()),
             "buyer": ["A", "A", "A", "A", "B", "B"],
             "supplier_id": pa.array([1, 1, 2, 3, 1, 1], pa.int64()),
-            "amount": pa.array([Decimal(v) for v in ("10.00", "30.00", "60.00", "-5.00", "7.50", "2.50")],
-                               pa.decimal128(14, 2)),
+            "amount": pa.array(
+                [Decimal(v) for v in ("10.00", "30.00", "60.00", "-5.00", "7.50", "2.50")], pa.decimal128(14, 2)
+            ),
             "method": ["open", "direct", "open", "open", "open", "cancelled"],
             "bidders": pa.array([1, None, 3, 1, 2, 1], pa.int32()),
             "signed": pa.array([date(2023, 1, 1)] * 6, pa.date32()),

@@ -91,8 +91,17 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(DetectorRun)
 class DetectorRunAdmin(ReadOnlyAdmin):
-    list_display = ("detector_code", "started_at", "status", "subjects_checked", "flagged", "passed",
-                    "not_applicable", "duration_seconds", "started_by")
+    list_display = (
+        "detector_code",
+        "started_at",
+        "status",
+        "subjects_checked",
+        "flagged",
+        "passed",
+        "not_applicable",
+        "duration_seconds",
+        "started_by",
+    )
     list_filter = ("detector_code", "status")
 
 

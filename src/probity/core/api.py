@@ -129,14 +129,11 @@ STATUS_CODES = {
 _RENDERER = JSONRenderer()
 
 NOT_AUTHENTICATED = (
-    "Authentication is required: send 'Authorization: Bearer <token>' with a valid, unexpired token, "
-    "or sign in."
+    "Authentication is required: send 'Authorization: Bearer <token>' with a valid, unexpired token, or sign in."
 )
 
 
-def error_response(
-    request: HttpRequest, status: int, code: str, message: str, details: Any = None
-) -> HttpResponse:
+def error_response(request: HttpRequest, status: int, code: str, message: str, details: Any = None) -> HttpResponse:
     """The one error shape of the API, as a JSON response."""
     body = {"error": {"code": code, "message": message, "details": details}}
     response = HttpResponse(
@@ -180,7 +177,10 @@ def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return error_response(
-        request, 422, "validation_error", "The request is not valid; 'details' lists each problem.",
+        request,
+        422,
+        "validation_error",
+        "The request is not valid; 'details' lists each problem.",
         exc.errors,
     )
 
@@ -296,8 +296,7 @@ class VerifiedSessionAuth(APIKeyCookie):
             raise ApiError(
                 403,
                 "csrf_failed",
-                "The CSRF check failed: send the X-CSRFToken header with the page's token, "
-                "or use a bearer token.",
+                "The CSRF check failed: send the X-CSRFToken header with the page's token, or use a bearer token.",
             )
         return self.authenticate(request, request.COOKIES.get(self.param_name))
 
@@ -429,12 +428,14 @@ def _identifiers(user: User, queryset: QuerySet[Identifier]) -> list[dict[str, A
     rows = []
     for identifier in visible_to(user, queryset).order_by("scheme", "issuer", "pk"):
         hashed = identifier.scheme in Identifier.HASHED_SCHEMES
-        rows.append({
-            "scheme": identifier.scheme,
-            "issuer": identifier.issuer,
-            "value": None if hashed else identifier.value,
-            "hashed": hashed,
-        })
+        rows.append(
+            {
+                "scheme": identifier.scheme,
+                "issuer": identifier.issuer,
+                "value": None if hashed else identifier.value,
+                "hashed": hashed,
+            }
+        )
     return rows
 
 
@@ -460,11 +461,13 @@ def person_detail(request: HttpRequest, person_id: int) -> dict[str, Any]:
         outgoing = relation.person_id == person.pk
         other = relation.relative if outgoing else relation.person
         if other.pk in visible_others:
-            family.append({
-                "person": {"id": other.pk, "name": other.name},
-                "relation": relation.kind,
-                "direction": "relative" if outgoing else "relative_of",
-            })
+            family.append(
+                {
+                    "person": {"id": other.pk, "name": other.name},
+                    "relation": relation.kind,
+                    "direction": "relative" if outgoing else "relative_of",
+                }
+            )
     return {
         "id": person.pk,
         "name": person.name,
@@ -541,9 +544,7 @@ def _detector_out(detector: Any) -> dict[str, Any]:
     }
 
 
-@detectors.get(
-    "/detectors", response={200: list[DetectorOut], **errors(422)}, summary="The detector registry"
-)
+@detectors.get("/detectors", response={200: list[DetectorOut], **errors(422)}, summary="The detector registry")
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
 def detector_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [_detector_out(detector) for detector in detector_registry().values()]
@@ -554,9 +555,7 @@ def detector_list(request: HttpRequest) -> list[dict[str, Any]]:
     response={201: DetectorRunOut, **errors(400, 403, 404, 422)},
     summary="Run a detector now and store its findings",
 )
-def detector_run(
-    request: HttpRequest, code: str, payload: DetectorRunIn | None = None
-) -> Status[DetectorRun]:
+def detector_run(request: HttpRequest, code: str, payload: DetectorRunIn | None = None) -> Status[DetectorRun]:
     user = _user(request)
     _require(user, "core.run_detector", "Your role may not run detectors.")
     parameters = payload.parameters if payload is not None else {}
@@ -565,9 +564,13 @@ def detector_run(
         with audit_as(user):
             run = services.detector_run(code=code, parameters=parameters, actor=user)
     except Exception as exc:
-        failed = DetectorRun.objects.filter(
-            detector_code=code, status=DetectorRun.Status.FAILED, started_by=user.get_username()
-        ).order_by("-started_at", "-pk").first()
+        failed = (
+            DetectorRun.objects.filter(
+                detector_code=code, status=DetectorRun.Status.FAILED, started_by=user.get_username()
+            )
+            .order_by("-started_at", "-pk")
+            .first()
+        )
         logger.exception("detector %s failed (run %s)", code, failed.pk if failed else "?", exc_info=exc)
         raise ApiError(
             500,
@@ -631,9 +634,7 @@ def findings_router() -> Router:
             user=user, detector_code=detector, outcome=outcome, triage=triage, subject_type=subject_type
         )
 
-    @findings.get(
-        "/findings/{int:finding_id}", response={200: FindingOut, **errors(403, 404)}, summary="One finding"
-    )
+    @findings.get("/findings/{int:finding_id}", response={200: FindingOut, **errors(403, 404)}, summary="One finding")
     def finding_detail(request: HttpRequest, finding_id: int) -> Finding:
         user = _user(request)
         _require(user, "core.view_finding", "Your role may not see findings.")
@@ -648,9 +649,7 @@ def findings_router() -> Router:
         user = _user(request)
         _require(user, "core.triage_finding", "Your role may not confirm or dismiss findings.")
         finding = _get_visible(user, Finding.objects.all(), finding_id)
-        return services.finding_triage(
-            finding=finding, decision=payload.decision, reason=payload.reason, actor=user
-        )
+        return services.finding_triage(finding=finding, decision=payload.decision, reason=payload.reason, actor=user)
 
     return findings
 
@@ -681,9 +680,7 @@ def audit_log_verify(request: HttpRequest) -> dict[str, Any]:
 tokens = Router(tags=["tokens"])
 
 
-@tokens.get(
-    "/tokens", response={200: list[TokenOut], **errors(422)}, summary="Your API tokens (never the secret)"
-)
+@tokens.get("/tokens", response={200: list[TokenOut], **errors(422)}, summary="Your API tokens (never the secret)")
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
 def token_list(request: HttpRequest) -> QuerySet[APIToken]:
     return APIToken.objects.filter(user=_user(request)).order_by("-created_at", "-pk")
@@ -741,7 +738,9 @@ fallback = Router()
 @fallback.api_operation(ALL_METHODS, "/{path:path}", auth=None, include_in_schema=False)
 def unknown_path(request: HttpRequest, path: str) -> HttpResponse:
     return error_response(
-        request, 404, "not_found",
+        request,
+        404,
+        "not_found",
         f"There is no API endpoint at {request.path}; the list of endpoints is at /api/v1/docs.",
     )
 
@@ -796,7 +795,9 @@ def _wrap_pattern(pattern: URLResolver | URLPattern) -> URLResolver | URLPattern
             response = view(request, *args, **kwargs)
         except Http404:
             return error_response(
-                request, 404, "not_found",
+                request,
+                404,
+                "not_found",
                 "There is nothing at this address; the list of endpoints is at /api/v1/docs.",
             )
         is_json = response.get("Content-Type", "").startswith("application/json")
@@ -829,9 +830,7 @@ def build_api(*, routers: Iterable[tuple[str, Router]], urls_namespace: str = "a
         auth=[BearerTokenAuth(), VerifiedSessionAuth()],
         # Swagger UI from ninja's bundled static files ("ninja" is in INSTALLED_APPS), never a CDN;
         # no online validator badge (it would call validator.swagger.io).
-        docs=Swagger(
-            settings={"validatorUrl": None, "persistAuthorization": False, "tryItOutEnabled": False}
-        ),
+        docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False, "tryItOutEnabled": False}),
     )
     for exc_class, handler in EXCEPTION_HANDLERS:
         api.add_exception_handler(exc_class, handler)

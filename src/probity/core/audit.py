@@ -82,7 +82,14 @@ def _canonical(value: Any) -> Any:
 
 
 SEALED_FIELDS = (
-    "sequence", "recorded_at", "actor", "action", "object_type", "object_id", "object_label", "details",
+    "sequence",
+    "recorded_at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "object_label",
+    "details",
     "previous_hash",
 )
 
@@ -162,16 +169,14 @@ def audit_verify(*, batch_size: int = 2000, progress: Any = None) -> AuditVerifi
     for row in queryset.iterator(chunk_size=batch_size):
         sequence = row["sequence"]
         if sequence != expected_sequence:
-            missing = f"{expected_sequence}" if sequence == expected_sequence + 1 else (
-                f"{expected_sequence}–{sequence - 1}"
+            missing = (
+                f"{expected_sequence}" if sequence == expected_sequence + 1 else (f"{expected_sequence}–{sequence - 1}")
             )
             result.problems.append(
                 AuditProblem(sequence, f"entries {missing} are missing (deleted) before entry {sequence}")
             )
         if row["previous_hash"] != previous_hash:
-            result.problems.append(
-                AuditProblem(sequence, f"entry {sequence} does not link to the entry before it")
-            )
+            result.problems.append(AuditProblem(sequence, f"entry {sequence} does not link to the entry before it"))
         recomputed = entry_digest(row)
         if not hmac.compare_digest(recomputed, row["entry_hash"]):
             result.problems.append(
@@ -259,21 +264,35 @@ def _on_delete(sender: type[models.Model], instance: Audited, **_: Any) -> None:
 
 
 def _on_signed_in(sender: Any, request: Any, user: Any, **_: Any) -> None:
-    audit_record(action=AuditEntry.Action.SIGN_IN, actor=user.get_username(), object_type="auth.user",
-                 object_id=str(user.pk), object_label=user.get_username())
+    audit_record(
+        action=AuditEntry.Action.SIGN_IN,
+        actor=user.get_username(),
+        object_type="auth.user",
+        object_id=str(user.pk),
+        object_label=user.get_username(),
+    )
 
 
 def _on_signed_out(sender: Any, request: Any, user: Any, **_: Any) -> None:
     if user is not None:
-        audit_record(action=AuditEntry.Action.SIGN_OUT, actor=user.get_username(), object_type="auth.user",
-                     object_id=str(user.pk), object_label=user.get_username())
+        audit_record(
+            action=AuditEntry.Action.SIGN_OUT,
+            actor=user.get_username(),
+            object_type="auth.user",
+            object_id=str(user.pk),
+            object_label=user.get_username(),
+        )
 
 
 def _on_sign_in_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **_: Any) -> None:
     # Django already replaces the password in ``credentials``; only the user name is kept.
     username = str(credentials.get("username", ""))[:150]
-    audit_record(action=AuditEntry.Action.SIGN_IN_FAILED, actor=f"anonymous:{username}",
-                 object_type="auth.user", object_label=username)
+    audit_record(
+        action=AuditEntry.Action.SIGN_IN_FAILED,
+        actor=f"anonymous:{username}",
+        object_type="auth.user",
+        object_label=username,
+    )
 
 
 USER_IGNORED_FIELDS = frozenset({"last_login"})
@@ -294,7 +313,9 @@ def _on_user_saved(sender: Any, instance: Any, created: bool, raw: bool = False,
     if changes:
         audit_record(
             action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
-            object_type="auth.user", object_id=str(instance.pk), object_label=instance.get_username(),
+            object_type="auth.user",
+            object_id=str(instance.pk),
+            object_label=instance.get_username(),
             details={"fields": changes},
         )
 
@@ -307,8 +328,13 @@ def _on_user_groups_changed(sender: Any, instance: Any, action: str, pk_set: Any
     if isinstance(instance, User):
         names = sorted(Group.objects.filter(pk__in=pk_set or []).values_list("name", flat=True))
         label = instance.get_username()
-        audit_record(action=AuditEntry.Action.UPDATE, object_type="auth.user", object_id=str(instance.pk),
-                     object_label=label, details={"roles": {action.removeprefix("post_"): names}})
+        audit_record(
+            action=AuditEntry.Action.UPDATE,
+            object_type="auth.user",
+            object_id=str(instance.pk),
+            object_label=label,
+            details={"roles": {action.removeprefix("post_"): names}},
+        )
 
 
 def connect_hooks() -> None:

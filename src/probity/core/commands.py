@@ -48,9 +48,7 @@ class Subcommands:
             kwargs["description"] = description
         return self._action.add_parser(name, **kwargs)
 
-    def add(
-        self, name: str, handler: Handler, *, help: str, description: str | None = None
-    ) -> argparse.ArgumentParser:
+    def add(self, name: str, handler: Handler, *, help: str, description: str | None = None) -> argparse.ArgumentParser:
         """A subcommand run by ``handler(**options)``; returns its parser for its own arguments."""
         parser = self._add_parser(name, help, description)
         parser.set_defaults(**{_HANDLER: handler})

@@ -12,10 +12,14 @@ from probity.core.models import Finding
 
 
 class SignInForm(AuthenticationForm):
-    username = forms.CharField(label=_("User name"), max_length=150,
-                               widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(label=_("Password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = forms.CharField(
+        label=_("User name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
     error_messages = {
         "invalid_login": _("The user name or password is not correct. Both are case-sensitive."),
         "inactive": _("This account is inactive."),
@@ -54,7 +58,9 @@ class TriageForm(forms.Form):
 
 class FindingFilterForm(forms.Form):
     detector = forms.CharField(label=_("Detector"), required=False)
-    outcome = forms.ChoiceField(label=_("Outcome"), required=False,
-                                choices=[("", _("Any"))] + list(Finding.Outcome.choices))
-    triage = forms.ChoiceField(label=_("Triage"), required=False,
-                               choices=[("", _("Any"))] + list(Finding.Triage.choices))
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), required=False, choices=[("", _("Any"))] + list(Finding.Outcome.choices)
+    )
+    triage = forms.ChoiceField(
+        label=_("Triage"), required=False, choices=[("", _("Any"))] + list(Finding.Triage.choices)
+    )

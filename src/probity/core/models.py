@@ -58,7 +58,11 @@ class PublicBody(Audited):
     )
     country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2"))
     source_key = models.CharField(
-        _("source key"), max_length=200, unique=True, null=True, blank=True,
+        _("source key"),
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("stable key of the record in the source it was imported from; makes re-imports idempotent"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -83,8 +87,12 @@ class PublicBody(Audited):
         return chain
 
     def clean(self) -> None:
-        if self.pk and self.parent_id and (
-            self.parent_id == self.pk or any(a.pk == self.pk for a in self.parent.ancestors())  # type: ignore[union-attr]
+        if (
+            self.pk
+            and self.parent_id
+            and (
+                self.parent_id == self.pk or any(a.pk == self.pk for a in self.parent.ancestors())  # type: ignore[union-attr]
+            )
         ):
             raise ValidationError({"parent": _("A body cannot be placed under itself.")})
 
@@ -103,7 +111,11 @@ class Person(Audited):
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     nationality = models.CharField(_("nationality"), max_length=2, blank=True)
     source_key = models.CharField(
-        _("source key"), max_length=200, unique=True, null=True, blank=True,
+        _("source key"),
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("stable key of the record in the source it was imported from; makes re-imports idempotent"),
     )
     user = models.OneToOneField(
@@ -195,7 +207,11 @@ class Organisation(Audited):
     dissolved = models.DateField(_("dissolved"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=500, blank=True)
     source_key = models.CharField(
-        _("source key"), max_length=200, unique=True, null=True, blank=True,
+        _("source key"),
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("stable key of the record in the source it was imported from; makes re-imports idempotent"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -221,7 +237,11 @@ class Position(Audited):
     end_date = models.DateField(_("end"), null=True, blank=True)
     is_pep = models.BooleanField(_("politically exposed"), default=False)
     source_key = models.CharField(
-        _("source key"), max_length=200, unique=True, null=True, blank=True,
+        _("source key"),
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("stable key of the record in the source it was imported from; makes re-imports idempotent"),
     )
 
@@ -309,7 +329,6 @@ class Identifier(Audited):
         key = settings.IDENTIFIER_KEY.encode()
         message = f"{scheme}|{issuer.upper()}|{Identifier.normalise(value)}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()
-
 
 
 # --- audit log -------------------------------------------------------------------------------

@@ -39,26 +39,43 @@ CORE_MODELS = ("publicbody", "person", "personname", "familyrelation", "organisa
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     ADMINISTRATOR: {
         *(f"core.{action}_{model}" for model in CORE_MODELS for action in ("view", "add", "change", "delete")),
-        "core.view_finding", "core.change_finding", "core.triage_finding",
-        "core.view_detectorrun", "core.run_detector",
-        "core.view_auditentry", "core.verify_auditentry",
-        "core.view_apitoken", "core.delete_apitoken",
-        "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
+        "core.view_finding",
+        "core.change_finding",
+        "core.triage_finding",
+        "core.view_detectorrun",
+        "core.run_detector",
+        "core.view_auditentry",
+        "core.verify_auditentry",
+        "core.view_apitoken",
+        "core.delete_apitoken",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
     },
     ANALYST: {
         *(f"core.view_{model}" for model in CORE_MODELS),
-        "core.view_finding", "core.triage_finding", "core.view_detectorrun", "core.run_detector",
+        "core.view_finding",
+        "core.triage_finding",
+        "core.view_detectorrun",
+        "core.run_detector",
     },
     VERIFIER: {
         *(f"core.view_{model}" for model in CORE_MODELS),
-        "core.view_finding", "core.triage_finding", "core.view_detectorrun",
+        "core.view_finding",
+        "core.triage_finding",
+        "core.view_detectorrun",
     },
     DECLARANT: set(),  # sees only their own records, through the object rules in rules.py
     CASE_HANDLER: {"core.view_publicbody", "core.view_position"},  # cases: only those assigned (rules.py)
     AUDITOR: {
         *(f"core.view_{model}" for model in CORE_MODELS),
-        "core.view_finding", "core.view_detectorrun", "core.view_auditentry", "core.verify_auditentry",
-        "auth.view_user", "auth.view_group",
+        "core.view_finding",
+        "core.view_detectorrun",
+        "core.view_auditentry",
+        "core.verify_auditentry",
+        "auth.view_user",
+        "auth.view_group",
     },
 }
 

@@ -244,9 +244,7 @@ class TokenOut(Schema):
 
 
 class TokenCreateIn(Schema):
-    name: str = Field(
-        ..., min_length=1, max_length=100, description="what the token is for, e.g. 'nightly export'"
-    )
+    name: str = Field(..., min_length=1, max_length=100, description="what the token is for, e.g. 'nightly export'")
     expires_days: int | None = Field(None, ge=1, le=3650, description="days until the token stops working")
 
 

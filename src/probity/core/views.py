@@ -77,11 +77,20 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             allowed, _details = device.verify_is_allowed()
             if allowed and device.verify_token(form.cleaned_data["code"]):
                 otp_login(request, device)
-                audit_record(action=AuditEntry.Action.SECOND_FACTOR, object_type="auth.user",
-                             object_id=str(request.user.pk), object_label=request.user.get_username())
+                audit_record(
+                    action=AuditEntry.Action.SECOND_FACTOR,
+                    object_type="auth.user",
+                    object_id=str(request.user.pk),
+                    object_label=request.user.get_username(),
+                )
                 return redirect(_safe_next(request, reverse("core:dashboard")))
-        form.add_error("code", _("That code is not valid. Codes change every 30 seconds; "
-                                 "after several wrong codes you must wait before trying again."))
+        form.add_error(
+            "code",
+            _(
+                "That code is not valid. Codes change every 30 seconds; "
+                "after several wrong codes you must wait before trying again."
+            ),
+        )
     return render(request, "core/second_factor.html", {"form": form, "next": _safe_next(request, "")})
 
 
@@ -99,16 +108,19 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
-            audit_record(action=AuditEntry.Action.SECOND_FACTOR_ENROLLED, object_type="auth.user",
-                         object_id=str(request.user.pk), object_label=request.user.get_username())
+            audit_record(
+                action=AuditEntry.Action.SECOND_FACTOR_ENROLLED,
+                object_type="auth.user",
+                object_id=str(request.user.pk),
+                object_label=request.user.get_username(),
+            )
             messages.success(request, _("Your authenticator app is set up."))
             return redirect(_safe_next(request, reverse("core:dashboard")))
         form.add_error("code", _("That code does not match. Check the clock of your phone and try the next code."))
     qr = segno.make(device.config_url, error="m")
     context = {
         "form": form,
-        "qr_svg_data": "data:image/svg+xml;base64,"
-        + base64.b64encode(qr.svg_inline(scale=5).encode()).decode(),
+        "qr_svg_data": "data:image/svg+xml;base64," + base64.b64encode(qr.svg_inline(scale=5).encode()).decode(),
         "secret": base64.b32encode(device.bin_key).decode().rstrip("="),
         "next": _safe_next(request, ""),
     }
@@ -179,8 +191,12 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if not request.user.has_perm("core.triage_finding"):
             return HttpResponse(status=403)
         if form.is_valid():
-            services.finding_triage(finding=finding, decision=form.cleaned_data["decision"],
-                                    reason=form.cleaned_data["reason"], actor=cast(User, request.user))
+            services.finding_triage(
+                finding=finding,
+                decision=form.cleaned_data["decision"],
+                reason=form.cleaned_data["reason"],
+                actor=cast(User, request.user),
+            )
             messages.success(request, _("Triage saved."))
             return redirect("core:finding", pk=finding.pk)
     detector = detector_registry().get(finding.detector_code)

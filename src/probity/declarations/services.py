@@ -235,9 +235,7 @@ def _store(record: Any, label: str, report: ImportReport, actor: User | None, so
     _store_one(record, label, report, actor, source)
 
 
-def _store_one(
-    record: dict[str, Any], label: str, report: ImportReport, actor: User | None, source: str
-) -> None:
+def _store_one(record: dict[str, Any], label: str, report: ImportReport, actor: User | None, source: str) -> None:
     try:
         with transaction.atomic():  # validation fails inside: the declarant created for it is rolled back too
             result = declaration_submit(declarant=_declarant_for(record), payload=record, actor=actor, source=source)

@@ -53,9 +53,7 @@ def allowed_by(check: Callable[..., bool]) -> Callable[[View], View]:
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    declarations = list(
-        selectors.declarations_visible(user=request.user).order_by("-year", "declarant__name", "pk")
-    )
+    declarations = list(selectors.declarations_visible(user=request.user).order_by("-year", "declarant__name", "pk"))
     staff = may_see_findings(user=request.user)
     scores = selectors.risk_scores(declaration_ids=[d.pk for d in declarations]) if staff else {}
     ranked = sorted(declarations, key=lambda d: (-scores.get(d.pk, 0.0), -d.year))

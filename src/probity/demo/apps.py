@@ -7,7 +7,6 @@ from probity.core.modules import ModuleConfig
 
 
 class DemoConfig(ModuleConfig):
-
     name = "probity.demo"
     label = "demo"
     verbose_name = _("Demo country")

@@ -6,7 +6,6 @@ from probity.core.modules import ModuleConfig
 
 
 class EntitiesConfig(ModuleConfig):
-
     name = "probity.entities"
     label = "entities"
     verbose_name = _("Entities")

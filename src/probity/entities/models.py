@@ -29,11 +29,19 @@ class Entity(Audited):
     countries = models.JSONField(_("countries"), default=list, blank=True)
     cluster = models.CharField(_("cluster"), max_length=200, db_index=True)
     person = models.ForeignKey(
-        "core.Person", on_delete=models.SET_NULL, null=True, blank=True, related_name="entities",
+        "core.Person",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="entities",
         verbose_name=_("person"),
     )
     organisation = models.ForeignKey(
-        "core.Organisation", on_delete=models.SET_NULL, null=True, blank=True, related_name="entities",
+        "core.Organisation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="entities",
         verbose_name=_("organisation"),
     )
     first_seen = models.DateTimeField(_("first seen"), auto_now_add=True)
@@ -70,7 +78,10 @@ class EntityName(models.Model):
     script = models.CharField(_("script"), max_length=4, blank=True, help_text=_("ISO 15924, e.g. Latn, Cyrl, Hani"))
     normalised = models.CharField(_("normalised"), max_length=500, blank=True)
     keys = models.CharField(
-        _("phonetic keys"), max_length=500, blank=True, db_index=True,
+        _("phonetic keys"),
+        max_length=500,
+        blank=True,
+        db_index=True,
         help_text=_("space-separated consonant skeletons of the name's tokens in every transliteration"),
     )
 
@@ -94,9 +105,7 @@ class EntityReference(models.Model):
     class Meta:
         verbose_name = _("entity reference")
         verbose_name_plural = _("entity references")
-        constraints = [
-            models.UniqueConstraint(fields=["entity", "prop", "target_id"], name="entityreference_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["entity", "prop", "target_id"], name="entityreference_unique")]
 
     def __str__(self) -> str:
         return f"{self.entity_id}.{self.prop} → {self.target_id}"

@@ -21,15 +21,37 @@ from probity.entities.resolution import IDENTIFIER_PROPS
 
 ALGORITHM = "probity-v1"
 # Clients written for OpenSanctions pass their algorithm names; they are served by probity-v1.
-ALGORITHM_ALIASES = frozenset({ALGORITHM, "best", "default", "logic-v1", "logic-v2", "regression-v1",
-                               "regression-v2", "name-based", "name-qualified"})
+ALGORITHM_ALIASES = frozenset(
+    {
+        ALGORITHM,
+        "best",
+        "default",
+        "logic-v1",
+        "logic-v2",
+        "regression-v1",
+        "regression-v2",
+        "name-based",
+        "name-qualified",
+    }
+)
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 500
 DEFAULT_THRESHOLD = 0.7
 DEFAULT_CUTOFF = 0.5
 MAX_CANDIDATES = 2000
-TARGET_TOPICS = frozenset({"sanction", "sanction.linked", "debarment", "role.pep", "role.rca", "crime",
-                           "poi", "corp.disqual", "export.control"})
+TARGET_TOPICS = frozenset(
+    {
+        "sanction",
+        "sanction.linked",
+        "debarment",
+        "role.pep",
+        "role.rca",
+        "crime",
+        "poi",
+        "corp.disqual",
+        "export.control",
+    }
+)
 
 FEATURES = {
     "name_score": "Best similarity of any two names across scripts (0–1).",
@@ -83,9 +105,7 @@ def parse_query(example: dict[str, Any]) -> ScreeningQuery:
     parts = [values.get(p, []) for p in ("firstName", "middleName", "fatherName", "lastName")]
     if not query_names and any(parts):
         query_names = [" ".join(v[0] for v in parts if v)]
-    countries = {
-        v for p in schema.properties.values() if p.type == registry.country for v in values.get(p.name, [])
-    }
+    countries = {v for p in schema.properties.values() if p.type == registry.country for v in values.get(p.name, [])}
     identifiers = {_identifier_key(v) for p in IDENTIFIER_PROPS for v in values.get(p, [])}
     if not query_names and not identifiers:
         raise QueryError("the query needs a name or an identifier")
@@ -118,7 +138,7 @@ def _candidates(query: ScreeningQuery, dataset: str, exclude_ids: set[str]) -> l
         by_name |= Q(keys__contains=f" {key} ")
     entity_ids: set[int] = set()
     if keys:
-        entity_ids |= set(EntityName.objects.filter(by_name).values_list("entity_id", flat=True)[:MAX_CANDIDATES * 5])
+        entity_ids |= set(EntityName.objects.filter(by_name).values_list("entity_id", flat=True)[: MAX_CANDIDATES * 5])
     queryset = Entity.objects.filter(schema__in=_compatible_schemata(query.schema))
     if dataset not in {"default", "all"}:
         queryset = queryset.filter(dataset=dataset)
@@ -204,12 +224,14 @@ def match_one(
         cluster_ids.setdefault(cluster, []).append(ftm_id)
     results = []
     for score, entity, features in scored[:limit]:
-        results.append({
-            **entity_response(entity, cluster_ids),
-            "score": round(score, 4),
-            "match": score >= threshold,
-            "features": features,
-        })
+        results.append(
+            {
+                **entity_response(entity, cluster_ids),
+                "score": round(score, 4),
+                "match": score >= threshold,
+                "features": features,
+            }
+        )
     return {
         "status": 200,
         "results": results,

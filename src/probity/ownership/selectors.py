@@ -332,6 +332,7 @@ def party_conflicts(*, party: Party) -> list[ConflictFinding]:
 
 # --- linking other records to the register --------------------------------------------------------
 
+
 def register_subject_key(*, party: Party) -> str:
     """The subject id of a register record in findings: ``bods:<dataset>:<record id>``."""
     return f"bods:{party.dataset}:{party.record_id}"

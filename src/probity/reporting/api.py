@@ -208,16 +208,19 @@ def _client(request: HttpRequest) -> str:
 
 
 def _throttled(exc: services.Throttled) -> ApiError:
-    return ApiError(429, "too_many_requests", "Too many attempts; wait before trying again.",
-                    {"retry_after": exc.retry_after})
+    return ApiError(
+        429, "too_many_requests", "Too many attempts; wait before trying again.", {"retry_after": exc.retry_after}
+    )
 
 
 def _reporter(request: HttpRequest) -> services.ReporterSession:
     session = services.reporter_session_resume(token=request.headers.get(REPORTER_HEADER))
     if session is None:
-        raise ApiError(401, "not_authenticated",
-                       "Open a session with your receipt (POST /reporter/session) and send its token as "
-                       f"{REPORTER_HEADER}.")
+        raise ApiError(
+            401,
+            "not_authenticated",
+            f"Open a session with your receipt (POST /reporter/session) and send its token as {REPORTER_HEADER}.",
+        )
     return session
 
 
@@ -238,9 +241,11 @@ def _private_key(request: HttpRequest, user: User) -> PrivateKey:
         key = services.staff_key_from_request(request=request)
         if key is not None:
             return key
-    raise ApiError(403, "key_locked",
-                   "Your reporting key is locked: unlock it in the web interface or send the "
-                   f"{PASSWORD_HEADER} header.")
+    raise ApiError(
+        403,
+        "key_locked",
+        f"Your reporting key is locked: unlock it in the web interface or send the {PASSWORD_HEADER} header.",
+    )
 
 
 def _require_handler(user: User) -> None:
@@ -269,11 +274,19 @@ def _keys(request: HttpRequest, user: User, report: Report) -> services.ReportKe
 def _case_out(report: Report) -> dict[str, Any]:
     state = selectors.deadline_state(report=report)
     return {
-        "reference": report.reference, "channel": report.channel.slug, "intake": report.intake,
-        "status": report.status, "sub_status": report.sub_status, "received_on": report.received_on,
-        "acknowledge_due": report.acknowledge_due, "acknowledged_on": report.acknowledged_on,
-        "feedback_due": report.feedback_due, "feedback_given_on": report.feedback_given_on,
-        "closed_on": report.closed_on, "outcome": report.outcome, "has_identity": report.has_identity,
+        "reference": report.reference,
+        "channel": report.channel.slug,
+        "intake": report.intake,
+        "status": report.status,
+        "sub_status": report.sub_status,
+        "received_on": report.received_on,
+        "acknowledge_due": report.acknowledge_due,
+        "acknowledged_on": report.acknowledged_on,
+        "feedback_due": report.feedback_due,
+        "feedback_given_on": report.feedback_given_on,
+        "closed_on": report.closed_on,
+        "outcome": report.outcome,
+        "has_identity": report.has_identity,
         "overdue": "overdue" in (state["acknowledge"], state["feedback"]),
     }
 
@@ -297,14 +310,22 @@ def _attachment(report: Report, attachment_id: int) -> Attachment:
 # --- reporters (no account) -----------------------------------------------------------------
 
 
-@router.get("/channels", auth=None, response={200: list[ChannelOut], **errors()},
-            summary="Channels open for reports, with their questionnaires")
+@router.get(
+    "/channels",
+    auth=None,
+    response={200: list[ChannelOut], **errors()},
+    summary="Channels open for reports, with their questionnaires",
+)
 def channel_list(request: HttpRequest) -> list[Channel]:
     return list(selectors.channels_open())
 
 
-@router.post("/challenge", auth=None, response={200: ChallengeOut, **errors(429)},
-             summary="A one-use anti-flood challenge for the next report (hashcash; or wait 5 seconds)")
+@router.post(
+    "/challenge",
+    auth=None,
+    response={200: ChallengeOut, **errors(429)},
+    summary="A one-use anti-flood challenge for the next report (hashcash; or wait 5 seconds)",
+)
 def challenge_new(request: HttpRequest) -> dict[str, Any]:
     try:
         return services.intake_challenge_new(client=_client(request))
@@ -312,8 +333,12 @@ def challenge_new(request: HttpRequest) -> dict[str, Any]:
         raise _throttled(exc) from exc
 
 
-@router.post("/reports", auth=None, response={201: ReceiptOut, **errors(400, 404, 422, 429)},
-             summary="File a report; the receipt is in this answer only")
+@router.post(
+    "/reports",
+    auth=None,
+    response={201: ReceiptOut, **errors(400, 404, 422, 429)},
+    summary="File a report; the receipt is in this answer only",
+)
 def report_file(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any]]:
     channel = Channel.objects.filter(slug=payload.channel, active=True).first()
     if channel is None:
@@ -325,13 +350,21 @@ def report_file(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any
     try:
         report, receipt = services.report_submit(channel=channel, answers=payload.answers, identity=payload.identity)
     except services.AnswersInvalid as exc:
-        raise ApiError(400, "invalid_answers", "Some answers are missing or not valid; 'details' names each question.",
-                       exc.problems) from exc
+        raise ApiError(
+            400,
+            "invalid_answers",
+            "Some answers are missing or not valid; 'details' names each question.",
+            exc.problems,
+        ) from exc
     return Status(201, {"reference": report.reference, "receipt": receipt, "receipt_bits": RECEIPT_BITS})
 
 
-@router.post("/reporter/session", auth=None, response={201: ReporterSessionOut, **errors(404, 422, 429)},
-             summary="Open a reporter session with the receipt (throttled)")
+@router.post(
+    "/reporter/session",
+    auth=None,
+    response={201: ReporterSessionOut, **errors(404, 422, 429)},
+    summary="Open a reporter session with the receipt (throttled)",
+)
 def reporter_session(request: HttpRequest, payload: SignInIn) -> Status[dict[str, Any]]:
     try:
         session = services.reporter_sign_in(receipt=payload.receipt, client=_client(request))
@@ -349,22 +382,33 @@ def reporter_session_end(request: HttpRequest) -> dict[str, bool]:
     return {"ok": True}
 
 
-@router.get("/reporter/report", auth=None, response={200: ReporterReportOut, **errors()},
-            summary="The reporter's report and conversation")
+@router.get(
+    "/reporter/report",
+    auth=None,
+    response={200: ReporterReportOut, **errors()},
+    summary="The reporter's report and conversation",
+)
 def reporter_report(request: HttpRequest) -> dict[str, Any]:
     session = _reporter(request)
     report = session.report
     timeline = selectors.report_timeline(keys=session.keys, for_reporter=True)
     selectors.report_mark_read_by_reporter(report=report)
     return {
-        "reference": report.reference, "channel": report.channel.slug, "status": report.status,
-        "received_on": report.received_on, "has_identity": report.has_identity,
+        "reference": report.reference,
+        "channel": report.channel.slug,
+        "status": report.status,
+        "received_on": report.received_on,
+        "has_identity": report.has_identity,
         "timeline": [item.as_dict() for item in timeline],
     }
 
 
-@router.post("/reporter/messages", auth=None, response={201: TimelineItemOut, **errors(400, 422)},
-             summary="The reporter adds a message")
+@router.post(
+    "/reporter/messages",
+    auth=None,
+    response={201: TimelineItemOut, **errors(400, 422)},
+    summary="The reporter adds a message",
+)
 def reporter_message(request: HttpRequest, payload: MessageIn) -> Status[dict[str, Any]]:
     session = _reporter(request)
     entry = services.report_message_add(report=session.report, text=payload.text)
@@ -374,10 +418,15 @@ def reporter_message(request: HttpRequest, payload: MessageIn) -> Status[dict[st
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary"}},
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
     }
 }
 
@@ -385,22 +434,29 @@ UPLOAD_BODY = {
 def _receive_upload(request: HttpRequest, channel: Channel) -> UploadedFile:
     """Reads the multipart body through ``ReportingUploadHandler``: in memory only (never a plaintext
     temporary file), stopped at the channel's size limit."""
-    handler = store.ReportingUploadHandler(
-        request, max_file_bytes=channel.max_attachment_bytes, max_files=1
-    )
+    handler = store.ReportingUploadHandler(request, max_file_bytes=channel.max_attachment_bytes, max_files=1)
     request.upload_handlers = [handler]
     upload = request.FILES.get("file")
     if handler.rejection is not None:
         status = 413 if "bytes" in handler.rejection else 400
         raise ApiError(status, "attachment_rejected", handler.rejection[0].upper() + handler.rejection[1:] + ".")
     if upload is None:
-        raise ApiError(422, "validation_error", "Send the file as the multipart field 'file'.",
-                       [{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}])
+        raise ApiError(
+            422,
+            "validation_error",
+            "Send the file as the multipart field 'file'.",
+            [{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}],
+        )
     return upload
 
 
-@router.post("/reporter/attachments", auth=None, response={201: AttachmentOut, **errors(400, 413, 422)},
-             summary="The reporter adds a file (limits of the channel apply)", openapi_extra=UPLOAD_BODY)
+@router.post(
+    "/reporter/attachments",
+    auth=None,
+    response={201: AttachmentOut, **errors(400, 413, 422)},
+    summary="The reporter adds a file (limits of the channel apply)",
+    openapi_extra=UPLOAD_BODY,
+)
 def reporter_attachment(request: HttpRequest) -> Status[dict[str, Any]]:
     session = _reporter(request)
     upload = _receive_upload(request, session.report.channel)
@@ -408,8 +464,12 @@ def reporter_attachment(request: HttpRequest) -> Status[dict[str, Any]]:
     return Status(201, selectors._attachment_info(attachment, session.keys).as_dict())
 
 
-@router.get("/reporter/attachments/{int:attachment_id}", auth=None, response={200: None, **errors(404)},
-            summary="Download one of the report's files (decrypted)")
+@router.get(
+    "/reporter/attachments/{int:attachment_id}",
+    auth=None,
+    response={200: None, **errors(404)},
+    summary="Download one of the report's files (decrypted)",
+)
 def reporter_attachment_get(request: HttpRequest, attachment_id: int, stripped: bool = False) -> StreamingHttpResponse:
     session = _reporter(request)
     info, chunks = selectors.attachment_open(
@@ -418,8 +478,12 @@ def reporter_attachment_get(request: HttpRequest, attachment_id: int, stripped: 
     return _stream(info, chunks)
 
 
-@router.post("/reporter/identity", auth=None, response={200: OkOut, **errors(400, 422)},
-             summary="The reporter gives their identity (later)")
+@router.post(
+    "/reporter/identity",
+    auth=None,
+    response={200: OkOut, **errors(400, 422)},
+    summary="The reporter gives their identity (later)",
+)
 def reporter_identity(request: HttpRequest, payload: IdentityIn) -> dict[str, bool]:
     services.report_identity_add(session=_reporter(request), identity=payload.identity)
     return {"ok": True}
@@ -446,15 +510,17 @@ def _entry_out(keys: services.ReportKeys, entry: ReportEntry) -> dict[str, Any]:
 # --- staff --------------------------------------------------------------------------------------
 
 
-@router.post("/keys", response={201: RecoveryKeyOut, **errors(400, 403, 422)},
-             summary="Create your reporting key pair (the recovery key is in this answer only)")
+@router.post(
+    "/keys",
+    response={201: RecoveryKeyOut, **errors(400, 403, 422)},
+    summary="Create your reporting key pair (the recovery key is in this answer only)",
+)
 def keys_create(request: HttpRequest, payload: KeysIn) -> Status[dict[str, str]]:
     user = _user(request)
     if not (user.has_perm("reporting.handle_report") or user.has_perm("reporting.manage_channel")):
         raise ApiError(403, "permission_denied", "Your role does not use reporting keys.")
     recovery = services.staff_keys_create(user=user, password=payload.password)
-    return Status(201, {"recovery_key": recovery,
-                        "message": "Write the recovery key down now; it is not shown again."})
+    return Status(201, {"recovery_key": recovery, "message": "Write the recovery key down now; it is not shown again."})
 
 
 @router.get("/cases", response={200: list[CaseOut], **errors(403)}, summary="Reports assigned to you")
@@ -465,8 +531,11 @@ def case_list(request: HttpRequest, overdue: bool = False) -> list[dict[str, Any
     return [_case_out(report) for report in queryset.select_related("channel")]
 
 
-@router.get("/cases/{reference}", response={200: CaseDetailOut, **errors(403, 404, 409)},
-            summary="One report assigned to you, decrypted (needs your unlocked key)")
+@router.get(
+    "/cases/{reference}",
+    response={200: CaseDetailOut, **errors(403, 404, 409)},
+    summary="One report assigned to you, decrypted (needs your unlocked key)",
+)
 def case_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
     user = _user(request)
     report = _case(user, reference)
@@ -480,8 +549,11 @@ def case_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
     }
 
 
-@router.get("/cases/{reference}/attachments/{int:attachment_id}", response={200: None, **errors(403, 404)},
-            summary="Download a file of a report assigned to you (decrypted)")
+@router.get(
+    "/cases/{reference}/attachments/{int:attachment_id}",
+    response={200: None, **errors(403, 404)},
+    summary="Download a file of a report assigned to you (decrypted)",
+)
 def case_attachment(
     request: HttpRequest, reference: str, attachment_id: int, stripped: bool = False
 ) -> StreamingHttpResponse:
@@ -493,8 +565,11 @@ def case_attachment(
     return _stream(info, chunks)
 
 
-@router.post("/cases/{reference}/messages", response={201: OkOut, **errors(400, 403, 404, 422)},
-             summary="Send a message to the reporter (feedback=true counts as the statutory feedback)")
+@router.post(
+    "/cases/{reference}/messages",
+    response={201: OkOut, **errors(400, 403, 404, 422)},
+    summary="Send a message to the reporter (feedback=true counts as the statutory feedback)",
+)
 def case_message(request: HttpRequest, reference: str, payload: MessageIn) -> Status[dict[str, bool]]:
     user = _user(request)
     report = _case(user, reference)
@@ -502,8 +577,11 @@ def case_message(request: HttpRequest, reference: str, payload: MessageIn) -> St
     return Status(201, {"ok": True})
 
 
-@router.post("/cases/{reference}/notes", response={201: OkOut, **errors(400, 403, 404, 422)},
-             summary="Add a triage note or retaliation-risk assessment (never shown to the reporter)")
+@router.post(
+    "/cases/{reference}/notes",
+    response={201: OkOut, **errors(400, 403, 404, 422)},
+    summary="Add a triage note or retaliation-risk assessment (never shown to the reporter)",
+)
 def case_note(request: HttpRequest, reference: str, payload: NoteIn) -> Status[dict[str, bool]]:
     user = _user(request)
     report = _case(user, reference)
@@ -511,8 +589,11 @@ def case_note(request: HttpRequest, reference: str, payload: NoteIn) -> Status[d
     return Status(201, {"ok": True})
 
 
-@router.post("/cases/{reference}/acknowledge", response={200: CaseOut, **errors(400, 403, 404, 422)},
-             summary="Acknowledge the report")
+@router.post(
+    "/cases/{reference}/acknowledge",
+    response={200: CaseOut, **errors(400, 403, 404, 422)},
+    summary="Acknowledge the report",
+)
 def case_acknowledge(request: HttpRequest, reference: str, payload: AcknowledgeIn | None = None) -> dict[str, Any]:
     user = _user(request)
     report = _case(user, reference)
@@ -520,8 +601,11 @@ def case_acknowledge(request: HttpRequest, reference: str, payload: AcknowledgeI
     return _case_out(report)
 
 
-@router.post("/cases/{reference}/status", response={200: CaseOut, **errors(400, 403, 404, 422)},
-             summary="Set the status and sub-status")
+@router.post(
+    "/cases/{reference}/status",
+    response={200: CaseOut, **errors(400, 403, 404, 422)},
+    summary="Set the status and sub-status",
+)
 def case_status(request: HttpRequest, reference: str, payload: StatusIn) -> dict[str, Any]:
     user = _user(request)
     report = _case(user, reference)
@@ -536,39 +620,58 @@ def _handler_named(username: str) -> User:
     return other
 
 
-@router.post("/cases/{reference}/assign", response={200: CaseOut, **errors(400, 403, 404, 422)},
-             summary="Share with (or reassign to) another handler; the identity stays sealed")
+@router.post(
+    "/cases/{reference}/assign",
+    response={200: CaseOut, **errors(400, 403, 404, 422)},
+    summary="Share with (or reassign to) another handler; the identity stays sealed",
+)
 def case_assign(request: HttpRequest, reference: str, payload: AssignIn) -> dict[str, Any]:
     user = _user(request)
     report = _case(user, reference)
     keys_owner = _private_key(request, user)
-    services.report_assign(report=report, user=user, private_key=keys_owner, assignee=_handler_named(payload.username),
-                           keep_own=payload.keep_own)
+    services.report_assign(
+        report=report,
+        user=user,
+        private_key=keys_owner,
+        assignee=_handler_named(payload.username),
+        keep_own=payload.keep_own,
+    )
     return _case_out(report)
 
 
-@router.post("/cases/{reference}/forward", response={200: CaseOut, **errors(400, 403, 404, 422)},
-             summary="Forward to another recipient: content only, no case file, no identity")
+@router.post(
+    "/cases/{reference}/forward",
+    response={200: CaseOut, **errors(400, 403, 404, 422)},
+    summary="Forward to another recipient: content only, no case file, no identity",
+)
 def case_forward(request: HttpRequest, reference: str, payload: ForwardIn) -> dict[str, Any]:
     user = _user(request)
     report = _case(user, reference)
-    services.report_forward(report=report, user=user, private_key=_private_key(request, user),
-                            recipient=_handler_named(payload.username))
+    services.report_forward(
+        report=report, user=user, private_key=_private_key(request, user), recipient=_handler_named(payload.username)
+    )
     return _case_out(report)
 
 
-@router.post("/cases/{reference}/close", response={200: CaseOut, **errors(400, 403, 404, 422)},
-             summary="Close with the closure record (outcome, action taken)")
+@router.post(
+    "/cases/{reference}/close",
+    response={200: CaseOut, **errors(400, 403, 404, 422)},
+    summary="Close with the closure record (outcome, action taken)",
+)
 def case_close(request: HttpRequest, reference: str, payload: CloseIn) -> dict[str, Any]:
     user = _user(request)
     report = _case(user, reference)
-    services.report_close(report=report, user=user, outcome=payload.outcome, action_taken=payload.action_taken,
-                          message=payload.message)
+    services.report_close(
+        report=report, user=user, outcome=payload.outcome, action_taken=payload.action_taken, message=payload.message
+    )
     return _case_out(report)
 
 
-@router.post("/cases/{reference}/disclosure-requests", response={201: DisclosureOut, **errors(400, 403, 404, 422)},
-             summary="Ask the channel's custodians for the reporter's identity")
+@router.post(
+    "/cases/{reference}/disclosure-requests",
+    response={201: DisclosureOut, **errors(400, 403, 404, 422)},
+    summary="Ask the channel's custodians for the reporter's identity",
+)
 def disclosure_request(request: HttpRequest, reference: str, payload: DisclosureIn) -> Status[dict[str, Any]]:
     user = _user(request)
     report = _case(user, reference)
@@ -577,13 +680,21 @@ def disclosure_request(request: HttpRequest, reference: str, payload: Disclosure
 
 
 def _disclosure_out(request: DisclosureRequest) -> dict[str, Any]:
-    return {"id": request.pk, "reference": request.report.reference,
-            "requested_by": request.requested_by.get_username(), "state": request.state,
-            "requested_on": request.requested_on, "decided_on": request.decided_on}
+    return {
+        "id": request.pk,
+        "reference": request.report.reference,
+        "requested_by": request.requested_by.get_username(),
+        "state": request.state,
+        "requested_on": request.requested_on,
+        "decided_on": request.decided_on,
+    }
 
 
-@router.get("/disclosure-requests", response={200: list[DisclosureOut], **errors()},
-            summary="Pending identity-disclosure requests on channels you are custodian of")
+@router.get(
+    "/disclosure-requests",
+    response={200: list[DisclosureOut], **errors()},
+    summary="Pending identity-disclosure requests on channels you are custodian of",
+)
 def disclosure_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [_disclosure_out(r) for r in selectors.disclosure_requests_pending(custodian=_user(request))]
 
@@ -595,25 +706,35 @@ def _pending(user: User, request_id: int) -> DisclosureRequest:
     return found
 
 
-@router.post("/disclosure-requests/{int:request_id}/approve", response={200: DisclosureOut, **errors(400, 403, 404)},
-             summary="Approve: the identity key is sealed to the requesting handler (audited)")
+@router.post(
+    "/disclosure-requests/{int:request_id}/approve",
+    response={200: DisclosureOut, **errors(400, 403, 404)},
+    summary="Approve: the identity key is sealed to the requesting handler (audited)",
+)
 def disclosure_approve(request: HttpRequest, request_id: int) -> dict[str, Any]:
     user = _user(request)
     pending = _pending(user, request_id)
-    decided = services.identity_disclosure_approve(request=pending, custodian=user,
-                                                   private_key=_private_key(request, user))
+    decided = services.identity_disclosure_approve(
+        request=pending, custodian=user, private_key=_private_key(request, user)
+    )
     return _disclosure_out(decided)
 
 
-@router.post("/disclosure-requests/{int:request_id}/refuse", response={200: DisclosureOut, **errors(400, 403, 404)},
-             summary="Refuse a disclosure request")
+@router.post(
+    "/disclosure-requests/{int:request_id}/refuse",
+    response={200: DisclosureOut, **errors(400, 403, 404)},
+    summary="Refuse a disclosure request",
+)
 def disclosure_refuse(request: HttpRequest, request_id: int) -> dict[str, Any]:
     user = _user(request)
     return _disclosure_out(services.identity_disclosure_refuse(request=_pending(user, request_id), custodian=user))
 
 
-@router.get("/statistics", response={200: dict[str, Any], **errors(403)},
-            summary="Annual statistics (counts below 3 shown as '<3')")
+@router.get(
+    "/statistics",
+    response={200: dict[str, Any], **errors(403)},
+    summary="Annual statistics (counts below 3 shown as '<3')",
+)
 def statistics_annual(request: HttpRequest, year: int | None = None) -> dict[str, Any]:
     user = _user(request)
     if not user.has_perm("reporting.view_report_statistics"):

@@ -7,7 +7,6 @@ from probity.core.modules import ModuleConfig, SubjectType
 
 
 class ReportingConfig(ModuleConfig):
-
     name = "probity.reporting"
     label = "reporting"
     verbose_name = _("Reporting")

@@ -32,7 +32,11 @@ from PIL import Image
 from probity.reporting import crypto
 
 IMAGE_FORMATS = {
-    "JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp", "TIFF": "image/tiff",
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "TIFF": "image/tiff",
 }
 STRIPPED_TYPES = (*IMAGE_FORMATS.values(), "application/pdf")
 MAX_NAME_LENGTH = 255

@@ -78,9 +78,7 @@ def new_kdf_params(purpose: str = "staff") -> KdfParams:
 def derive_key(secret: str | bytes, params: KdfParams) -> bytes:
     """Argon2id: a 32-byte SecretBox key from a password, recovery key or receipt."""
     data = secret.encode() if isinstance(secret, str) else secret
-    return nacl.pwhash.argon2id.kdf(
-        KEY_BYTES, data, params.salt, opslimit=params.opslimit, memlimit=params.memlimit
-    )
+    return nacl.pwhash.argon2id.kdf(KEY_BYTES, data, params.salt, opslimit=params.opslimit, memlimit=params.memlimit)
 
 
 def wrap(key: bytes, plaintext: bytes) -> bytes:

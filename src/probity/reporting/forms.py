@@ -153,16 +153,21 @@ def question_field(question: Any, *, hidden: bool = False) -> forms.Field:
     if kind in ("choice", "multichoice"):
         choices = [_choice(c) for c in question_attr(question, "choices", []) or []]
         if kind == "multichoice":
-            field: forms.Field = forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple,
-                                                           **common)
+            field: forms.Field = forms.MultipleChoiceField(
+                choices=choices, widget=forms.CheckboxSelectMultiple, **common
+            )
         else:
             field = forms.ChoiceField(choices=[("", "—"), *choices], **common)
     elif kind == "date":
         field = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     elif kind == "amount":
-        field = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0,
-                                   widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
-                                   **common)
+        field = forms.DecimalField(
+            max_digits=18,
+            decimal_places=2,
+            min_value=0,
+            widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+            **common,
+        )
     elif kind == "file":
         field = MultipleFileField(**common)
     elif kind == "textarea":
@@ -204,24 +209,36 @@ class QuestionnaireStepOneForm(AccessibleFormMixin, forms.Form):
         self._describe()
 
     def answers(self) -> dict[str, Any]:
-        return {question_key(q): _plain(self.cleaned_data.get(FIELD_PREFIX + question_key(q)))
-                for q in self.questions}
+        return {question_key(q): _plain(self.cleaned_data.get(FIELD_PREFIX + question_key(q))) for q in self.questions}
 
 
 class QuestionnaireStepTwoForm(AccessibleFormMixin, forms.Form):
     """Conditional questions that apply, file questions, attachments, optional identity."""
 
-    identity_name = forms.CharField(label=_("Your name (optional)"), max_length=200, required=False,
-                                    help_text=_("Leave empty to report anonymously. You can add it later."))
+    identity_name = forms.CharField(
+        label=_("Your name (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave empty to report anonymously. You can add it later."),
+    )
     identity_contact = forms.CharField(
-        label=_("How to reach you (optional)"), max_length=500, required=False,
+        label=_("How to reach you (optional)"),
+        max_length=500,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("For example a telephone number or a postal address. Never shown to the person you report."),
     )
     attachments = MultipleFileField(label=_("Files (optional)"), required=False)
 
-    def __init__(self, *args: Any, questions: Sequence[Any], first_answers: Mapping[str, Any],
-                 max_files: int = 10, max_file_bytes: int = 20 * 1024 * 1024, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        questions: Sequence[Any],
+        first_answers: Mapping[str, Any],
+        max_files: int = 10,
+        max_file_bytes: int = 20 * 1024 * 1024,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("auto_id", "id_%s")
         super().__init__(*args, **kwargs)
         self.max_files = max_files
@@ -247,14 +264,19 @@ class QuestionnaireStepTwoForm(AccessibleFormMixin, forms.Form):
             self.add_error("attachments", _("Send at most %(count)d files.") % {"count": self.max_files})
         for upload in files:
             if upload.size is not None and upload.size > self.max_file_bytes:
-                self.add_error("attachments", _("A file is larger than %(size)d MB.")
-                               % {"size": self.max_file_bytes // (1024 * 1024)})
+                self.add_error(
+                    "attachments",
+                    _("A file is larger than %(size)d MB.") % {"size": self.max_file_bytes // (1024 * 1024)},
+                )
                 break
         return data
 
     def answers(self) -> dict[str, Any]:
-        return {question_key(q): _plain(self.cleaned_data.get(FIELD_PREFIX + question_key(q)))
-                for q in self.questions if question_type(q) != "file"}
+        return {
+            question_key(q): _plain(self.cleaned_data.get(FIELD_PREFIX + question_key(q)))
+            for q in self.questions
+            if question_type(q) != "file"
+        }
 
     def uploaded_files(self) -> list[UploadedFile]:
         files: list[UploadedFile] = []
@@ -284,7 +306,8 @@ def _plain(value: Any) -> Any:
 
 class ReceiptForm(AccessibleFormMixin, forms.Form):
     receipt = forms.CharField(
-        label=_("Your receipt"), max_length=64,
+        label=_("Your receipt"),
+        max_length=64,
         help_text=_("The 16 digits you were given when you filed the report. Spaces do not matter."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
     )
@@ -301,8 +324,9 @@ class ReceiptForm(AccessibleFormMixin, forms.Form):
 
 
 class MessageForm(AccessibleFormMixin, forms.Form):
-    text = forms.CharField(label=_("Message"), max_length=TEXT_MAX_LENGTH, required=False,
-                           widget=forms.Textarea(attrs={"rows": 5}))
+    text = forms.CharField(
+        label=_("Message"), max_length=TEXT_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
     attachments = MultipleFileField(label=_("Files (optional)"), required=False)
 
     def __init__(self, *args: Any, with_files: bool = True, **kwargs: Any) -> None:
@@ -320,8 +344,9 @@ class MessageForm(AccessibleFormMixin, forms.Form):
 
 class IdentityForm(AccessibleFormMixin, forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=200)
-    contact = forms.CharField(label=_("How to reach you (optional)"), max_length=500, required=False,
-                              widget=forms.Textarea(attrs={"rows": 2}))
+    contact = forms.CharField(
+        label=_("How to reach you (optional)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -335,9 +360,13 @@ class TranscriptCheckForm(AccessibleFormMixin, forms.Form):
         label=_("Is the transcript of your oral report correct?"),
         choices=[("yes", _("Yes, it is correct")), ("no", _("No, it needs corrections"))],
     )
-    comment = forms.CharField(label=_("Corrections"), max_length=TEXT_MAX_LENGTH, required=False,
-                              widget=forms.Textarea(attrs={"rows": 4}),
-                              help_text=_("Needed when the transcript is not correct."))
+    comment = forms.CharField(
+        label=_("Corrections"),
+        max_length=TEXT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Needed when the transcript is not correct."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -354,9 +383,12 @@ class TranscriptCheckForm(AccessibleFormMixin, forms.Form):
 
 
 class KeyPasswordForm(AccessibleFormMixin, forms.Form):
-    password = forms.CharField(label=_("Your password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-                               help_text=_("Reports are encrypted; your password unlocks your key for this session."))
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Reports are encrypted; your password unlocks your key for this session."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -364,10 +396,16 @@ class KeyPasswordForm(AccessibleFormMixin, forms.Form):
 
 
 class KeyRecoveryForm(AccessibleFormMixin, forms.Form):
-    recovery_key = forms.CharField(label=_("Recovery key"), max_length=200,
-                                   widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
-    password = forms.CharField(label=_("Your current password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    recovery_key = forms.CharField(
+        label=_("Recovery key"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label=_("Your current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -379,7 +417,8 @@ class ReplyForm(MessageForm):
 
     feedback = forms.BooleanField(
         label=_("This reply is the feedback on the action taken (due within the channel's feedback period)"),
-        required=False)
+        required=False,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -392,8 +431,13 @@ class StatusForm(AccessibleFormMixin, forms.Form):
     status = forms.ChoiceField(label=_("Status"))
     sub_status = forms.ChoiceField(label=_("Sub-status"), required=False)
 
-    def __init__(self, *args: Any, status_choices: Iterable[tuple[str, Any]],
-                 sub_status_choices: Iterable[tuple[str, Any]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        status_choices: Iterable[tuple[str, Any]],
+        sub_status_choices: Iterable[tuple[str, Any]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = list(status_choices)  # type: ignore[attr-defined]
         self.fields["sub_status"].choices = list(sub_status_choices)  # type: ignore[attr-defined]
@@ -401,11 +445,13 @@ class StatusForm(AccessibleFormMixin, forms.Form):
 
 
 class TriageNoteForm(AccessibleFormMixin, forms.Form):
-    note = forms.CharField(label=_("Triage note"), max_length=TEXT_MAX_LENGTH, required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Triage note"), max_length=TEXT_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     retaliation_risk = forms.ChoiceField(label=_("Risk of retaliation against the reporter"), required=False)
-    retaliation_notes = forms.CharField(label=_("Why (optional)"), max_length=TEXT_MAX_LENGTH, required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}))
+    retaliation_notes = forms.CharField(
+        label=_("Why (optional)"), max_length=TEXT_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args: Any, risk_choices: Iterable[tuple[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -424,8 +470,9 @@ class RecipientForm(AccessibleFormMixin, forms.Form):
 
 
 class DisclosureRequestForm(AccessibleFormMixin, forms.Form):
-    reason = forms.CharField(label=_("Why the reporter's identity is needed"), max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Why the reporter's identity is needed"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -433,10 +480,10 @@ class DisclosureRequestForm(AccessibleFormMixin, forms.Form):
 
 
 class DisclosureDecisionForm(AccessibleFormMixin, forms.Form):
-    decision = forms.ChoiceField(label=_("Decision"),
-                                 choices=[("approve", _("Approve")), ("refuse", _("Refuse"))])
-    reason = forms.CharField(label=_("Reason"), max_length=2000, required=False,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    decision = forms.ChoiceField(label=_("Decision"), choices=[("approve", _("Approve")), ("refuse", _("Refuse"))])
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -445,8 +492,9 @@ class DisclosureDecisionForm(AccessibleFormMixin, forms.Form):
 
 class ClosureForm(AccessibleFormMixin, forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"))
-    action_taken = forms.CharField(label=_("Action taken"), max_length=TEXT_MAX_LENGTH,
-                                   widget=forms.Textarea(attrs={"rows": 3}))
+    action_taken = forms.CharField(
+        label=_("Action taken"), max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, outcome_choices: Iterable[tuple[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -456,14 +504,17 @@ class ClosureForm(AccessibleFormMixin, forms.Form):
 
 class OralIntakeForm(AccessibleFormMixin, forms.Form):
     channel = forms.ChoiceField(label=_("Channel"))
-    kind = forms.ChoiceField(label=_("How the report was made"),
-                             choices=[("oral", _("In person")), ("phone", _("By telephone"))])
-    transcript = forms.CharField(label=_("Transcript"), max_length=TEXT_MAX_LENGTH * 5,
-                                 widget=forms.Textarea(attrs={"rows": 12}),
-                                 help_text=_("The reporter can read and confirm it later with their receipt."))
+    kind = forms.ChoiceField(
+        label=_("How the report was made"), choices=[("oral", _("In person")), ("phone", _("By telephone"))]
+    )
+    transcript = forms.CharField(
+        label=_("Transcript"),
+        max_length=TEXT_MAX_LENGTH * 5,
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=_("The reporter can read and confirm it later with their receipt."),
+    )
     identity_name = forms.CharField(label=_("Reporter's name (optional)"), max_length=200, required=False)
-    identity_contact = forms.CharField(label=_("How to reach the reporter (optional)"), max_length=500,
-                                       required=False)
+    identity_contact = forms.CharField(label=_("How to reach the reporter (optional)"), max_length=500, required=False)
 
     def __init__(self, *args: Any, channel_choices: Iterable[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -475,31 +526,52 @@ class ChannelForm(AccessibleFormMixin, forms.Form):
     """An administrator's settings for one channel; questions are edited as JSON (documented format)."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
-    description = forms.CharField(label=_("Description"), max_length=2000, required=False,
-                                  widget=forms.Textarea(attrs={"rows": 2}))
-    questions = forms.JSONField(label=_("Questions (JSON)"), widget=forms.Textarea(attrs={"rows": 14}),
-                                help_text=_("A list of questions: id, kind (text, textarea, choice, multichoice, "
-                                            "date, amount, file), label, label_zh_hans, help, required, "
-                                            "choices, show_if."))
+    description = forms.CharField(
+        label=_("Description"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    questions = forms.JSONField(
+        label=_("Questions (JSON)"),
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text=_(
+            "A list of questions: id, kind (text, textarea, choice, multichoice, "
+            "date, amount, file), label, label_zh_hans, help, required, "
+            "choices, show_if."
+        ),
+    )
     acknowledge_days = forms.IntegerField(label=_("Days to acknowledge"), min_value=1, max_value=90)
     feedback_days = forms.IntegerField(label=_("Days to give feedback"), min_value=1, max_value=365)
     recipients = forms.MultipleChoiceField(
-        label=_("Recipients"), required=False, widget=forms.CheckboxSelectMultiple,
-        help_text=_("Case handlers who receive every new report of this channel (only those with a key pair)."))
+        label=_("Recipients"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Case handlers who receive every new report of this channel (only those with a key pair)."),
+    )
     custodians = forms.MultipleChoiceField(
-        label=_("Identity custodians"), required=False, widget=forms.CheckboxSelectMultiple,
-        help_text=_("They decide whether a handler may learn a reporter's identity (only those with a key pair)."))
+        label=_("Identity custodians"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("They decide whether a handler may learn a reporter's identity (only those with a key pair)."),
+    )
     active = forms.BooleanField(label=_("Open for reports"), required=False)
 
-    def __init__(self, *args: Any, slug_needed: bool = False, people: Iterable[tuple[str, str]] = (),
-                 handlers: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        slug_needed: bool = False,
+        people: Iterable[tuple[str, str]] = (),
+        handlers: Iterable[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["recipients"].choices = list(handlers)  # type: ignore[attr-defined]
         self.fields["custodians"].choices = list(people)  # type: ignore[attr-defined]
         if slug_needed:
-            self.fields = {"slug": forms.SlugField(label=_("Code"), max_length=50,
-                                                   help_text=_("Letters, digits and hyphens; used in the address.")),
-                           **self.fields}
+            self.fields = {
+                "slug": forms.SlugField(
+                    label=_("Code"), max_length=50, help_text=_("Letters, digits and hyphens; used in the address.")
+                ),
+                **self.fields,
+            }
         self._describe()
 
     def clean_slug(self) -> str:

@@ -29,18 +29,42 @@ from probity.core.models import Audited
 def default_questionnaire() -> list[dict[str, Any]]:
     """A small questionnaire every new channel starts with (administrators edit it)."""
     return [
-        {"id": "what", "kind": "textarea", "label": "What happened?", "label_zh_hans": "发生了什么？",
-         "required": True},
-        {"id": "when", "kind": "date", "label": "When did it happen?", "label_zh_hans": "何时发生？",
-         "required": False},
         {
-            "id": "ongoing", "kind": "choice", "label": "Is it still going on?", "label_zh_hans": "是否仍在持续？",
-            "required": False, "choices": ["yes", "no", "unknown"],
+            "id": "what",
+            "kind": "textarea",
+            "label": "What happened?",
+            "label_zh_hans": "发生了什么？",
+            "required": True,
         },
-        {"id": "amount", "kind": "amount", "label": "Amount involved, if known",
-         "label_zh_hans": "涉及金额（如知道）", "required": False},
-        {"id": "evidence", "kind": "file", "label": "Documents or pictures", "label_zh_hans": "文件或图片",
-         "required": False},
+        {
+            "id": "when",
+            "kind": "date",
+            "label": "When did it happen?",
+            "label_zh_hans": "何时发生？",
+            "required": False,
+        },
+        {
+            "id": "ongoing",
+            "kind": "choice",
+            "label": "Is it still going on?",
+            "label_zh_hans": "是否仍在持续？",
+            "required": False,
+            "choices": ["yes", "no", "unknown"],
+        },
+        {
+            "id": "amount",
+            "kind": "amount",
+            "label": "Amount involved, if known",
+            "label_zh_hans": "涉及金额（如知道）",
+            "required": False,
+        },
+        {
+            "id": "evidence",
+            "kind": "file",
+            "label": "Documents or pictures",
+            "label_zh_hans": "文件或图片",
+            "required": False,
+        },
     ]
 
 
@@ -62,7 +86,9 @@ class Channel(Audited):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     jurisdiction = models.CharField(
-        _("jurisdiction"), max_length=50, blank=True,
+        _("jurisdiction"),
+        max_length=50,
+        blank=True,
         help_text=_("the law whose deadlines apply, e.g. EU-2019/1937 or a national act"),
     )
     questionnaire = models.JSONField(_("questionnaire"), default=default_questionnaire)
@@ -70,27 +96,31 @@ class Channel(Audited):
         _("acknowledge within (days)"), default=7, help_text=_("EU directive 2019/1937: 7 days")
     )
     feedback_days = models.PositiveIntegerField(
-        _("feedback within (days)"), default=90,
+        _("feedback within (days)"),
+        default=90,
         help_text=_("EU directive 2019/1937: 3 months; 6 months for some authorities"),
     )
     retention_days = models.JSONField(
-        _("retention (days) by closing outcome"), default=default_retention,
+        _("retention (days) by closing outcome"),
+        default=default_retention,
         help_text=_("days a closed report is kept, per outcome; 'default' for the others"),
     )
-    retention_warning_days = models.PositiveIntegerField(
-        _("warn before deletion (days)"), default=30
-    )
+    retention_warning_days = models.PositiveIntegerField(_("warn before deletion (days)"), default=30)
     max_attachments = models.PositiveIntegerField(_("maximum number of files"), default=10)
     max_attachment_bytes = models.PositiveBigIntegerField(
         _("maximum size of one file (bytes)"), default=20 * 1024 * 1024
     )
     recipients = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="reporting_channels",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="reporting_channels",
         verbose_name=_("recipients"),
         help_text=_("case handlers who receive every new report of this channel"),
     )
     custodians = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="reporting_custodian_of",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="reporting_custodian_of",
         verbose_name=_("identity custodians"),
         help_text=_("who may approve a handler's request to learn a reporter's identity"),
     )
@@ -119,9 +149,15 @@ class StaffKey(Audited):
     ``recovery_*``: SecretBox under Argon2id(recovery key shown once, salt, …).
     """
 
-    audit_redacted_fields = frozenset({
-        "public_key", "password_wrapped", "password_salt", "recovery_wrapped", "recovery_salt",
-    })
+    audit_redacted_fields = frozenset(
+        {
+            "public_key",
+            "password_wrapped",
+            "password_salt",
+            "recovery_wrapped",
+            "recovery_salt",
+        }
+    )
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reporting_key", verbose_name=_("user")
@@ -200,7 +236,11 @@ class Report(models.Model):
     investigation_opened_on = models.DateField(_("investigation opened on"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("closed by"),
     )
     outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices, default=Outcome.NONE, blank=True)

@@ -68,9 +68,7 @@ def notify_reporter_message(report: Report) -> int:
 def notify_disclosure_request(request: DisclosureRequest) -> int:
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Identity disclosure request on report %(reference)s") % {"reference": request.report.reference}
-        body = _("A handler asks to learn a reporter's identity. Sign in to decide: %(link)s") % {
-            "link": _link()
-        }
+        body = _("A handler asks to learn a reporter's identity. Sign in to decide: %(link)s") % {"link": _link()}
     return _send(list(request.report.channel.custodians.all()), subject, body)
 
 
@@ -100,8 +98,7 @@ def daily_summary(*, today: date | None = None) -> int:
             body = _(
                 "Open reports assigned to you: %(open)d\nOverdue: %(overdue)d\nDue within two days: %(due_soon)d\n"
                 "Sign in to see them: %(link)s"
-            ) % {"open": counts["open"], "overdue": counts["overdue"], "due_soon": counts["due_soon"],
-                 "link": _link()}
+            ) % {"open": counts["open"], "overdue": counts["overdue"], "due_soon": counts["due_soon"], "link": _link()}
         sent += _send([users[user_id]], subject, body)
     return sent
 
@@ -110,7 +107,9 @@ def notify_retention_warning(report: Report) -> int:
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Report %(reference)s will be deleted") % {"reference": report.reference}
         body = _("Report %(reference)s will be deleted on %(date)s under the retention rules. %(link)s") % {
-            "reference": report.reference, "date": report.delete_after, "link": _link(report)
+            "reference": report.reference,
+            "date": report.delete_after,
+            "link": _link(report),
         }
     recipients = _handlers(report) or list(report.channel.recipients.all())
     return _send(recipients + list(report.channel.custodians.all()), subject, body)

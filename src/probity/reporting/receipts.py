@@ -23,6 +23,7 @@ RECEIPT_DIGITS = 16
 RECEIPT_BITS = 53.15  # log2(10**16)
 RECOVERY_BITS = 160
 
+
 def receipt_new() -> str:
     """16 random digits, e.g. ``4821 0937 5512 0046`` (shown in groups of four)."""
     digits = "".join(str(secrets.randbelow(10)) for _ in range(RECEIPT_DIGITS))

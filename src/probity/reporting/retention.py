@@ -37,15 +37,17 @@ def retention_due(*, today: date | None = None) -> tuple[list[Report], list[Repo
             continue
         if delete_after <= today:
             to_delete.append(report)
-        elif report.retention_warned_on is None and delete_after - timedelta(
-            days=report.channel.retention_warning_days
-        ) <= today:
+        elif (
+            report.retention_warned_on is None
+            and delete_after - timedelta(days=report.channel.retention_warning_days) <= today
+        ):
             to_warn.append(report)
     return to_warn, to_delete
 
 
-def retention_run(*, today: date | None = None, dry_run: bool = False, actor: User | None = None,
-                  progress: object = None) -> RetentionResult:
+def retention_run(
+    *, today: date | None = None, dry_run: bool = False, actor: User | None = None, progress: object = None
+) -> RetentionResult:
     """Warns about reports nearing deletion, deletes the expired ones; ``dry_run`` only reports. ``actor``
     None: the system runs it (the CLI's ``system:cli``), under the current ``audit_actor``."""
     today = today or timezone.localdate()

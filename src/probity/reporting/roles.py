@@ -17,8 +17,12 @@ from probity.core.roles import ADMINISTRATOR, AUDITOR, CASE_HANDLER
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     ADMINISTRATOR: {
-        "reporting.view_channel", "reporting.add_channel", "reporting.change_channel",
-        "reporting.manage_channel", "reporting.view_report_statistics", "reporting.run_report_retention",
+        "reporting.view_channel",
+        "reporting.add_channel",
+        "reporting.change_channel",
+        "reporting.manage_channel",
+        "reporting.view_report_statistics",
+        "reporting.run_report_retention",
     },
     CASE_HANDLER: {"reporting.view_channel", "reporting.handle_report", "reporting.view_report_statistics"},
     AUDITOR: {"reporting.view_channel", "reporting.view_report_statistics"},

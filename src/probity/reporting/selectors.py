@@ -70,9 +70,7 @@ def reports_for_staff(*, user: User) -> QuerySet[Report]:
     """Reports the user is actively assigned to (none without the ``handle_report`` permission)."""
     if not user.is_active or not user.has_perm("reporting.handle_report"):
         return Report.objects.none()
-    return Report.objects.filter(
-        assignments__user=user, assignments__active=True
-    ).select_related("channel").distinct()
+    return Report.objects.filter(assignments__user=user, assignments__active=True).select_related("channel").distinct()
 
 
 def report_for_staff(*, user: User, pk: int | str, field_name: str = "pk") -> Report | None:
@@ -85,10 +83,14 @@ def reports_overdue(*, user: User | None = None, today: date | None = None) -> Q
     given by ``feedback_due``. All reports when ``user`` is None (jobs), else the user's."""
     today = today or timezone.localdate()
     base = Report.objects.all() if user is None else reports_for_staff(user=user)
-    return base.exclude(status=Report.Status.CLOSED).filter(
-        Q(acknowledged_on__isnull=True, acknowledge_due__lt=today)
-        | Q(feedback_given_on__isnull=True, feedback_due__lt=today)
-    ).order_by("acknowledge_due", "pk")
+    return (
+        base.exclude(status=Report.Status.CLOSED)
+        .filter(
+            Q(acknowledged_on__isnull=True, acknowledge_due__lt=today)
+            | Q(feedback_given_on__isnull=True, feedback_due__lt=today)
+        )
+        .order_by("acknowledge_due", "pk")
+    )
 
 
 def reports_due_soon(*, user: User | None = None, today: date | None = None, days: int = 2) -> QuerySet[Report]:
@@ -155,11 +157,19 @@ def report_timeline(*, keys: ReportKeys, for_reporter: bool) -> list[TimelineIte
             author = "reporter" if entry.kind != ReportEntry.Kind.EVENT else "system"
         else:
             author = "staff" if for_reporter else entry.author.get_username()
-        items.append(TimelineItem(
-            id=entry.pk, sequence=entry.sequence, kind=entry.kind, created_on=entry.created_on, author=author,
-            body=body, staff_only=entry.staff_only, feedback=entry.feedback,
-            attachments=[_attachment_info(a, keys) for a in attachments_by_entry.get(entry.pk, [])],
-        ))
+        items.append(
+            TimelineItem(
+                id=entry.pk,
+                sequence=entry.sequence,
+                kind=entry.kind,
+                created_on=entry.created_on,
+                author=author,
+                body=body,
+                staff_only=entry.staff_only,
+                feedback=entry.feedback,
+                attachments=[_attachment_info(a, keys) for a in attachments_by_entry.get(entry.pk, [])],
+            )
+        )
     orphans = attachments_by_entry.get(None, [])
     if orphans and items:
         items[0].attachments.extend(_attachment_info(a, keys) for a in orphans)
@@ -209,9 +219,11 @@ def attachment_open(
 
 def disclosure_requests_pending(*, custodian: User) -> QuerySet[DisclosureRequest]:
     """Pending identity-disclosure requests on channels where ``custodian`` is a custodian."""
-    return DisclosureRequest.objects.filter(
-        state=DisclosureRequest.State.PENDING, report__channel__custodians=custodian
-    ).select_related("report", "requested_by").order_by("requested_on", "pk")
+    return (
+        DisclosureRequest.objects.filter(state=DisclosureRequest.State.PENDING, report__channel__custodians=custodian)
+        .select_related("report", "requested_by")
+        .order_by("requested_on", "pk")
+    )
 
 
 def channels_open() -> QuerySet[Channel]:

@@ -61,19 +61,52 @@ from probity.reporting.notifications import notify_disclosure_request, notify_ne
 from probity.reporting.selectors import report_timeline
 
 __all__ = [
-    "AnswersInvalid", "DecryptionError", "Throttled", "ReporterSession", "ReportKeys", "UploadLike",
-    "client_fingerprint", "intake_challenge_new", "intake_guard",
-    "staff_keys_create", "staff_keys_unlock", "staff_keys_rewrap", "staff_password_change", "staff_keys_recover",
-    "staff_session_store", "staff_session_key", "staff_session_clear", "staff_key_from_request",
-    "staff_key_cookie_set", "STAFF_KEY_COOKIE",
-    "channel_save", "questionnaire_validate", "answers_validate",
-    "report_submit", "report_intake_by_staff", "reporter_sign_in", "reporter_session_open",
-    "reporter_session_resume", "reporter_session_close", "report_keys_for_staff",
-    "report_message_add", "report_identity_add", "report_transcript_confirm", "report_note_add",
-    "report_acknowledge", "report_status_set",
-    "report_assign", "report_forward", "report_unassign", "identity_disclosure_request",
-    "identity_disclosure_approve", "identity_disclosure_refuse", "report_close", "report_delete",
-    "report_export", "attachment_add",
+    "AnswersInvalid",
+    "DecryptionError",
+    "Throttled",
+    "ReporterSession",
+    "ReportKeys",
+    "UploadLike",
+    "client_fingerprint",
+    "intake_challenge_new",
+    "intake_guard",
+    "staff_keys_create",
+    "staff_keys_unlock",
+    "staff_keys_rewrap",
+    "staff_password_change",
+    "staff_keys_recover",
+    "staff_session_store",
+    "staff_session_key",
+    "staff_session_clear",
+    "staff_key_from_request",
+    "staff_key_cookie_set",
+    "STAFF_KEY_COOKIE",
+    "channel_save",
+    "questionnaire_validate",
+    "answers_validate",
+    "report_submit",
+    "report_intake_by_staff",
+    "reporter_sign_in",
+    "reporter_session_open",
+    "reporter_session_resume",
+    "reporter_session_close",
+    "report_keys_for_staff",
+    "report_message_add",
+    "report_identity_add",
+    "report_transcript_confirm",
+    "report_note_add",
+    "report_acknowledge",
+    "report_status_set",
+    "report_assign",
+    "report_forward",
+    "report_unassign",
+    "identity_disclosure_request",
+    "identity_disclosure_approve",
+    "identity_disclosure_refuse",
+    "report_close",
+    "report_delete",
+    "report_export",
+    "attachment_add",
 ]
 
 STAFF_KEY_COOKIE = "probity_reporting_key"
@@ -184,8 +217,9 @@ def intake_challenge_new(*, bits: int | None = None, client: str = "") -> dict[s
         raise Throttled(SUBMIT_CLIENT_WINDOW)
     wanted = bits if bits is not None else int(getattr(settings, "PROBITY_REPORTING_POW_BITS", 16))
     token = secrets.token_urlsafe(18)
-    cache.set(f"{CACHE_PREFIX}challenge:{token}", {"bits": wanted, "issued": timezone.now().timestamp()},
-              CHALLENGE_SECONDS)
+    cache.set(
+        f"{CACHE_PREFIX}challenge:{token}", {"bits": wanted, "issued": timezone.now().timestamp()}, CHALLENGE_SECONDS
+    )
     return {"token": token, "bits": wanted}
 
 
@@ -288,8 +322,11 @@ def staff_keys_unlock(*, user: User, password: str) -> PrivateKey:
     if staff_key is None:
         raise LookupError("this user has no reporting key pair")
     return _unwrap_with(
-        password, staff_key.password_wrapped, staff_key.password_salt,
-        staff_key.password_opslimit, staff_key.password_memlimit,
+        password,
+        staff_key.password_wrapped,
+        staff_key.password_salt,
+        staff_key.password_opslimit,
+        staff_key.password_memlimit,
     )
 
 
@@ -338,8 +375,11 @@ def staff_keys_recover(*, user: User, recovery_key: str, new_password: str) -> s
     if staff_key is None:
         raise LookupError("this user has no reporting key pair")
     private_key = _unwrap_with(
-        receipts.recovery_key_normalise(recovery_key), staff_key.recovery_wrapped, staff_key.recovery_salt,
-        staff_key.recovery_opslimit, staff_key.recovery_memlimit,
+        receipts.recovery_key_normalise(recovery_key),
+        staff_key.recovery_wrapped,
+        staff_key.recovery_salt,
+        staff_key.recovery_opslimit,
+        staff_key.recovery_memlimit,
     )
     new_recovery_key = receipts.recovery_key_new()
     recovery_wrapped, recovery_params = _wrap_for(receipts.recovery_key_normalise(new_recovery_key), private_key)
@@ -383,8 +423,13 @@ def staff_session_clear(*, session: Any) -> None:
 def staff_key_cookie_set(*, response: HttpResponse, cookie_value: str) -> None:
     """Sets the signed, HttpOnly, SameSite=Strict, session-lifetime cookie with the wrapping key."""
     response.set_signed_cookie(
-        STAFF_KEY_COOKIE, cookie_value, salt=STAFF_KEY_COOKIE_SALT, httponly=True, samesite="Strict",
-        secure=bool(getattr(settings, "SESSION_COOKIE_SECURE", False)), path="/",
+        STAFF_KEY_COOKIE,
+        cookie_value,
+        salt=STAFF_KEY_COOKIE_SALT,
+        httponly=True,
+        samesite="Strict",
+        secure=bool(getattr(settings, "SESSION_COOKIE_SECURE", False)),
+        path="/",
     )
 
 
@@ -481,8 +526,10 @@ def answers_validate(*, channel: Channel, answers: Mapping[str, Any]) -> dict[st
                     raise ValueError("must be a positive amount")
                 clean[qid] = str(amount)
         except (ValueError, InvalidOperation, TypeError) as exc:
-            reason = str(exc) if isinstance(exc, ValueError) and str(exc).startswith(("must", "is")) else (
-                "is not a valid date (YYYY-MM-DD)" if kind == "date" else "is not valid"
+            reason = (
+                str(exc)
+                if isinstance(exc, ValueError) and str(exc).startswith(("must", "is"))
+                else ("is not a valid date (YYYY-MM-DD)" if kind == "date" else "is not valid")
             )
             problems[qid] = reason
     if problems:
@@ -520,10 +567,15 @@ def channel_save(
         channel = Channel.objects.filter(slug=slug).first() or Channel(slug=slug)
         channel.name = name
         for attribute, value in (
-            ("description", description), ("jurisdiction", jurisdiction), ("questionnaire", questionnaire),
-            ("acknowledge_days", acknowledge_days), ("feedback_days", feedback_days),
-            ("retention_days", retention_days), ("retention_warning_days", retention_warning_days),
-            ("max_attachments", max_attachments), ("max_attachment_bytes", max_attachment_bytes),
+            ("description", description),
+            ("jurisdiction", jurisdiction),
+            ("questionnaire", questionnaire),
+            ("acknowledge_days", acknowledge_days),
+            ("feedback_days", feedback_days),
+            ("retention_days", retention_days),
+            ("retention_warning_days", retention_warning_days),
+            ("max_attachments", max_attachments),
+            ("max_attachment_bytes", max_attachment_bytes),
             ("active", active),
         ):
             if value is not None:
@@ -532,14 +584,24 @@ def channel_save(
         channel.save()
         if recipients is not None:
             channel.recipients.set(recipients)
-            audit_record(action=AuditEntry.Action.UPDATE, actor=actor_name(actor), object_type="reporting.channel",
-                         object_id=str(channel.pk), object_label=channel.slug,
-                         details={"recipients": sorted(u.get_username() for u in recipients)})
+            audit_record(
+                action=AuditEntry.Action.UPDATE,
+                actor=actor_name(actor),
+                object_type="reporting.channel",
+                object_id=str(channel.pk),
+                object_label=channel.slug,
+                details={"recipients": sorted(u.get_username() for u in recipients)},
+            )
         if custodians is not None:
             channel.custodians.set(custodians)
-            audit_record(action=AuditEntry.Action.UPDATE, actor=actor_name(actor), object_type="reporting.channel",
-                         object_id=str(channel.pk), object_label=channel.slug,
-                         details={"custodians": sorted(u.get_username() for u in custodians)})
+            audit_record(
+                action=AuditEntry.Action.UPDATE,
+                actor=actor_name(actor),
+                object_type="reporting.channel",
+                object_id=str(channel.pk),
+                object_label=channel.slug,
+                details={"custodians": sorted(u.get_username() for u in custodians)},
+            )
     return channel
 
 
@@ -560,7 +622,12 @@ def _next_sequence(report: Report) -> int:
 
 
 def _add_entry(
-    report: Report, *, kind: str, body: Any, author: User | None = None, staff_only: bool = False,
+    report: Report,
+    *,
+    kind: str,
+    body: Any,
+    author: User | None = None,
+    staff_only: bool = False,
     feedback: bool = False,
 ) -> ReportEntry:
     public_key = bytes(report.case_public_key if staff_only else report.content_public_key)
@@ -582,15 +649,23 @@ def _grant(report: Report, user: User, purpose: str, private_key: PrivateKey) ->
     if staff_key is None:
         return False
     ReportKeyGrant.objects.update_or_create(
-        report=report, user=user, purpose=purpose,
-        defaults={"sealed_key": crypto.seal_private_key(bytes(staff_key.public_key), private_key),
-                  "granted_on": _today()},
+        report=report,
+        user=user,
+        purpose=purpose,
+        defaults={
+            "sealed_key": crypto.seal_private_key(bytes(staff_key.public_key), private_key),
+            "granted_on": _today(),
+        },
     )
     return True
 
 
 def attachment_add(
-    *, report: Report, upload: UploadLike, entry: ReportEntry | None = None, from_reporter: bool = True,
+    *,
+    report: Report,
+    upload: UploadLike,
+    entry: ReportEntry | None = None,
+    from_reporter: bool = True,
     strip: bool = True,
 ) -> Attachment:
     """Stores one file encrypted (and a metadata-stripped copy of images and PDFs when ``strip``).
@@ -726,8 +801,12 @@ def report_submit(
                 has_identity=bool(clean_identity),
             )
             if transcript is not None:
-                entry = _add_entry(report, kind=ReportEntry.Kind.TRANSCRIPT,
-                                   body={"text": transcript, "answers": clean_answers}, author=staff)
+                entry = _add_entry(
+                    report,
+                    kind=ReportEntry.Kind.TRANSCRIPT,
+                    body={"text": transcript, "answers": clean_answers},
+                    author=staff,
+                )
             else:
                 entry = _add_entry(report, kind=ReportEntry.Kind.ANSWERS, body=clean_answers)
             for upload in attachments:
@@ -739,9 +818,7 @@ def report_submit(
             for user in recipients:
                 if _grant(report, user, ReportKeyGrant.Purpose.CONTENT, content_key):
                     _grant(report, user, ReportKeyGrant.Purpose.CASE, case_key)
-                    ReportAssignment.objects.get_or_create(
-                        report=report, user=user, defaults={"assigned_on": today}
-                    )
+                    ReportAssignment.objects.get_or_create(report=report, user=user, defaults={"assigned_on": today})
             for custodian in channel.custodians.filter(is_active=True):
                 _grant(report, custodian, ReportKeyGrant.Purpose.IDENTITY, identity_key)
             if staff is not None:
@@ -777,8 +854,13 @@ def report_intake_by_staff(
     if not transcript.strip():
         raise ValueError("the transcript is empty")
     return report_submit(
-        channel=channel, answers=answers or {}, attachments=attachments, identity=identity, intake=intake,
-        transcript=transcript.strip(), staff=user,
+        channel=channel,
+        answers=answers or {},
+        attachments=attachments,
+        identity=identity,
+        intake=intake,
+        transcript=transcript.strip(),
+        staff=user,
     )
 
 
@@ -821,10 +903,12 @@ def reporter_session_open(*, session: ReporterSession) -> str:
     wrapping key, so neither alone opens anything, and nothing goes to the database."""
     session_id = secrets.token_urlsafe(18)
     cookie_key = crypto.new_file_key()
-    payload = json.dumps({
-        "content": base64.b64encode(bytes(session.keys.content)).decode(),
-        "identity": base64.b64encode(bytes(session.keys.identity or b"")).decode(),
-    }).encode()
+    payload = json.dumps(
+        {
+            "content": base64.b64encode(bytes(session.keys.content)).decode(),
+            "identity": base64.b64encode(bytes(session.keys.identity or b"")).decode(),
+        }
+    ).encode()
     cache.set(
         f"{CACHE_PREFIX}reporter:{session_id}",
         {"report": session.report.pk, "keys": crypto.wrap(cookie_key, payload)},
@@ -889,7 +973,9 @@ def report_keys_for_staff(*, report: Report, user: User, private_key: PrivateKey
     content = open_grant(ReportKeyGrant.Purpose.CONTENT)
     assert content is not None
     return ReportKeys(
-        report=report, content=content, case=open_grant(ReportKeyGrant.Purpose.CASE),
+        report=report,
+        content=content,
+        case=open_grant(ReportKeyGrant.Purpose.CASE),
         identity=open_grant(ReportKeyGrant.Purpose.IDENTITY),
     )
 
@@ -971,8 +1057,11 @@ def report_transcript_confirm(*, session: ReporterSession, agreed: bool, comment
         raise ValueError("this report has no transcript")
     if not agreed and not comment.strip():
         raise ValueError("please say what is wrong in the transcript")
-    entry = _add_entry(report, kind=ReportEntry.Kind.REPORTER_MESSAGE,
-                       body={"text": comment.strip(), "transcript_confirmed": bool(agreed)})
+    entry = _add_entry(
+        report,
+        kind=ReportEntry.Kind.REPORTER_MESSAGE,
+        body={"text": comment.strip(), "transcript_confirmed": bool(agreed)},
+    )
     transaction.on_commit(lambda: notify_reporter_message(report))
     return entry
 
@@ -1009,8 +1098,9 @@ def report_acknowledge(*, report: Report, user: User, message: str | None = None
         _add_entry(report, kind=ReportEntry.Kind.EVENT, body={"event": "acknowledged"}, author=user)
         if message and message.strip():
             report_message_add(report=report, text=message, author=user)
-        _event(report, "acknowledged", actor=user,
-               details={"on_time": report.acknowledged_on <= report.acknowledge_due})
+        _event(
+            report, "acknowledged", actor=user, details={"on_time": report.acknowledged_on <= report.acknowledge_due}
+        )
     return report
 
 
@@ -1034,10 +1124,13 @@ def report_status_set(*, report: Report, user: User, status: str, sub_status: st
             report.acknowledged_on = _today()
             fields.append("acknowledged_on")
         report.save(update_fields=fields)
-        _add_entry(report, kind=ReportEntry.Kind.EVENT, body={"event": "status", "status": status,
-                                                              "sub_status": sub_status}, author=user)
-        _event(report, "status_changed", actor=user,
-               details={"from": previous, "to": status, "sub_status": sub_status})
+        _add_entry(
+            report,
+            kind=ReportEntry.Kind.EVENT,
+            body={"event": "status", "status": status, "sub_status": sub_status},
+            author=user,
+        )
+        _event(report, "status_changed", actor=user, details={"from": previous, "to": status, "sub_status": sub_status})
     return report
 
 
@@ -1056,15 +1149,20 @@ def report_assign(
         if keys.case is not None:
             _grant(report, assignee, ReportKeyGrant.Purpose.CASE, keys.case)
         assignment, _created = ReportAssignment.objects.update_or_create(
-            report=report, user=assignee,
+            report=report,
+            user=assignee,
             defaults={"active": True, "role": ReportAssignment.Role.HANDLER, "assigned_on": _today()},
         )
         if not keep_own and assignee != user:
             report_unassign(report=report, user=user, actor=user)
-        _add_entry(report, kind=ReportEntry.Kind.EVENT, body={"event": "assigned", "to": assignee.get_username()},
-                   author=user, staff_only=True)
-        _event(report, "assigned" if keep_own else "reassigned", actor=user,
-               details={"to": assignee.get_username()})
+        _add_entry(
+            report,
+            kind=ReportEntry.Kind.EVENT,
+            body={"event": "assigned", "to": assignee.get_username()},
+            author=user,
+            staff_only=True,
+        )
+        _event(report, "assigned" if keep_own else "reassigned", actor=user, details={"to": assignee.get_username()})
     return assignment
 
 
@@ -1087,7 +1185,8 @@ def report_forward(*, report: Report, user: User, private_key: PrivateKey, recip
     with transaction.atomic():
         _grant(report, recipient, ReportKeyGrant.Purpose.CONTENT, keys.content)
         assignment, _created = ReportAssignment.objects.update_or_create(
-            report=report, user=recipient,
+            report=report,
+            user=recipient,
             defaults={"active": True, "role": ReportAssignment.Role.FORWARDED, "assigned_on": _today()},
         )
         report.status = Report.Status.FORWARDED
@@ -1110,7 +1209,9 @@ def identity_disclosure_request(*, report: Report, user: User, reason: str) -> D
         raise ValueError("you already have a pending request for this report")
     with audit_as(user):
         request = DisclosureRequest.objects.create(
-            report=report, requested_by=user, requested_on=_today(),
+            report=report,
+            requested_by=user,
+            requested_on=_today(),
             reason=crypto.seal_json(bytes(report.identity_public_key), {"text": reason.strip()}),
         )
     transaction.on_commit(lambda: notify_disclosure_request(request))
@@ -1153,8 +1254,12 @@ def identity_disclosure_approve(
         request.decided_by = custodian
         request.decided_on = _today()
         request.save()
-        _event(report, "identity_disclosed", actor=custodian,
-               details={"to": request.requested_by.get_username(), "request": request.pk})
+        _event(
+            report,
+            "identity_disclosed",
+            actor=custodian,
+            details={"to": request.requested_by.get_username(), "request": request.pk},
+        )
     return request
 
 
@@ -1215,8 +1320,10 @@ def report_delete(*, report: Report, actor: User | None = None, reason: str = "r
     keeps the reference, channel and reason, nothing more. Returns counts. ``actor`` None: the system
     deletes (retention), under the current ``audit_actor``."""
     names = [
-        n for pair in Attachment.objects.filter(report=report).values_list("storage_name", "stripped_storage_name")
-        for n in pair if n
+        n
+        for pair in Attachment.objects.filter(report=report).values_list("storage_name", "stripped_storage_name")
+        for n in pair
+        if n
     ]
     counts = {
         "files": 0,
@@ -1233,9 +1340,14 @@ def report_delete(*, report: Report, actor: User | None = None, reason: str = "r
         for request in DisclosureRequest.objects.filter(report=report):
             request.delete()
         report.delete()
-        audit_record(action=AuditEntry.Action.DELETE, actor=actor_name(actor), object_type="reporting.report",
-                     object_id=str(pk), object_label=reference,
-                     details={"event": "report_deleted", "channel": channel_slug, "reason": reason})
+        audit_record(
+            action=AuditEntry.Action.DELETE,
+            actor=actor_name(actor),
+            object_type="reporting.report",
+            object_id=str(pk),
+            object_label=reference,
+            details={"event": "report_deleted", "channel": channel_slug, "reason": reason},
+        )
     for name in names:
         counts["files"] += int(store.store_delete(name))
     return counts
@@ -1271,7 +1383,12 @@ def report_export(*, report: Report, user: User, private_key: PrivateKey) -> dic
         "identity": identity,
         "timeline": [item.as_dict() for item in timeline],
     }
-    audit_record(action=AuditEntry.Action.EXPORT, actor=actor_name(user), object_type="reporting.report",
-                 object_id=str(report.pk), object_label=report.reference,
-                 details={"event": "report_exported", "identity_included": identity is not None})
+    audit_record(
+        action=AuditEntry.Action.EXPORT,
+        actor=actor_name(user),
+        object_type="reporting.report",
+        object_id=str(report.pk),
+        object_label=report.reference,
+        details={"event": "report_exported", "identity_included": identity is not None},
+    )
     return data

@@ -54,11 +54,23 @@ def annual_statistics(*, year: int, channel: Channel | None = None) -> dict[str,
     raw: dict[str, dict[str, Any]] = {}
     for report in reports:
         for key in (report.channel.slug, "total"):
-            bucket = raw.setdefault(key, {
-                "received": 0, "acknowledged_on_time": 0, "acknowledged_late": 0, "not_acknowledged": 0,
-                "investigations_opened": 0, "closed": 0, "open": 0, "feedback_on_time": 0,
-                "outcomes": dict.fromkeys(outcomes, 0), "intake": {}, "ack_days": [], "close_days": [],
-            })
+            bucket = raw.setdefault(
+                key,
+                {
+                    "received": 0,
+                    "acknowledged_on_time": 0,
+                    "acknowledged_late": 0,
+                    "not_acknowledged": 0,
+                    "investigations_opened": 0,
+                    "closed": 0,
+                    "open": 0,
+                    "feedback_on_time": 0,
+                    "outcomes": dict.fromkeys(outcomes, 0),
+                    "intake": {},
+                    "ack_days": [],
+                    "close_days": [],
+                },
+            )
             bucket["received"] += 1
             if report.acknowledged_on is None:
                 bucket["not_acknowledged"] += 1

@@ -91,7 +91,9 @@ def _upload_error(handler: ReportingUploadHandler, channel: Channel) -> str | No
     if handler.rejection is None:
         return None
     return _("The files were refused: send at most %(count)d files of at most %(size)s each.") % {
-        "count": channel.max_attachments, "size": _megabytes(channel.max_attachment_bytes)}
+        "count": channel.max_attachments,
+        "size": _megabytes(channel.max_attachment_bytes),
+    }
 
 
 def _megabytes(size: int) -> str:
@@ -140,8 +142,11 @@ def _timeline(items: Iterable[selectors.TimelineItem], report: Report, *, for_re
             source = {}
             text = str(body.get("text", ""))
             if "transcript_confirmed" in body:
-                verdict = (_("I confirm that the transcript is correct.") if body["transcript_confirmed"]
-                           else _("The transcript needs corrections."))
+                verdict = (
+                    _("I confirm that the transcript is correct.")
+                    if body["transcript_confirmed"]
+                    else _("The transcript needs corrections.")
+                )
                 text = f"{verdict}\n\n{text}" if text else verdict
         for key, value in source.items():
             question = questions.get(key)
@@ -162,20 +167,31 @@ def _timeline(items: Iterable[selectors.TimelineItem], report: Report, *, for_re
             author = _("You")
         files = []
         for info in item.attachments:
-            file: dict[str, Any] = {"name": info.name, "size": info.size,
-                                    "stripping_label": Attachment.Stripping(info.stripping).label}
+            file: dict[str, Any] = {
+                "name": info.name,
+                "size": info.size,
+                "stripping_label": Attachment.Stripping(info.stripping).label,
+            }
             if not for_reporter:
                 url = reverse("reporting:attachment", args=[report.reference, info.id])
                 file["url"] = url
                 if info.has_stripped_copy:
                     file["stripped_url"] = f"{url}?stripped=1"
             files.append(file)
-        rows.append({
-            "sequence": item.sequence, "kind": item.kind, "kind_label": ReportEntry.Kind(item.kind).label,
-            "created_on": item.created_on, "author": author, "text": text, "answers": answers,
-            "attachments": files, "staff_only": item.staff_only,
-            "from_staff": item.author not in ("reporter", "system"),
-        })
+        rows.append(
+            {
+                "sequence": item.sequence,
+                "kind": item.kind,
+                "kind_label": ReportEntry.Kind(item.kind).label,
+                "created_on": item.created_on,
+                "author": author,
+                "text": text,
+                "answers": answers,
+                "attachments": files,
+                "staff_only": item.staff_only,
+                "from_staff": item.author not in ("reporter", "system"),
+            }
+        )
     return rows
 
 
@@ -186,31 +202,54 @@ def _timeline(items: Iterable[selectors.TimelineItem], report: Report, *, for_re
 @require_http_methods(["GET"])
 def index(request: HttpRequest) -> HttpResponse:
     user = request.user
-    return render(request, "reporting/index.html", {
-        "channels": selectors.channels_open(),
-        "is_staff": user.is_authenticated and user.has_perm(HANDLE),
-    })
+    return render(
+        request,
+        "reporting/index.html",
+        {
+            "channels": selectors.channels_open(),
+            "is_staff": user.is_authenticated and user.has_perm(HANDLE),
+        },
+    )
 
 
-def _step_two(request: HttpRequest, channel: Channel, first: forms.QuestionnaireStepOneForm,
-              form: forms.QuestionnaireStepTwoForm | None = None, *, challenge_error: str = "",
-              ticket: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+def _step_two(
+    request: HttpRequest,
+    channel: Channel,
+    first: forms.QuestionnaireStepOneForm,
+    form: forms.QuestionnaireStepTwoForm | None = None,
+    *,
+    challenge_error: str = "",
+    ticket: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     answers = first.answers()
     if form is None:
         form = forms.QuestionnaireStepTwoForm(
-            questions=channel.questionnaire, first_answers=answers,
-            max_files=channel.max_attachments, max_file_bytes=channel.max_attachment_bytes,
+            questions=channel.questionnaire,
+            first_answers=answers,
+            max_files=channel.max_attachments,
+            max_file_bytes=channel.max_attachment_bytes,
         )
     ticket = ticket or services.intake_challenge_new()
     hidden = forms.QuestionnaireStepOneForm(
         initial={forms.FIELD_PREFIX + key: value for key, value in answers.items()},
-        questions=channel.questionnaire, hidden=True,
+        questions=channel.questionnaire,
+        hidden=True,
     )
-    return render(request, "reporting/report_step2.html", {
-        "channel": channel, "form": form, "first_form": hidden, "ticket": ticket["token"],
-        "pow_bits": ticket["bits"], "wait_seconds": services.CHALLENGE_MIN_WAIT,
-        "challenge_error": challenge_error,
-    }, status=status)
+    return render(
+        request,
+        "reporting/report_step2.html",
+        {
+            "channel": channel,
+            "form": form,
+            "first_form": hidden,
+            "ticket": ticket["token"],
+            "pow_bits": ticket["bits"],
+            "wait_seconds": services.CHALLENGE_MIN_WAIT,
+            "challenge_error": challenge_error,
+        },
+        status=status,
+    )
 
 
 @reporter_privacy
@@ -240,8 +279,12 @@ def _report(request: HttpRequest, channel: Channel, handler: ReportingUploadHand
     if not first.is_valid():
         return render(request, "reporting/report_step1.html", {"channel": channel, "form": first}, status=400)
     second = forms.QuestionnaireStepTwoForm(
-        request.POST, request.FILES, questions=questions, first_answers=first.answers(),
-        max_files=channel.max_attachments, max_file_bytes=channel.max_attachment_bytes,
+        request.POST,
+        request.FILES,
+        questions=questions,
+        first_answers=first.answers(),
+        max_files=channel.max_attachments,
+        max_file_bytes=channel.max_attachment_bytes,
     )
     ticket_token = request.POST.get("ticket", "")
     same_ticket = _reuse_ticket(ticket_token) if ticket_token else None
@@ -253,13 +296,15 @@ def _report(request: HttpRequest, channel: Channel, handler: ReportingUploadHand
     if not second.is_valid():
         return _step_two(request, channel, first, second, ticket=same_ticket, status=400)
     try:
-        services.intake_guard(client=_client(request), challenge=ticket_token,
-                              solution=request.POST.get("pow_nonce") or None)
+        services.intake_guard(
+            client=_client(request), challenge=ticket_token, solution=request.POST.get("pow_nonce") or None
+        )
     except services.Throttled as exc:
         if exc.retry_after <= services.CHALLENGE_MIN_WAIT:
             message = _("Please wait a few seconds, then send the report again.")
-            return _step_two(request, channel, first, second, challenge_error=message,
-                             ticket=_reuse_ticket(ticket_token), status=429)
+            return _step_two(
+                request, channel, first, second, challenge_error=message, ticket=_reuse_ticket(ticket_token), status=429
+            )
         message = _("Too many reports were sent from here or in total. Please try again later.")
         return _step_two(request, channel, first, second, challenge_error=message, status=429)
     except ValueError:
@@ -275,10 +320,16 @@ def _report(request: HttpRequest, channel: Channel, handler: ReportingUploadHand
     except ValueError as exc:  # includes AttachmentRejected
         second.add_error(None, _service_error(exc))
         return _step_two(request, channel, first, second, status=400)
-    return render(request, "reporting/report_done.html", {
-        "receipt_display": _display_receipt(receipt), "digits": RECEIPT_DIGITS, "bits": int(RECEIPT_BITS),
-        "acknowledge_days": channel.acknowledge_days,
-    })
+    return render(
+        request,
+        "reporting/report_done.html",
+        {
+            "receipt_display": _display_receipt(receipt),
+            "digits": RECEIPT_DIGITS,
+            "bits": int(RECEIPT_BITS),
+            "acknowledge_days": channel.acknowledge_days,
+        },
+    )
 
 
 def _reuse_ticket(token: str) -> dict[str, Any]:
@@ -294,15 +345,22 @@ def receipt_sign_in(request: HttpRequest) -> HttpResponse:
         try:
             session = services.reporter_sign_in(receipt=form.cleaned_data["receipt"], client=_client(request))
         except services.Throttled:
-            return render(request, "reporting/receipt.html", {"form": forms.ReceiptForm(), "throttled": True},
-                          status=429)
+            return render(
+                request, "reporting/receipt.html", {"form": forms.ReceiptForm(), "throttled": True}, status=429
+            )
         except (LookupError, ValueError, services.DecryptionError):
             form.add_error("receipt", _("No report has this receipt. Check the digits and try again."))
         else:
             token = services.reporter_session_open(session=session)
             response = redirect("reporting:reporter_case")
-            response.set_cookie(REPORTER_COOKIE, token, httponly=True, samesite="Strict", path=REPORTER_COOKIE_PATH,
-                                secure=bool(getattr(settings, "SESSION_COOKIE_SECURE", False)))
+            response.set_cookie(
+                REPORTER_COOKIE,
+                token,
+                httponly=True,
+                samesite="Strict",
+                path=REPORTER_COOKIE_PATH,
+                secure=bool(getattr(settings, "SESSION_COOKIE_SECURE", False)),
+            )
             return response
     status = 400 if request.method == "POST" else 200
     return render(request, "reporting/receipt.html", {"form": form}, status=status)
@@ -315,12 +373,15 @@ def _reporter_session(request: HttpRequest) -> services.ReporterSession | None:
 def _is_transcript_open(report: Report, items: list[selectors.TimelineItem]) -> bool:
     if report.intake == Report.Intake.WEB:
         return False
-    return not any(i.kind == ReportEntry.Kind.REPORTER_MESSAGE and isinstance(i.body, dict)
-                   and "transcript_confirmed" in i.body for i in items)
+    return not any(
+        i.kind == ReportEntry.Kind.REPORTER_MESSAGE and isinstance(i.body, dict) and "transcript_confirmed" in i.body
+        for i in items
+    )
 
 
-def _reporter_page(request: HttpRequest, session: services.ReporterSession, *, status: int = 200,
-                   **forms_given: Any) -> HttpResponse:
+def _reporter_page(
+    request: HttpRequest, session: services.ReporterSession, *, status: int = 200, **forms_given: Any
+) -> HttpResponse:
     report = session.report
     items = selectors.report_timeline(keys=session.keys, for_reporter=True)
     selectors.report_mark_read_by_reporter(report=report)
@@ -357,8 +418,9 @@ def reporter_message(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_protect
-def _reporter_message(request: HttpRequest, session: services.ReporterSession,
-                      handler: ReportingUploadHandler) -> HttpResponse:
+def _reporter_message(
+    request: HttpRequest, session: services.ReporterSession, handler: ReportingUploadHandler
+) -> HttpResponse:
     form = forms.MessageForm(request.POST, request.FILES)
     upload_error = _upload_error(handler, session.report.channel)
     if upload_error:
@@ -367,8 +429,11 @@ def _reporter_message(request: HttpRequest, session: services.ReporterSession,
         return _reporter_page(request, session, message_form=form, status=400)
     if form.is_valid():
         try:
-            services.report_message_add(report=session.report, text=form.cleaned_data["text"],
-                                        attachments=form.cleaned_data.get("attachments") or [])
+            services.report_message_add(
+                report=session.report,
+                text=form.cleaned_data["text"],
+                attachments=form.cleaned_data.get("attachments") or [],
+            )
         except ValueError as exc:
             form.add_error(None, _service_error(exc))
         else:
@@ -386,8 +451,9 @@ def reporter_identity(request: HttpRequest) -> HttpResponse:
     form = forms.IdentityForm(request.POST)
     if form.is_valid():
         try:
-            services.report_identity_add(session=session, identity={
-                "name": form.cleaned_data["name"], "contact": form.cleaned_data["contact"]})
+            services.report_identity_add(
+                session=session, identity={"name": form.cleaned_data["name"], "contact": form.cleaned_data["contact"]}
+            )
         except ValueError as exc:
             form.add_error(None, _service_error(exc))
         else:
@@ -405,8 +471,9 @@ def reporter_transcript(request: HttpRequest) -> HttpResponse:
     form = forms.TranscriptCheckForm(request.POST)
     if form.is_valid():
         try:
-            services.report_transcript_confirm(session=session, agreed=form.cleaned_data["agreed"] == "yes",
-                                               comment=form.cleaned_data["comment"])
+            services.report_transcript_confirm(
+                session=session, agreed=form.cleaned_data["agreed"] == "yes", comment=form.cleaned_data["comment"]
+            )
         except ValueError as exc:
             form.add_error(None, _service_error(exc))
         else:
@@ -456,8 +523,12 @@ def keys(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     has_key = selectors.staff_has_keys(user=user)
     form = forms.KeyPasswordForm(request.POST or None)
-    context: dict[str, Any] = {"has_key": has_key, "form": form, "unlocked": _staff_key(request) is not None,
-                               "next": _safe_next(request, reverse("reporting:inbox"))}
+    context: dict[str, Any] = {
+        "has_key": has_key,
+        "form": form,
+        "unlocked": _staff_key(request) is not None,
+        "next": _safe_next(request, reverse("reporting:inbox")),
+    }
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
         action = request.POST.get("action")
@@ -471,7 +542,8 @@ def keys(request: HttpRequest) -> HttpResponse:
                 response = render(request, "reporting/keys.html", {"recovery_key": recovery_key, "has_key": True})
                 services.staff_key_cookie_set(
                     response=response,
-                    cookie_value=services.staff_session_store(session=request.session, private_key=private_key))
+                    cookie_value=services.staff_session_store(session=request.session, private_key=private_key),
+                )
                 response["Cache-Control"] = "no-store"
                 return response
         elif action == "unlock" and has_key:
@@ -483,7 +555,8 @@ def keys(request: HttpRequest) -> HttpResponse:
                 response = redirect(context["next"])
                 services.staff_key_cookie_set(
                     response=response,
-                    cookie_value=services.staff_session_store(session=request.session, private_key=private_key))
+                    cookie_value=services.staff_session_store(session=request.session, private_key=private_key),
+                )
                 return response
     return render(request, "reporting/keys.html", context, status=400 if form.errors else 200)
 
@@ -501,7 +574,8 @@ def key_recover(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 new_recovery_key = services.staff_keys_recover(
-                    user=user, recovery_key=form.cleaned_data["recovery_key"], new_password=password)
+                    user=user, recovery_key=form.cleaned_data["recovery_key"], new_password=password
+                )
             except (services.DecryptionError, LookupError, ValueError):
                 form.add_error("recovery_key", _("That recovery key does not open your key."))
             else:
@@ -526,24 +600,33 @@ def inbox(request: HttpRequest) -> HttpResponse:
             overdue.append({"report": report, "what": _("Acknowledgement"), "due": report.acknowledge_due})
         if report.feedback_given_on is None and report.feedback_due < today:
             overdue.append({"report": report, "what": _("Feedback to the reporter"), "due": report.feedback_due})
-    return render(request, "reporting/inbox.html", {
-        "cases": selectors.reports_for_staff(user=user).order_by("-received_on", "-pk"),
-        "overdue": overdue, "today": today,
-        "can_approve": _is_custodian(user),
-        "can_see_statistics": user.has_perm("reporting.view_report_statistics"),
-        "can_manage": user.has_perm("reporting.manage_channel"),
-    })
+    return render(
+        request,
+        "reporting/inbox.html",
+        {
+            "cases": selectors.reports_for_staff(user=user).order_by("-received_on", "-pk"),
+            "overdue": overdue,
+            "today": today,
+            "can_approve": _is_custodian(user),
+            "can_see_statistics": user.has_perm("reporting.view_report_statistics"),
+            "can_manage": user.has_perm("reporting.manage_channel"),
+        },
+    )
 
 
 def _case_forms(report: Report, data: dict[str, Any] | None = None) -> dict[str, Any]:
-    recipients = [(str(u.pk), u.get_username()) for u in User.objects.filter(is_active=True).order_by("username")
-                  if u.has_perm(HANDLE) and selectors.staff_has_keys(user=u)]
+    recipients = [
+        (str(u.pk), u.get_username())
+        for u in User.objects.filter(is_active=True).order_by("username")
+        if u.has_perm(HANDLE) and selectors.staff_has_keys(user=u)
+    ]
     return {
         "reply_form": forms.ReplyForm(),
         "status_form": forms.StatusForm(
             initial={"status": report.status, "sub_status": report.sub_status},
             status_choices=[c for c in Report.Status.choices if c[0] != Report.Status.CLOSED],
-            sub_status_choices=Report.SubStatus.choices),
+            sub_status_choices=Report.SubStatus.choices,
+        ),
         "triage_form": forms.TriageNoteForm(risk_choices=RISK_LEVELS),
         "assign_form": forms.RecipientForm(recipients=recipients),
         "disclosure_form": forms.DisclosureRequestForm(),
@@ -552,8 +635,9 @@ def _case_forms(report: Report, data: dict[str, Any] | None = None) -> dict[str,
     }
 
 
-def _case_page(request: HttpRequest, report: Report, keys: services.ReportKeys, *, status: int = 200,
-               **given: Any) -> HttpResponse:
+def _case_page(
+    request: HttpRequest, report: Report, keys: services.ReportKeys, *, status: int = 200, **given: Any
+) -> HttpResponse:
     items = selectors.report_timeline(keys=keys, for_reporter=False)
     context = {
         "report": report,
@@ -624,21 +708,28 @@ def _case_action(request: HttpRequest, reference: str, action: str, handler: Rep
                 return _case_page(request, report, keys, reply_form=form, status=400)
             if not form.is_valid():
                 return _case_page(request, report, keys, reply_form=form, status=400)
-            services.report_message_add(report=report, text=form.cleaned_data["text"], author=user,
-                                        attachments=form.cleaned_data.get("attachments") or [],
-                                        feedback=bool(form.cleaned_data.get("feedback")))
+            services.report_message_add(
+                report=report,
+                text=form.cleaned_data["text"],
+                author=user,
+                attachments=form.cleaned_data.get("attachments") or [],
+                feedback=bool(form.cleaned_data.get("feedback")),
+            )
             done = _("Your reply was sent.")
         elif action == "acknowledge":
             services.report_acknowledge(report=report, user=user)
             done = _("The report is acknowledged.")
         elif action == "status":
-            form = forms.StatusForm(request.POST,
-                                    status_choices=[c for c in Report.Status.choices if c[0] != Report.Status.CLOSED],
-                                    sub_status_choices=Report.SubStatus.choices)
+            form = forms.StatusForm(
+                request.POST,
+                status_choices=[c for c in Report.Status.choices if c[0] != Report.Status.CLOSED],
+                sub_status_choices=Report.SubStatus.choices,
+            )
             if not form.is_valid():
                 return _case_page(request, report, keys, status_form=form, status=400)
-            services.report_status_set(report=report, user=user, status=form.cleaned_data["status"],
-                                       sub_status=form.cleaned_data["sub_status"])
+            services.report_status_set(
+                report=report, user=user, status=form.cleaned_data["status"], sub_status=form.cleaned_data["sub_status"]
+            )
         elif action == "triage":
             form = forms.TriageNoteForm(request.POST, risk_choices=RISK_LEVELS)
             if not form.is_valid():
@@ -646,8 +737,15 @@ def _case_action(request: HttpRequest, reference: str, action: str, handler: Rep
             if form.cleaned_data["note"].strip():
                 services.report_note_add(report=report, user=user, text=form.cleaned_data["note"])
             if form.cleaned_data["retaliation_risk"]:
-                services.report_note_add(report=report, user=user, kind=ReportEntry.Kind.RISK, text={  # type: ignore[arg-type]
-                    "level": form.cleaned_data["retaliation_risk"], "text": form.cleaned_data["retaliation_notes"]})
+                services.report_note_add(
+                    report=report,
+                    user=user,
+                    kind=ReportEntry.Kind.RISK,
+                    text={  # type: ignore[arg-type]
+                        "level": form.cleaned_data["retaliation_risk"],
+                        "text": form.cleaned_data["retaliation_notes"],
+                    },
+                )
         elif action == "assign":
             data = _case_forms(report)
             form = forms.RecipientForm(request.POST, recipients=data["assign_form"].fields["recipient"].choices[1:])
@@ -660,8 +758,9 @@ def _case_action(request: HttpRequest, reference: str, action: str, handler: Rep
                 services.report_forward(report=report, user=user, private_key=private_key, recipient=assignee)
                 done = _("The report was forwarded.")
             else:
-                services.report_assign(report=report, user=user, private_key=private_key, assignee=assignee,
-                                       keep_own=False)
+                services.report_assign(
+                    report=report, user=user, private_key=private_key, assignee=assignee, keep_own=False
+                )
                 messages.success(request, _("The case was reassigned."))
                 return redirect("reporting:inbox")
         elif action == "disclosure":
@@ -674,8 +773,12 @@ def _case_action(request: HttpRequest, reference: str, action: str, handler: Rep
             form = forms.ClosureForm(request.POST, outcome_choices=[c for c in Report.Outcome.choices if c[0]])
             if not form.is_valid():
                 return _case_page(request, report, keys, closure_form=form, status=400)
-            services.report_close(report=report, user=user, outcome=form.cleaned_data["outcome"],
-                                  action_taken=form.cleaned_data["action_taken"])
+            services.report_close(
+                report=report,
+                user=user,
+                outcome=form.cleaned_data["outcome"],
+                action_taken=form.cleaned_data["action_taken"],
+            )
             done = _("The case is closed.")
         else:
             raise Http404
@@ -767,17 +870,28 @@ def intake(request: HttpRequest) -> HttpResponse:
     form = forms.OralIntakeForm(request.POST or None, channel_choices=channels)
     if request.method == "POST" and form.is_valid():
         channel = get_object_or_404(Channel, slug=form.cleaned_data["channel"], active=True)
-        identity = {k: v for k, v in {"name": form.cleaned_data["identity_name"],
-                                      "contact": form.cleaned_data["identity_contact"]}.items() if v}
+        identity = {
+            k: v
+            for k, v in {
+                "name": form.cleaned_data["identity_name"],
+                "contact": form.cleaned_data["identity_contact"],
+            }.items()
+            if v
+        }
         try:
             new_report, receipt = services.report_intake_by_staff(
-                channel=channel, user=user, transcript=form.cleaned_data["transcript"],
-                intake=form.cleaned_data["kind"], identity=identity or None)
+                channel=channel,
+                user=user,
+                transcript=form.cleaned_data["transcript"],
+                intake=form.cleaned_data["kind"],
+                identity=identity or None,
+            )
         except (ValueError, PermissionDenied) as exc:
             form.add_error(None, _service_error(exc))
         else:
-            response = render(request, "reporting/intake.html", {
-                "receipt_display": _display_receipt(receipt), "report": new_report})
+            response = render(
+                request, "reporting/intake.html", {"receipt_display": _display_receipt(receipt), "report": new_report}
+            )
             response["Cache-Control"] = "no-store"
             return response
     return render(request, "reporting/intake.html", {"form": form}, status=400 if form.errors else 200)
@@ -792,28 +906,34 @@ def statistics(request: HttpRequest) -> HttpResponse:
     except ValueError:
         year = _today().year
     headings, rows, outcomes = _statistics_table(year)
-    return render(request, "reporting/statistics.html", {
-        "year": year, "headings": headings, "rows": rows, "outcomes": outcomes})
+    return render(
+        request, "reporting/statistics.html", {"year": year, "headings": headings, "rows": rows, "outcomes": outcomes}
+    )
 
 
 def _statistics_table(year: int) -> tuple[list[str], list[list[Any]], list[tuple[str, Any]]]:
     """The annual figures from R1's statistics module, as table rows with translated headings."""
     data: dict[str, Any] = figures.annual_statistics(year=year)
     columns = [
-        ("received", _("Received")), ("acknowledged_on_time", _("Acknowledged on time")),
-        ("investigations_opened", _("Investigations opened")), ("closed", _("Closed")),
+        ("received", _("Received")),
+        ("acknowledged_on_time", _("Acknowledged on time")),
+        ("investigations_opened", _("Investigations opened")),
+        ("closed", _("Closed")),
         ("median_days_to_acknowledge", _("Median days to acknowledge")),
         ("median_days_to_close", _("Median days to close")),
     ]
     rows: list[list[Any]] = []
     for channel in data.get("channels", []):
-        rows.append([channel.get("name") or channel.get("channel", ""),
-                     *(_cell(channel.get(key)) for key, _label in columns)])
+        rows.append(
+            [channel.get("name") or channel.get("channel", ""), *(_cell(channel.get(key)) for key, _label in columns)]
+        )
     if data.get("total", {}).get("received"):
         rows.append([_("All channels"), *(_cell(data["total"].get(key)) for key, _label in columns)])
     outcome_labels = dict(Report.Outcome.choices)
-    outcomes = [(str(outcome_labels.get(key, key)), _cell(count))
-                for key, count in (data.get("total", {}).get("outcomes") or {}).items()]
+    outcomes = [
+        (str(outcome_labels.get(key, key)), _cell(count))
+        for key, count in (data.get("total", {}).get("outcomes") or {}).items()
+    ]
     return [_("Channel"), *(str(label) for _key, label in columns)], rows, outcomes
 
 
@@ -831,8 +951,10 @@ def channels(request: HttpRequest) -> HttpResponse:
 def _channel_people() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(everyone with a key pair, the case handlers among them) as choices for a channel's form."""
     people = [u for u in User.objects.filter(is_active=True, reporting_key__isnull=False).order_by("username")]
-    return ([(str(u.pk), u.get_username()) for u in people],
-            [(str(u.pk), u.get_username()) for u in people if u.has_perm(HANDLE)])
+    return (
+        [(str(u.pk), u.get_username()) for u in people],
+        [(str(u.pk), u.get_username()) for u in people if u.has_perm(HANDLE)],
+    )
 
 
 @login_required
@@ -844,27 +966,39 @@ def channel_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     people, handlers = _channel_people()
     initial: dict[str, Any] = {"questions": [], "acknowledge_days": 7, "feedback_days": 90, "active": True}
     if channel is not None:
-        initial = {"name": channel.name, "description": channel.description, "questions": channel.questionnaire,
-                   "acknowledge_days": channel.acknowledge_days, "feedback_days": channel.feedback_days,
-                   "active": channel.active,
-                   "recipients": [str(pk) for pk in channel.recipients.values_list("pk", flat=True)],
-                   "custodians": [str(pk) for pk in channel.custodians.values_list("pk", flat=True)]}
-    form = forms.ChannelForm(request.POST or None, initial=initial, slug_needed=channel is None,
-                             people=people, handlers=handlers)
+        initial = {
+            "name": channel.name,
+            "description": channel.description,
+            "questions": channel.questionnaire,
+            "acknowledge_days": channel.acknowledge_days,
+            "feedback_days": channel.feedback_days,
+            "active": channel.active,
+            "recipients": [str(pk) for pk in channel.recipients.values_list("pk", flat=True)],
+            "custodians": [str(pk) for pk in channel.custodians.values_list("pk", flat=True)],
+        }
+    form = forms.ChannelForm(
+        request.POST or None, initial=initial, slug_needed=channel is None, people=people, handlers=handlers
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.channel_save(
-                slug=channel.slug if channel else data["slug"], name=data["name"],
-                actor=cast(User, request.user), description=data["description"],
-                questionnaire=data["questions"], acknowledge_days=data["acknowledge_days"],
-                feedback_days=data["feedback_days"], active=data["active"],
+                slug=channel.slug if channel else data["slug"],
+                name=data["name"],
+                actor=cast(User, request.user),
+                description=data["description"],
+                questionnaire=data["questions"],
+                acknowledge_days=data["acknowledge_days"],
+                feedback_days=data["feedback_days"],
+                active=data["active"],
                 recipients=list(User.objects.filter(pk__in=data["recipients"])),
-                custodians=list(User.objects.filter(pk__in=data["custodians"])))
+                custodians=list(User.objects.filter(pk__in=data["custodians"])),
+            )
         except ValueError as exc:
             form.add_error("questions", _service_error(exc))
         else:
             messages.success(request, _("The channel was saved."))
             return redirect("reporting:channels")
-    return render(request, "reporting/channel_edit.html", {"channel": channel, "form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "reporting/channel_edit.html", {"channel": channel, "form": form}, status=400 if form.errors else 200
+    )

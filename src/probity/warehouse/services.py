@@ -281,8 +281,7 @@ def java_executable() -> str:
         if candidate.exists():
             return str(candidate)
         raise SparkUnavailable(
-            f"JAVA_HOME is {java_home}, but there is no bin/java in it; "
-            "point JAVA_HOME at a Java 17 (or newer) JDK."
+            f"JAVA_HOME is {java_home}, but there is no bin/java in it; point JAVA_HOME at a Java 17 (or newer) JDK."
         )
     found = shutil.which("java")
     if not found:
@@ -316,8 +315,7 @@ def spark_session_build(
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise SparkUnavailable(
-            "PySpark is not installed; install Probity with the 'spark' extra "
-            "to use PROBITY_WAREHOUSE=spark:MASTER."
+            "PySpark is not installed; install Probity with the 'spark' extra to use PROBITY_WAREHOUSE=spark:MASTER."
         ) from exc
 
     active = SparkSession.getActiveSession()
@@ -498,9 +496,7 @@ def warehouse_connect(*, setting: WarehouseSetting | None = None, read_only: boo
 
 
 @contextmanager
-def warehouse_connection(
-    *, setting: WarehouseSetting | None = None, read_only: bool = False
-) -> Iterator[Warehouse]:
+def warehouse_connection(*, setting: WarehouseSetting | None = None, read_only: bool = False) -> Iterator[Warehouse]:
     """``warehouse_connect`` as a context manager: the connection is closed on leaving the block."""
     warehouse = warehouse_connect(setting=setting, read_only=read_only)
     try:
@@ -512,9 +508,34 @@ def warehouse_connection(
 # --- read-only SQL ----------------------------------------------------------------------------
 
 _WRITE_NODE_NAMES = (
-    "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "AlterTable", "TruncateTable",
-    "Command", "Copy", "Into", "Pragma", "Set", "Use", "LoadData", "Transaction", "Commit", "Rollback",
-    "Attach", "Detach", "Install", "Cache", "Uncache", "Refresh", "Describe", "Summarize", "Export",
+    "Insert",
+    "Update",
+    "Delete",
+    "Merge",
+    "Create",
+    "Drop",
+    "Alter",
+    "AlterTable",
+    "TruncateTable",
+    "Command",
+    "Copy",
+    "Into",
+    "Pragma",
+    "Set",
+    "Use",
+    "LoadData",
+    "Transaction",
+    "Commit",
+    "Rollback",
+    "Attach",
+    "Detach",
+    "Install",
+    "Cache",
+    "Uncache",
+    "Refresh",
+    "Describe",
+    "Summarize",
+    "Export",
 )
 
 
@@ -539,9 +560,7 @@ def read_only_query(*, query: str, dialect: str) -> str:
     forbidden = tuple(getattr(exp, name) for name in _WRITE_NODE_NAMES if hasattr(exp, name))
     for node in statement.walk():
         if isinstance(node, forbidden):
-            raise ValueError(
-                f"Only read-only SELECT queries are allowed; this one contains {node.key.upper()}."
-            )
+            raise ValueError(f"Only read-only SELECT queries are allowed; this one contains {node.key.upper()}.")
     return text
 
 

@@ -8,4 +8,6 @@ def rows() -> Iterator[Mapping[str, Any]]:
     yield {"thing": "one"}
 
 
-DATASETS = (PublicDataset("plugin-things", "Plug-in things", "Things the plug-in knows.", rows, (("thing", "a thing"),)),)
+DATASETS = (
+    PublicDataset("plugin-things", "Plug-in things", "Things the plug-in knows.", rows, (("thing", "a thing"),)),
+)

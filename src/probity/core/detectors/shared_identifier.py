@@ -66,28 +66,46 @@ class SharedIdentifier(Detector):
             keys = by_organisation.get(organisation_id)
             if not keys:
                 yield Judgement(
-                    "organisation", str(organisation_id), "not_applicable",
-                    NOT_APPLICABLE, {"schemes": ", ".join(schemes)},
-                    subject_label=name, evidence={"reason": "missing_field", "schemes": schemes},
+                    "organisation",
+                    str(organisation_id),
+                    "not_applicable",
+                    NOT_APPLICABLE,
+                    {"schemes": ", ".join(schemes)},
+                    subject_label=name,
+                    evidence={"reason": "missing_field", "schemes": schemes},
                 )
                 continue
             shared: list[dict[str, Any]] = []
             for scheme, issuer, value_hash in keys:
                 others = sorted(holders[(scheme, issuer, value_hash)] - {organisation_id})
                 if others:
-                    shared.append({
-                        "scheme": scheme,
-                        "issuer": issuer,
-                        "also_held_by": [{"id": other, "name": names.get(other, "")} for other in others],
-                    })
+                    shared.append(
+                        {
+                            "scheme": scheme,
+                            "issuer": issuer,
+                            "also_held_by": [{"id": other, "name": names.get(other, "")} for other in others],
+                        }
+                    )
             if shared:
                 other_names = sorted({o["name"] for s in shared for o in s["also_held_by"]})
                 yield Judgement(
-                    "organisation", str(organisation_id), "flag", FLAG, {"others": "; ".join(other_names)},
-                    subject_label=name, score=1.0, evidence={"shared": shared},
+                    "organisation",
+                    str(organisation_id),
+                    "flag",
+                    FLAG,
+                    {"others": "; ".join(other_names)},
+                    subject_label=name,
+                    score=1.0,
+                    evidence={"shared": shared},
                 )
             else:
                 yield Judgement(
-                    "organisation", str(organisation_id), "pass", PASS, {"count": len(keys)},
-                    subject_label=name, score=0.0, evidence={"identifiers_checked": len(keys)},
+                    "organisation",
+                    str(organisation_id),
+                    "pass",
+                    PASS,
+                    {"count": len(keys)},
+                    subject_label=name,
+                    score=0.0,
+                    evidence={"identifiers_checked": len(keys)},
                 )

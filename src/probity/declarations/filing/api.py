@@ -165,7 +165,9 @@ def _draft_out(draft: DeclarationDraft) -> dict[str, Any]:
 
 
 @router.get(
-    "/obligations", response={200: list[ObligationOut], **errors(403)}, summary="What I must file",
+    "/obligations",
+    response={200: list[ObligationOut], **errors(403)},
+    summary="What I must file",
     operation_id="probity_declarations_api_filing_obligations_mine",
 )
 def obligations_mine(request: HttpRequest) -> list[dict[str, Any]]:
@@ -214,7 +216,9 @@ def draft_open(request: HttpRequest, payload: DraftStartIn) -> Status:
 
 
 @router.get(
-    "/drafts/{declaration_id}", response={200: DraftOut, **errors(403, 404)}, summary="My draft",
+    "/drafts/{declaration_id}",
+    response={200: DraftOut, **errors(403, 404)},
+    summary="My draft",
     operation_id="probity_declarations_api_filing_draft_get",
 )
 def draft_get(request: HttpRequest, declaration_id: int) -> dict[str, Any]:
@@ -222,7 +226,9 @@ def draft_get(request: HttpRequest, declaration_id: int) -> dict[str, Any]:
 
 
 @router.delete(
-    "/drafts/{declaration_id}", response={204: None, **errors(403, 404)}, summary="Discard my draft",
+    "/drafts/{declaration_id}",
+    response={204: None, **errors(403, 404)},
+    summary="Discard my draft",
     operation_id="probity_declarations_api_filing_draft_delete",
 )
 def draft_delete(request: HttpRequest, declaration_id: int) -> Status:
@@ -349,7 +355,9 @@ def _body(body_id: int | None) -> PublicBody | None:
 
 
 @router.get(
-    "/deadlines", response={200: list[DeadlineOut], **errors(403)}, summary="Filing deadlines",
+    "/deadlines",
+    response={200: list[DeadlineOut], **errors(403)},
+    summary="Filing deadlines",
     operation_id="probity_declarations_api_filing_deadlines_list",
 )
 def deadlines_list(request: HttpRequest, year: int | None = None) -> list[dict[str, Any]]:
@@ -386,7 +394,9 @@ def deadline_create(request: HttpRequest, payload: DeadlineIn) -> Status:
 
 
 @router.put(
-    "/deadlines/{deadline_id}", response={200: DeadlineOut, **errors(403, 404, 409, 422)}, summary="Change a deadline",
+    "/deadlines/{deadline_id}",
+    response={200: DeadlineOut, **errors(403, 404, 409, 422)},
+    summary="Change a deadline",
     operation_id="probity_declarations_api_filing_deadline_update",
 )
 def deadline_update(request: HttpRequest, deadline_id: int, payload: DeadlineIn) -> dict[str, Any]:
@@ -416,7 +426,9 @@ def deadline_update(request: HttpRequest, deadline_id: int, payload: DeadlineIn)
 
 
 @router.delete(
-    "/deadlines/{deadline_id}", response={204: None, **errors(403, 404)}, summary="Delete a deadline",
+    "/deadlines/{deadline_id}",
+    response={204: None, **errors(403, 404)},
+    summary="Delete a deadline",
     operation_id="probity_declarations_api_filing_deadline_delete",
 )
 def deadline_delete(request: HttpRequest, deadline_id: int) -> Status:

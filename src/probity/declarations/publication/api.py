@@ -160,9 +160,7 @@ def _profile_out(profile: RedactionProfile) -> dict[str, Any]:
         "name": profile.name,
         "description": profile.description,
         "fields": [p for p in paths if not p.startswith(redaction.PRIVATE_PREFIX)],
-        "private": [
-            p.removeprefix(redaction.PRIVATE_PREFIX) for p in paths if p.startswith(redaction.PRIVATE_PREFIX)
-        ],
+        "private": [p.removeprefix(redaction.PRIVATE_PREFIX) for p in paths if p.startswith(redaction.PRIVATE_PREFIX)],
         "is_default": profile.is_default,
     }
 

@@ -69,9 +69,7 @@ class PublicationCommands(SubcommandCommand):
         setter.add_argument("--clear-fields", action="store_true", help="empty the withheld list")
         setter.add_argument("--clear-private", action="store_true", help="empty the private list")
         setter.add_argument("--description")
-        setter.add_argument(
-            "--default", dest="make_default", action="store_true", help="make it the default profile"
-        )
+        setter.add_argument("--default", dest="make_default", action="store_true", help="make it the default profile")
 
     def publish(self, **options: Any) -> int:
         try:

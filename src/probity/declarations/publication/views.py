@@ -359,6 +359,7 @@ def public_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
 
 # --- staff: profiles, publishing, withdrawing ------------------------------------------------------
 
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 

@@ -233,7 +233,9 @@ def _transition(exc: services.TransitionError) -> ApiError:
 
 
 @router.get(
-    "/queue", response={200: QueueOut, **errors(403, 422)}, summary="Declarations ranked by risk score",
+    "/queue",
+    response={200: QueueOut, **errors(403, 422)},
+    summary="Declarations ranked by risk score",
     operation_id="probity_declarations_api_verification_queue",
 )
 def queue(
@@ -292,7 +294,9 @@ def select(request: HttpRequest, payload: SelectIn) -> Status:
 
 
 @router.post(
-    "/samples", response={201: SampleDrawnOut, **errors(400, 403, 422)}, summary="Draw a verifiable random sample",
+    "/samples",
+    response={201: SampleDrawnOut, **errors(400, 403, 422)},
+    summary="Draw a verifiable random sample",
     operation_id="probity_declarations_api_verification_sample_draw",
 )
 def sample_draw(request: HttpRequest, payload: SampleIn) -> Status:
@@ -309,7 +313,9 @@ def sample_draw(request: HttpRequest, payload: SampleIn) -> Status:
 
 
 @router.get(
-    "/samples", response={200: list[SampleOut], **errors(403)}, summary="Random samples, newest first",
+    "/samples",
+    response={200: list[SampleOut], **errors(403)},
+    summary="Random samples, newest first",
     operation_id="probity_declarations_api_verification_sample_list",
 )
 def sample_list(request: HttpRequest, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
@@ -331,7 +337,9 @@ def _get_sample(request: HttpRequest, sample_id: int) -> SampleDraw:
 
 
 @router.get(
-    "/samples/{int:sample_id}", response={200: SampleOut, **errors(403, 404)}, summary="One random sample",
+    "/samples/{int:sample_id}",
+    response={200: SampleOut, **errors(403, 404)},
+    summary="One random sample",
     operation_id="probity_declarations_api_verification_sample_detail",
 )
 def sample_detail(request: HttpRequest, sample_id: int) -> dict[str, Any]:
@@ -366,7 +374,9 @@ def sample_check(request: HttpRequest, sample_id: int, include_population: bool 
 
 
 @router.get(
-    "/cases", response={200: list[CaseOut], **errors(403, 422)}, summary="Verification cases",
+    "/cases",
+    response={200: list[CaseOut], **errors(403, 422)},
+    summary="Verification cases",
     operation_id="probity_declarations_api_verification_case_list",
 )
 def case_list(
@@ -387,7 +397,9 @@ def case_list(
 
 
 @router.get(
-    "/cases/{int:case_id}", response={200: CaseDetailOut, **errors(403, 404)}, summary="A verification case",
+    "/cases/{int:case_id}",
+    response={200: CaseDetailOut, **errors(403, 404)},
+    summary="A verification case",
     operation_id="probity_declarations_api_verification_case_detail",
 )
 def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:

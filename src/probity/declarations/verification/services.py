@@ -376,4 +376,3 @@ def case_close(*, case: VerificationCase, actor: User) -> VerificationCase:
         case.closed_at = timezone.now()
         case.save(update_fields=["status", "closed_at"])
     return case
-

@@ -157,7 +157,6 @@ def register(cls: type[Indicator]) -> type[Indicator]:
     return cls
 
 
-
 # --- building blocks shared by indicators -------------------------------------------------------
 
 

@@ -30,16 +30,27 @@ class Command(SubcommandCommand):
 
     def verify(self, **options: Any) -> None:
         total = AuditEntry.objects.count()
-        with tqdm(total=total, unit="entry", desc="verifying", disable=total < 1000 or options["verbosity"] < 1,
-                  file=sys.stderr) as bar:
+        with tqdm(
+            total=total,
+            unit="entry",
+            desc="verifying",
+            disable=total < 1000 or options["verbosity"] < 1,
+            file=sys.stderr,
+        ) as bar:
             result = audit_verify(progress=bar.update)
         if result.ok:
-            self.stdout.write(self.style.SUCCESS(
-                f"audit log intact: {result.entries_checked} entries checked; head {result.head_hash[:16]}…"
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"audit log intact: {result.entries_checked} entries checked; head {result.head_hash[:16]}…"
+                )
+            )
             with audit_actor("system:cli"):
-                audit_record(action=AuditEntry.Action.OTHER, object_type="core.auditentry",
-                             object_label="audit verify", details={"entries_checked": result.entries_checked})
+                audit_record(
+                    action=AuditEntry.Action.OTHER,
+                    object_type="core.auditentry",
+                    object_label="audit verify",
+                    details={"entries_checked": result.entries_checked},
+                )
             return
         for problem in result.problems:
             self.stderr.write(f"entry {problem.sequence}: {problem.reason}")

@@ -24,8 +24,13 @@ class Command(SubcommandCommand):
         run = subcommands.add("run", self.run, help="run one detector, or all with --all")
         run.add_argument("codes", nargs="*", help="detector codes")
         run.add_argument("--all", action="store_true", help="run every registered detector")
-        run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                         help="override a parameter (repeatable); lists are comma-separated")
+        run.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="override a parameter (repeatable); lists are comma-separated",
+        )
         catalogue = subcommands.add(
             "catalogue", self.catalogue, help="the detector catalogue (Markdown), generated from the registry"
         )

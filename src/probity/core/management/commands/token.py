@@ -58,7 +58,10 @@ class Command(SubcommandCommand):
         create.add_argument("username", help="the user the token acts as")
         create.add_argument("--name", required=True, help="what the token is for, e.g. 'nightly export'")
         create.add_argument(
-            "--expires-days", type=_positive_days, default=None, metavar="N",
+            "--expires-days",
+            type=_positive_days,
+            default=None,
+            metavar="N",
             help=f"the token stops working after N days (1–{MAX_EXPIRY_DAYS}); default: never",
         )
         listing = subcommands.add(
@@ -96,8 +99,14 @@ class Command(SubcommandCommand):
             tokens = tokens.filter(user=self._user(username))
         rows = [
             (
-                str(t.pk), t.user.get_username(), t.name, f"{t.prefix}…", _when(t.created_at),
-                _when(t.expires_at), _when(t.last_used_at), _status(t),
+                str(t.pk),
+                t.user.get_username(),
+                t.name,
+                f"{t.prefix}…",
+                _when(t.created_at),
+                _when(t.expires_at),
+                _when(t.last_used_at),
+                _status(t),
             )
             for t in tokens
         ]
@@ -116,9 +125,7 @@ class Command(SubcommandCommand):
         if token is None:
             raise CommandError(f"there is no token with the id {token_id}; 'probity token list' shows them")
         if token.revoked_at is not None:
-            self.stdout.write(
-                f"Token {token.pk} '{token.name}' was already revoked on {_when(token.revoked_at)} UTC."
-            )
+            self.stdout.write(f"Token {token.pk} '{token.name}' was already revoked on {_when(token.revoked_at)} UTC.")
             return
         with audit_actor(ACTOR):
             api_token_revoke(token=token, actor=None)

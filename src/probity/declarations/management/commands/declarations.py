@@ -127,9 +127,7 @@ class Command(FilingCommands, VerificationCommands, PublicationCommands):
                 def total_hint(total: int | None, bar: Any = bar) -> None:
                     bar.total = total
 
-                run = detector_run(
-                    code=code, parameters=params.get(code), progress=bar.update, total_hint=total_hint
-                )
+                run = detector_run(code=code, parameters=params.get(code), progress=bar.update, total_hint=total_hint)
             self.stdout.write(
                 f"{code}: {run.subjects_checked} checked, {run.flagged} flagged, {run.passed} passed, "
                 f"{run.not_applicable} not applicable"

@@ -64,7 +64,13 @@ class Command(SubcommandCommand):
         match.add_argument("--limit", type=int, default=5)
 
     def import_ftm(
-        self, *, files: list[Path], dataset: str, report: Path | None, one_by_one: bool, verbosity: int,
+        self,
+        *,
+        files: list[Path],
+        dataset: str,
+        report: Path | None,
+        one_by_one: bool,
+        verbosity: int,
         **options: Any,
     ) -> None:
         reports = {}
@@ -74,8 +80,9 @@ class Command(SubcommandCommand):
             name = dataset or path.name.removesuffix(".jsonl").removesuffix(".ftm").removesuffix(".json")
             with path.open(encoding="utf-8") as handle:
                 total = sum(1 for _ in handle)
-            with tqdm(total=total, desc=name, file=sys.stderr, disable=verbosity < 1) as bar, audit_actor(
-                services.AUDIT_ACTOR
+            with (
+                tqdm(total=total, desc=name, file=sys.stderr, disable=verbosity < 1) as bar,
+                audit_actor(services.AUDIT_ACTOR),
             ):
                 result = services.ftm_import(
                     source=path, dataset=name, progress=bar.update, batch_size=_batch_size(one_by_one)
@@ -102,9 +109,7 @@ class Command(SubcommandCommand):
         self.stderr.write(f"{count} entities written")
 
     def sync_core(self, *, one_by_one: bool, verbosity: int, **options: Any) -> None:
-        with tqdm(desc="entities", file=sys.stderr, disable=verbosity < 1) as bar, audit_actor(
-            services.AUDIT_ACTOR
-        ):
+        with tqdm(desc="entities", file=sys.stderr, disable=verbosity < 1) as bar, audit_actor(services.AUDIT_ACTOR):
             report = services.entities_sync_core(progress=bar.update, batch_size=_batch_size(one_by_one))
         self.stdout.write(f"probity: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
 
@@ -134,9 +139,7 @@ class Command(SubcommandCommand):
             f"updated, {result['skipped']} already decided or merged"
         )
 
-    def match(
-        self, *, name: str, schema: str, birth_date: str, dataset: str, limit: int, **options: Any
-    ) -> None:
+    def match(self, *, name: str, schema: str, birth_date: str, dataset: str, limit: int, **options: Any) -> None:
         example: dict[str, Any] = {"schema": schema, "properties": {"name": [name]}}
         if birth_date:
             example["properties"]["birthDate"] = [birth_date]

@@ -75,13 +75,13 @@ class Command(SubcommandCommand):
         setup.add_argument("--feedback-days", type=int)
         setup.add_argument("--retention-warning-days", type=int)
         setup.add_argument("--questionnaire", type=Path, metavar="FILE.json")
-        setup.add_argument("--retention-days", type=Path, metavar="FILE.json",
-                           help='e.g. {"default": 1825, "unfounded": 365}')
+        setup.add_argument(
+            "--retention-days", type=Path, metavar="FILE.json", help='e.g. {"default": 1825, "unfounded": 365}'
+        )
         setup.add_argument("--max-files", type=int)
         setup.add_argument("--max-file-bytes", type=int)
         setup.add_argument("--closed", action="store_true", help="stop accepting reports")
-        channels.add("check", self.channels_check,
-                     help="recipients and custodians without key pairs (exit 1 if any)")
+        channels.add("check", self.channels_check, help="recipients and custodians without key pairs (exit 1 if any)")
 
         keys = subcommands.group("keys", help="create a staff key pair, or recover it with the recovery key")
         for name, handler, text in (
@@ -94,16 +94,17 @@ class Command(SubcommandCommand):
             if name == "create":
                 parser_.add_argument("--replace", action="store_true", help="discard an existing key pair")
 
-        deadlines = subcommands.add("deadlines", self.deadlines,
-                                    help="the overdue list and what falls due within two days")
+        deadlines = subcommands.add(
+            "deadlines", self.deadlines, help="the overdue list and what falls due within two days"
+        )
         deadlines.add_argument("--today", type=_day)
         subcommands.add("reminders", self.reminders, help="e-mail each handler a summary with counts only")
-        retention = subcommands.add("retention", self.retention,
-                                    help="warn about and delete closed reports past retention")
+        retention = subcommands.add(
+            "retention", self.retention, help="warn about and delete closed reports past retention"
+        )
         retention.add_argument("--dry-run", action="store_true")
         retention.add_argument("--today", type=_day)
-        stats = subcommands.add("statistics", self.statistics,
-                                help="annual statistics (small counts shown as <3)")
+        stats = subcommands.add("statistics", self.statistics, help="annual statistics (small counts shown as <3)")
         stats.add_argument("--year", type=int, default=None)
         stats.add_argument("--json", action="store_true")
         export = subcommands.add("export", self.export, help="decrypt one case to a folder (audited)")
@@ -149,10 +150,22 @@ class Command(SubcommandCommand):
         self.stdout.write("every open channel has recipients and custodians with key pairs")
 
     def channels_setup(
-        self, *, slug: str, name: str, description: str | None, jurisdiction: str | None,
-        recipient: list[str] | None, custodian: list[str] | None, acknowledge_days: int | None,
-        feedback_days: int | None, retention_warning_days: int | None, questionnaire: Path | None,
-        retention_days: Path | None, max_files: int | None, max_file_bytes: int | None, closed: bool,
+        self,
+        *,
+        slug: str,
+        name: str,
+        description: str | None,
+        jurisdiction: str | None,
+        recipient: list[str] | None,
+        custodian: list[str] | None,
+        acknowledge_days: int | None,
+        feedback_days: int | None,
+        retention_warning_days: int | None,
+        questionnaire: Path | None,
+        retention_days: Path | None,
+        max_files: int | None,
+        max_file_bytes: int | None,
+        closed: bool,
         **options: Any,
     ) -> None:
         questions = retention_table = None
@@ -168,12 +181,20 @@ class Command(SubcommandCommand):
         try:
             with audit_actor(ACTOR):
                 channel = services.channel_save(
-                    slug=slug, name=name, description=description,
-                    jurisdiction=jurisdiction, questionnaire=questions,
-                    acknowledge_days=acknowledge_days, feedback_days=feedback_days,
-                    retention_days=retention_table, retention_warning_days=retention_warning_days,
-                    max_attachments=max_files, max_attachment_bytes=max_file_bytes,
-                    recipients=recipients, custodians=custodians, active=False if closed else None,
+                    slug=slug,
+                    name=name,
+                    description=description,
+                    jurisdiction=jurisdiction,
+                    questionnaire=questions,
+                    acknowledge_days=acknowledge_days,
+                    feedback_days=feedback_days,
+                    retention_days=retention_table,
+                    retention_warning_days=retention_warning_days,
+                    max_attachments=max_files,
+                    max_attachment_bytes=max_file_bytes,
+                    recipients=recipients,
+                    custodians=custodians,
+                    active=False if closed else None,
                 )
         except Exception as exc:
             if exc.__class__.__name__ == "ValidationError" or isinstance(exc, ValueError):
@@ -201,8 +222,9 @@ class Command(SubcommandCommand):
         new_password = self._secret("New password: ", stdin)
         try:
             with transaction.atomic():
-                new_recovery = services.staff_keys_recover(user=user, recovery_key=recovery_key,
-                                                           new_password=new_password)
+                new_recovery = services.staff_keys_recover(
+                    user=user, recovery_key=recovery_key, new_password=new_password
+                )
                 user.set_password(new_password)
                 user.save(update_fields=["password"])
         except DecryptionError as exc:
@@ -232,26 +254,37 @@ class Command(SubcommandCommand):
 
     def retention(self, *, dry_run: bool, today: date | None, **options: Any) -> None:
         _warn, to_delete = retention_due(today=today)
-        with tqdm(total=len(to_delete), desc="deleting", unit="report", disable=not to_delete,
-                  file=sys.stderr) as bar, audit_actor(ACTOR):
+        with (
+            tqdm(total=len(to_delete), desc="deleting", unit="report", disable=not to_delete, file=sys.stderr) as bar,
+            audit_actor(ACTOR),
+        ):
             result = retention_run(today=today, dry_run=dry_run, progress=bar.update)
         prefix = "would " if dry_run else ""
         for reference in result.warned:
             self.stdout.write(f"{prefix}warn: {reference}")
         for reference in result.deleted:
             self.stdout.write(f"{prefix}delete: {reference}")
-        self.stdout.write(f"{prefix}warned {len(result.warned)}, {prefix}deleted {len(result.deleted)}, "
-                          f"files removed {result.files_removed}")
+        self.stdout.write(
+            f"{prefix}warned {len(result.warned)}, {prefix}deleted {len(result.deleted)}, "
+            f"files removed {result.files_removed}"
+        )
 
     def statistics(self, *, year: int | None, **options: Any) -> None:
         figures = statistics.annual_statistics(year=year or timezone.localdate().year)
         if options["json"]:
             self.stdout.write(json.dumps(figures, indent=2, ensure_ascii=False))
             return
-        self.stdout.write(f"year {figures['year']} (counts below {figures['suppressed_below']} shown as "
-                          f"{statistics.SUPPRESSED})")
-        columns = ("received", "acknowledged_on_time", "investigations_opened", "closed",
-                   "median_days_to_acknowledge", "median_days_to_close")
+        self.stdout.write(
+            f"year {figures['year']} (counts below {figures['suppressed_below']} shown as {statistics.SUPPRESSED})"
+        )
+        columns = (
+            "received",
+            "acknowledged_on_time",
+            "investigations_opened",
+            "closed",
+            "median_days_to_acknowledge",
+            "median_days_to_close",
+        )
         self.stdout.write("channel\t" + "\t".join(columns))
         for row in [*figures["channels"], {"channel": "total", **figures["total"]}]:
             self.stdout.write(row["channel"] + "\t" + "\t".join(str(row.get(c, "-")) for c in columns))

@@ -1,8 +1,8 @@
 """``probity warehouse``: look at the analytics warehouse from the console.
 
-    probity warehouse info              engine, location, versions, connection and tables
-    probity warehouse tables            the tables, with row counts from the catalogue
-    probity warehouse query "SELECT …"  run one read-only SELECT and print the first rows
+probity warehouse info              engine, location, versions, connection and tables
+probity warehouse tables            the tables, with row counts from the catalogue
+probity warehouse query "SELECT …"  run one read-only SELECT and print the first rows
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _cell(value: Any, width: int = 40) -> str:
 class Command(SubcommandCommand):
     help = (
         "Shows the analytics warehouse: engine and versions, its tables, and read-only SQL queries.\n\n"
-        "Subcommands: info, tables, query \"SELECT …\"."
+        'Subcommands: info, tables, query "SELECT …".'
     )
 
     def add_subcommands(self, subcommands: Subcommands) -> None:
@@ -66,12 +66,8 @@ class Command(SubcommandCommand):
             description="Runs one read-only SELECT in the engine's SQL dialect and prints the first rows.",
         )
         query.formatter_class = argparse.RawDescriptionHelpFormatter
-        query.add_argument(
-            "sql", help='the query, for example "SELECT buyer, count(*) FROM contracts GROUP BY 1"'
-        )
-        query.add_argument(
-            "--limit", type=int, default=DEFAULT_LIMIT, help=f"rows to print (default {DEFAULT_LIMIT})"
-        )
+        query.add_argument("sql", help='the query, for example "SELECT buyer, count(*) FROM contracts GROUP BY 1"')
+        query.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"rows to print (default {DEFAULT_LIMIT})")
 
     def info(self, **options: Any) -> None:
         report = warehouse_status()
