@@ -147,13 +147,19 @@ def api_routers() -> list[tuple[str, Any]]:
     return routers
 
 
+def _contributed(attribute: str) -> list[Any]:
+    """The objects every module names in ``attribute`` (a relative name of a sequence), in module order."""
+    contributed: list[Any] = []
+    for config in module_configs():
+        name = getattr(config, attribute)
+        if name:
+            contributed.extend(config.resolve(name))
+    return contributed
+
+
 def navigation_items() -> list[NavItem]:
     """The main navigation: every module's items, by weight, in module order within a weight."""
-    items: list[NavItem] = []
-    for config in module_configs():
-        if config.navigation:
-            items.extend(config.resolve(config.navigation))
-    return sorted(items, key=lambda item: item.weight)
+    return sorted(_contributed("navigation"), key=lambda item: item.weight)
 
 
 def role_grants() -> list[tuple[str, Mapping[str, set[str]]]]:
@@ -191,18 +197,11 @@ def subject_type_label(code: str) -> str | Promise:
 
 
 def dashboard_tiles() -> list[DashboardTile]:
-    tiles: list[DashboardTile] = []
-    for config in module_configs():
-        if config.dashboard_tiles:
-            tiles.extend(config.resolve(config.dashboard_tiles))
-    return tiles
+    return _contributed("dashboard_tiles")
 
 
 def public_datasets() -> list[PublicDataset]:
-    datasets: list[PublicDataset] = []
-    for config in module_configs():
-        if config.public_datasets:
-            datasets.extend(config.resolve(config.public_datasets))
+    datasets: list[PublicDataset] = _contributed("public_datasets")
     codes = [dataset.code for dataset in datasets]
     duplicated = sorted({code for code in codes if codes.count(code) > 1})
     if duplicated:

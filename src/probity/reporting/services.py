@@ -582,26 +582,17 @@ def channel_save(
                 setattr(channel, attribute, value)
         channel.full_clean(exclude=["recipients", "custodians"])
         channel.save()
-        if recipients is not None:
-            channel.recipients.set(recipients)
-            audit_record(
-                action=AuditEntry.Action.UPDATE,
-                actor=actor_name(actor),
-                object_type="reporting.channel",
-                object_id=str(channel.pk),
-                object_label=channel.slug,
-                details={"recipients": sorted(u.get_username() for u in recipients)},
-            )
-        if custodians is not None:
-            channel.custodians.set(custodians)
-            audit_record(
-                action=AuditEntry.Action.UPDATE,
-                actor=actor_name(actor),
-                object_type="reporting.channel",
-                object_id=str(channel.pk),
-                object_label=channel.slug,
-                details={"custodians": sorted(u.get_username() for u in custodians)},
-            )
+        for relation, users in (("recipients", recipients), ("custodians", custodians)):
+            if users is not None:
+                getattr(channel, relation).set(users)
+                audit_record(
+                    action=AuditEntry.Action.UPDATE,
+                    actor=actor_name(actor),
+                    object_type="reporting.channel",
+                    object_id=str(channel.pk),
+                    object_label=channel.slug,
+                    details={relation: sorted(u.get_username() for u in users)},
+                )
     return channel
 
 
