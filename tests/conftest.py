@@ -179,3 +179,17 @@ def demo_country(demo_countries: Callable[[int, float], DemoCountry]) -> DemoCou
     """The demo country most tests use: seed 20260 at scale 0.05, small and with every scheme type planted
     (both variants of the family-supplier and of the bid-rigging schemes)."""
     return demo_countries(DEMO_SEED, DEMO_SCALE)
+
+
+@pytest.fixture
+def run_jobs(db: None) -> Callable[[], list[Any]]:
+    """Drains the job queue in this process, as a worker would; returns the jobs that ran."""
+    from probity.core.models import Job
+    from probity.core.worker import run_worker
+
+    def drain() -> list[Any]:
+        before = set(Job.objects.filter(status__in=["queued"]).values_list("pk", flat=True))
+        run_worker(batch=True, startup_delay=False, interval=0)
+        return list(Job.objects.filter(pk__in=before).order_by("pk"))
+
+    return drain

@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "probity.core",
     "probity.warehouse",
     "probity.standards",
@@ -267,6 +269,14 @@ LOGGING = {
         "axes": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "probity": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
+}
+
+# --- background jobs (probity.core.jobs): Django's Tasks framework, queue in the database --------
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "warehouse"],
+    }
 }
 
 # --- Probity --------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ class CoreConfig(ModuleConfig):
     )
     navigation = "navigation.NAV_ITEMS"
     detectors = ("detectors.shared_identifier",)
+    jobs = ("job_kinds",)
+    schedules = "job_kinds.SCHEDULES"
     subject_types = (
         SubjectType("organisation", _("Organisation")),
         SubjectType("person", _("Person")),
@@ -40,3 +42,10 @@ class CoreConfig(ModuleConfig):
         audit.connect_hooks()
         rules.register_core_rules()
         post_migrate.connect(roles.roles_sync_after_migrate, sender=self)
+        post_migrate.connect(_schedules_sync_after_migrate, sender=self)
+
+
+def _schedules_sync_after_migrate(**kwargs: object) -> None:
+    from probity.core.scheduler import schedules_sync
+
+    schedules_sync()

@@ -356,6 +356,8 @@ class AuditEntry(models.Model):
         TOKEN_REVOKED = "token_revoked", _("API token revoked")
         DETECTOR_RUN = "detector_run", _("Detector run")
         EXPORT = "export", _("Data exported")
+        JOB_START = "job_start", _("Job started")
+        JOB_CANCEL = "job_cancel", _("Job cancelled")
         OTHER = "other", _("Other")
 
     sequence = models.PositiveBigIntegerField(_("sequence"), unique=True)
@@ -515,3 +517,121 @@ class APIToken(Audited):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# --- background jobs -----------------------------------------------------------------------
+
+
+class Schedule(models.Model):
+    """A job kind run at set times (a cron expression), edited by an administrator; each run is a Job."""
+
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    label = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("job"), max_length=100)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    cron = models.CharField(
+        _("when"),
+        max_length=100,
+        help_text=_("A cron expression in UTC: minute hour day-of-month month day-of-week, e.g. 30 2 * * *."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_job = models.ForeignKey(
+        "Job", verbose_name=_("last job"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.CharField(_("updated by"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return str(self.label)
+
+
+class Job(models.Model):
+    """One piece of long work run by a worker: who asked, what it did, how far it got, how it ended.
+
+    The queue itself is django-tasks' database backend (``django_tasks_db``); this record is what people
+    see. ``parameters`` and ``log`` never hold personal data: file names, codes and counts only.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Finished")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Trigger(models.TextChoices):
+        PAGE = "page", _("Started on a page")
+        API = "api", _("Started through the API")
+        CLI = "cli", _("Started from the command line")
+        EVENT = "event", _("Started by an event")
+        SCHEDULE = "schedule", _("Started by a schedule")
+
+    kind = models.CharField(_("job"), max_length=100, db_index=True)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    queue = models.CharField(_("queue"), max_length=40, default="default")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(_("started how"), max_length=16, choices=Trigger.choices, default=Trigger.PAGE)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_by_name = models.CharField(_("requested by"), max_length=150)
+    schedule = models.ForeignKey(
+        Schedule, verbose_name=_("schedule"), null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    # Identifies work that must not wait twice in the queue (e.g. one declaration's verification).
+    dedupe_key = models.CharField(_("deduplication key"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("queued"), auto_now_add=True, db_index=True)
+    run_after = models.DateTimeField(_("not before"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    worker = models.CharField(_("worker"), max_length=120, blank=True)
+    task_id = models.CharField(_("queue entry"), max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    max_attempts = models.PositiveSmallIntegerField(_("attempts allowed"), default=1)
+    cancel_requested = models.BooleanField(_("cancellation requested"), default=False)
+    progress_done = models.BigIntegerField(_("done"), default=0)
+    progress_total = models.BigIntegerField(_("of"), null=True, blank=True)
+    progress_label = models.CharField(_("stage"), max_length=200, blank=True)
+    log = models.JSONField(_("log"), default=list, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    summary = models.TextField(_("outcome"), blank=True)
+    error = models.TextField(_("why it failed"), blank=True)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "kind"], name="core_job_status_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=models.Q(status="queued") & ~models.Q(dedupe_key=""),
+                name="core_job_one_waiting_per_key",
+            )
+        ]
+        permissions = [("manage_jobs", "Can see and cancel everyone's jobs and edit schedules")]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.kind})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED}
+
+    @property
+    def percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return max(0, min(100, round(100 * self.progress_done / self.progress_total)))

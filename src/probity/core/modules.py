@@ -15,6 +15,8 @@ attribute              contributes
 ``navigation``         ``NavItem``\\s shown in the main navigation to users with the permission
 ``role_permissions``   ``{role: {"app.codename", …}}`` granted to core's roles (never taken away)
 ``detectors``          packages whose import registers detectors (``("detectors",)``)
+``jobs``               packages whose import registers job kinds (``("jobs",)``, see ``core.jobs``)
+``schedules``          ``ScheduleDefault``\\s: job kinds to run at set times, created once, then edited by people
 ``subject_types``      ``SubjectType``\\s its findings are about (``Finding.subject_type`` choices)
 ``dashboard_tiles``    ``DashboardTile``\\s on the dashboard, each a count for the signed-in user
 ``public_datasets``    ``PublicDataset``\\s the public portal may publish
@@ -29,7 +31,7 @@ inside the transaction that changes a password; a receiver that cannot go along 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from inspect import isfunction
 from types import MappingProxyType
@@ -83,6 +85,18 @@ class PublicDataset:
     licence: str = "CC-BY-4.0"
 
 
+@dataclass(frozen=True)
+class ScheduleDefault:
+    """A schedule a module proposes: created with these values if missing, then administrators edit it."""
+
+    code: str
+    label: str | Promise
+    kind: str
+    cron: str  # minute hour day-of-month month day-of-week, UTC
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+
+
 class HookRefused(Exception):
     """Raised by a hook receiver that cannot go along with the event; the message is for the user."""
 
@@ -104,13 +118,15 @@ class ModuleConfig(AppConfig):
     navigation: str | None = None
     role_permissions: str | None = None
     detectors: Sequence[str] = ()
+    jobs: Sequence[str] = ()
+    schedules: str | None = None
     subject_types: Sequence[SubjectType] = ()
     dashboard_tiles: str | None = None
     public_datasets: str | None = None
     hooks: Mapping[str, str] = MappingProxyType({})
 
     def ready(self) -> None:
-        for package in self.detectors:
+        for package in (*self.detectors, *self.jobs):
             import_module(f"{self.name}.{package}")
 
     def resolve(self, relative: str) -> Any:
@@ -198,6 +214,10 @@ def subject_type_label(code: str) -> str | Promise:
 
 def dashboard_tiles() -> list[DashboardTile]:
     return _contributed("dashboard_tiles")
+
+
+def schedule_defaults() -> list[ScheduleDefault]:
+    return _contributed("schedules")
 
 
 def public_datasets() -> list[PublicDataset]:

@@ -78,6 +78,9 @@ class Detector:
     subject_type: ClassVar[str]
     fields: ClassVar[tuple[str, ...]] = ()
     parameters: ClassVar[tuple[Parameter, ...]] = ()
+    # The data sources the detector reads ("procurement", "ownership", "declarations", …): when a job
+    # changes one of them, the detectors that read it are queued again (``core.jobs_events``).
+    reads: ClassVar[tuple[str, ...]] = ()
 
     def dataset(self) -> str:
         """Describes what the detector reads, for the run record."""

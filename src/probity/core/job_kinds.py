@@ -1,0 +1,166 @@
+"""Core's job kinds: detector runs, the audit log check, and the queue's own upkeep; and the events that
+queue detectors when a source of data changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from probity.core.audit import audit_verify
+from probity.core.detectors import detector_registry
+from probity.core.jobs import JobContext, JobFailed, JobOutcome, job_enqueue, job_kind, jobs_recover
+from probity.core.models import Job
+from probity.core.modules import ScheduleDefault
+
+
+def _detector_choices() -> list[tuple[str, str]]:
+    return [(code, f"{code} — {detector.title}") for code, detector in detector_registry().items()]
+
+
+class DetectorRunForm(forms.Form):
+    detector = forms.ChoiceField(label=_("Detector"), choices=_detector_choices)
+    parameters = forms.JSONField(
+        label=_("Parameters"),
+        required=False,
+        help_text=_("Leave empty for the detector's defaults; the detector's page lists its parameters."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        code, parameters = cleaned.get("detector"), cleaned.get("parameters")
+        if parameters in (None, ""):
+            cleaned["parameters"] = {}
+        elif not isinstance(parameters, dict):
+            self.add_error("parameters", _("Give the parameters as names and values."))
+        elif code:
+            try:
+                detector_registry()[code].resolve_parameters(parameters)
+            except ValueError as exc:
+                self.add_error("parameters", str(exc))
+        return cleaned
+
+
+@job_kind(
+    "core.detector_run",
+    label=_("Run a detector"),
+    description=_("Runs one detector over all its data and stores a finding per subject it judged."),
+    permission="core.run_detector",
+    # Detectors read the warehouse: they wait behind the job that writes it instead of failing on its lock.
+    queue="warehouse",
+    max_attempts=3,
+    form=DetectorRunForm,
+)
+def detector_run_job(context: JobContext, *, detector: str, parameters: dict[str, Any] | None = None) -> JobOutcome:
+    from probity.core.services import detector_run
+
+    progress, total = context.advance, context.total
+    context.stage(_g("subjects judged"))
+    run = detector_run(code=detector, parameters=parameters or {}, progress=progress, total_hint=total)
+    if run.status == run.Status.FAILED:
+        raise JobFailed(run.error or _g("The detector stopped with an error."))
+    return JobOutcome(
+        _g("%(code)s judged %(checked)s subjects: %(flagged)s flagged, %(passed)s passed, %(na)s not applicable.")
+        % {
+            "code": detector,
+            "checked": run.subjects_checked,
+            "flagged": run.flagged,
+            "passed": run.passed,
+            "na": run.not_applicable,
+        },
+        {"checked": run.subjects_checked, "flagged": run.flagged, "passed": run.passed, "na": run.not_applicable},
+    )
+
+
+@job_kind(
+    "core.audit_verify",
+    label=_("Check the audit log"),
+    description=_("Recomputes every audit entry's seal and names the first entry that was changed or removed."),
+    permission="core.view_auditentry",
+)
+def audit_verify_job(context: JobContext) -> JobOutcome:
+    context.stage(_g("entries checked"))
+    result = audit_verify(progress=context.advance)
+    if not result.ok:
+        first = result.problems[0]
+        raise JobFailed(
+            _g("The audit log is broken: %(n)s problem(s); the first at entry %(seq)s: %(what)s")
+            % {"n": len(result.problems), "seq": first.sequence, "what": first.reason}
+        )
+    return JobOutcome(
+        _g("The audit log is intact: %(n)s entries checked.") % {"n": result.entries_checked},
+        {"entries": result.entries_checked},
+    )
+
+
+class PruneForm(forms.Form):
+    days = forms.IntegerField(label=_("Keep finished jobs for (days)"), min_value=1, initial=90, required=False)
+
+
+@job_kind(
+    "core.jobs_upkeep",
+    label=_("Tidy the job queue"),
+    description=_(
+        "Recovers jobs left running by a worker that stopped, and removes finished jobs older than the "
+        "given number of days (90 by default) with their queue entries."
+    ),
+    permission="core.manage_jobs",
+    form=PruneForm,
+)
+def jobs_upkeep_job(context: JobContext, *, days: int | None = None) -> JobOutcome:
+    from django_tasks_db.models import DBTaskResult
+
+    recovered = jobs_recover()
+    cutoff = timezone.now() - timedelta(days=days or 90)
+    finished = Job.objects.filter(
+        status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED], finished_at__lt=cutoff
+    ).exclude(pk=context.job.pk)
+    removed, _detail = finished.delete()
+    entries, _detail = DBTaskResult.objects.filter(
+        Q(finished_at__lt=cutoff) & ~Q(status__in=["READY", "RUNNING"])
+    ).delete()
+    return JobOutcome(
+        _g("%(recovered)s stalled job(s) recovered; %(removed)s old job(s) and %(entries)s queue entries removed.")
+        % {"recovered": len(recovered), "removed": removed, "entries": entries},
+        {"recovered": len(recovered), "removed": removed, "queue_entries": entries},
+    )
+
+
+def detectors_reading(source: str) -> list[str]:
+    return [code for code, detector in detector_registry().items() if source in detector.reads]
+
+
+def data_changed(*, source: str, reason: str = "") -> list[Job]:
+    """An event: the data ``source`` changed. Queues once each detector that reads it (a detector already
+    waiting in the queue is not queued twice)."""
+    return [
+        job_enqueue(
+            kind="core.detector_run",
+            parameters={"detector": code},
+            actor=None,
+            trigger=Job.Trigger.EVENT,
+            dedupe_key=f"detector:{code}",
+        )
+        for code in detectors_reading(source)
+    ]
+
+
+SCHEDULES = (
+    ScheduleDefault(
+        code="jobs-upkeep",
+        label=_("Recover stalled jobs and remove old ones"),
+        kind="core.jobs_upkeep",
+        cron="*/10 * * * *",
+    ),
+    ScheduleDefault(
+        code="audit-check",
+        label=_("Nightly check of the audit log"),
+        kind="core.audit_verify",
+        cron="30 3 * * *",
+    ),
+)
