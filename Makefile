@@ -2,36 +2,46 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Re-install when pyproject.toml changes.
+# Everything is installed from the lock file (uv.lock, with hashes) by uv, itself installed with hashes from
+# requirements-uv.txt. Re-install when the lock or pyproject.toml changes.
+UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
+UV_SYNC := $(UV) sync --frozen --inexact
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 TEST_STAMP := $(VENV)/.test-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck check messages clean help
+.PHONY: run test lint typecheck check messages clean help lock
 
 help:
 	@echo "make run   - install, migrate, load the demo country if the database is empty, serve on http://$(HOST):$(PORT)"
+	@echo "             (web server, job worker and scheduler together: probity serve)"
 	@echo "make test  - install the test extras and run the whole test suite"
 	@echo "make check - ruff (lint and format), import contracts and mypy"
+	@echo "make lock  - re-resolve uv.lock after changing dependencies in pyproject.toml"
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-
-$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(BIN)/uv: requirements-uv.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-uv.txt
 	@touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(RUNTIME_STAMP): pyproject.toml uv.lock | $(BIN)/uv
+	$(UV_SYNC) --quiet
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml uv.lock | $(BIN)/uv
+	$(UV_SYNC) --quiet --extra test --extra spark
 	@touch $@ $(RUNTIME_STAMP)
+
+# Re-resolve the lock after changing dependencies in pyproject.toml (see docs/developer.md).
+lock: | $(BIN)/uv
+	$(UV) lock
 
 # Served over plain HTTP on the loopback address, so cookies are not marked TLS-only here;
 # in production leave PROBITY_HTTPS at its default (true) behind a TLS proxy.
 run: $(RUNTIME_STAMP)
 	PROBITY_HTTPS=$${PROBITY_HTTPS:-false} $(BIN)/probity bootstrap
-	PROBITY_HTTPS=$${PROBITY_HTTPS:-false} $(BIN)/probity runserver $(HOST):$(PORT) --noreload --skip-checks
+	PROBITY_HTTPS=$${PROBITY_HTTPS:-false} $(BIN)/probity serve --host $(HOST) --port $(PORT)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest

@@ -142,7 +142,10 @@ class Timed:
         return response
 
 
-def declarant(base: str, number: int, barrier: threading.Barrier, end: float, timeout: float) -> Log:
+def declarant(
+    base: str, number: int, barrier: threading.Barrier, end: float, timeout: float, rounds: int | None = None
+) -> Log:
+    """One declarant's session: files (and then corrects) until ``end``, or for ``rounds`` submissions."""
     log = Log(f"declarant-{number:04d}")
     session = requests.Session()
     call = Timed(session, log, timeout)
@@ -160,7 +163,7 @@ def declarant(base: str, number: int, barrier: threading.Barrier, end: float, ti
         )
         call("home", "GET", f"{base}/declarations/file/", 200)
         round_number = 0
-        while time.monotonic() < end:
+        while time.monotonic() < end and (rounds is None or round_number < rounds):
             round_number += 1
             csrf = session.cookies["csrftoken"]
             headers = {"Referer": f"{base}/declarations/file/"}
@@ -213,12 +216,21 @@ def declarant(base: str, number: int, barrier: threading.Barrier, end: float, ti
             except requests.RequestException:
                 log.unanswered_submits += 1
                 raise
+            answered_at = time.time()  # wall clock, comparable with the database's timestamps
             receipt = call("receipt", "GET", f"{base}{submitted.headers['Location']}", 200)
             version = re.search(r'data-testid="version">(\d+)<', receipt.text)
             digest = re.search(r'data-testid="hash">([0-9a-f]{64})<', receipt.text)
             if not version or not digest:
                 raise RuntimeError("no version or hash on the receipt")
-            log.acknowledged.append({"version": int(version.group(1)), "hash": digest.group(1), "amount": amount})
+            log.acknowledged.append(
+                {
+                    "version": int(version.group(1)),
+                    "hash": digest.group(1),
+                    "amount": amount,
+                    "answered_at": answered_at,
+                    "declaration": int(match.group(1)),
+                }
+            )
     except Exception as exc:  # noqa: BLE001  (reported in the summary)
         log.errors.append(f"{type(exc).__name__}: {exc}"[:300])
     return log

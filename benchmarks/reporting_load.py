@@ -4,6 +4,7 @@ a real HTTP server on 127.0.0.1, then a check that no report was lost.
     .venv/bin/python benchmarks/reporting_load.py                       # 200 reporters, gunicorn, SQLite
     .venv/bin/python benchmarks/reporting_load.py --reports 200 --kdf moderate
     .venv/bin/python benchmarks/reporting_load.py --database postgres://postgres@127.0.0.1:5432/probity_bench
+    .venv/bin/python benchmarks/reporting_load.py --production                     # probity serve, Redis cache
 
 What it does:
 
@@ -12,7 +13,12 @@ What it does:
 2. Starts the application under gunicorn (one worker, ``--threads``; the cache of challenges and rate
    limits is per process, as with Django's default LocMemCache) — or ``probity runserver`` with
    ``--server runserver`` — bound to 127.0.0.1 only. Flood limits are lifted for this process: the test
-   measures throughput, and every request comes from the same address.
+   measures throughput, and every request comes from the same address. With ``--production``: the
+   production process model instead, ``probity serve --web`` (``--workers`` processes × ``--threads``),
+   ``probity serve --worker`` and ``probity serve --scheduler`` as separate children, with Redis as the
+   cache (``--cache-url``, default ``redis://127.0.0.1:6379/14``, emptied before and after), so challenges,
+   rate limits and reporter sessions are shared by the web workers; the limits are lifted by a small app of
+   the benchmark installation (``bench_limits``), as ``probity serve`` loads Probity's own WSGI module.
 3. Starts all N reporters at once (one thread each). Each does what a browser does: GET the form, POST
    the first step, solve the form's proof of work, POST the second step with two attachments (a JPEG
    photo with EXIF data, which gets a stripped copy, and 64 KiB of random bytes), and reads the receipt
@@ -42,9 +48,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
-from loopback import GUNICORN, PYTHON, environment, free_port, percentile, wait_for_server
+from loopback import GUNICORN, PYTHON, environment, free_port, percentile, serve_production, stop, wait_for_server
 
 
 @dataclass
@@ -57,11 +64,30 @@ class Outcome:
 
 
 def write_settings(folder: Path, *, kdf: str, pow_bits: int) -> None:
-    """A settings module for the benchmark installation, and a WSGI module that lifts the flood limits."""
+    """A settings module for the benchmark installation, and a WSGI module and an app (for ``probity serve``)
+    that lift the flood limits."""
+    (folder / "bench_limits").mkdir()
+    (folder / "bench_limits" / "__init__.py").write_text("")
+    (folder / "bench_limits" / "apps.py").write_text(
+        textwrap.dedent("""
+        from django.apps import AppConfig
+
+
+        class BenchLimitsConfig(AppConfig):
+            name = "bench_limits"
+
+            def ready(self):
+                from probity.reporting import services
+
+                # Every reporter of the benchmark comes from 127.0.0.1: lift the per-client and global limits.
+                services.SUBMIT_CLIENT_LIMIT = services.SUBMIT_GLOBAL_LIMIT = 10**9
+    """)
+    )
     (folder / "bench_settings.py").write_text(
         textwrap.dedent(f"""
         from probity.settings import *  # noqa: F401,F403
 
+        INSTALLED_APPS = [*INSTALLED_APPS, "bench_limits"]
         PROBITY_REPORTING_KDF = {kdf!r}
         PROBITY_REPORTING_STORE = {str(folder / "store")!r}
         PROBITY_REPORTING_POW_BITS = {pow_bits}
@@ -82,7 +108,9 @@ def write_settings(folder: Path, *, kdf: str, pow_bits: int) -> None:
 SETUP = """
 import django
 django.setup()
+from django.core.cache import cache
 from django.core.management import call_command
+cache.clear()  # Redis: the benchmark's own database number
 call_command("migrate", verbosity=0)
 from probity.core.services import user_create
 from probity.reporting import services
@@ -126,6 +154,16 @@ for marker, receipt in expected.items():
     except Exception as exc:  # noqa: BLE001
         problems.append(f"{marker}: {type(exc).__name__}: {exc}")
 print(json.dumps({"reports_in_database": found, "problems": problems[:20], "problem_count": len(problems)}))
+"""
+
+
+JOBS = """
+import django
+django.setup()
+from django.core.cache import cache
+from probity.core.models import Job
+print(", ".join(f"{j.kind} {j.status}" for j in Job.objects.order_by("pk")) or "none")
+cache.clear()  # Redis: the benchmark's own database number
 """
 
 
@@ -212,6 +250,13 @@ def main() -> int:
     parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
     parser.add_argument("--threads", type=int, default=8, help="server threads (gunicorn, default 8)")
     parser.add_argument(
+        "--production",
+        action="store_true",
+        help="probity serve --web/--worker/--scheduler with Redis as the cache instead of bare gunicorn",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="web worker processes with --production (default 2)")
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/14", help="PROBITY_CACHE_URL with --production")
+    parser.add_argument(
         "--kdf",
         default="interactive",
         choices=["min", "interactive", "moderate", "sensitive"],
@@ -226,16 +271,26 @@ def main() -> int:
     if not 1 <= args.reports <= 1000:
         parser.error("--reports must be between 1 and 1000")
 
+    if args.production and urlsplit(args.cache_url).hostname not in {"127.0.0.1", "localhost", "::1"}:
+        parser.error("--cache-url must be on the loopback address")
+
     folder = Path(tempfile.mkdtemp(prefix="probity-reporting-load-"))
     (folder / "var").mkdir()
     write_settings(folder, kdf=args.kdf, pow_bits=args.pow_bits)
     env = environment(folder, args.database)
+    if args.production:
+        env["PROBITY_CACHE_URL"] = args.cache_url
     print(f"installation in {folder}; database: {args.database or 'SQLite (temporary)'}; KDF: {args.kdf}")
     subprocess.run([str(PYTHON), "-c", SETUP], env=env, check=True, cwd=folder)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    if args.server == "gunicorn":
+    load = [os.getloadavg()[0]]
+    if args.production:
+        server_name = f"probity serve --web ({args.workers} × {args.threads} threads), --worker, --scheduler; Redis"
+        command = []
+    elif args.server == "gunicorn":
+        server_name = f"gunicorn (1 × {args.threads} threads)"
         command = [
             str(GUNICORN),
             "bench_wsgi:application",
@@ -257,11 +312,19 @@ def main() -> int:
             "warning",
         ]
     else:
+        server_name = "runserver"
         command = [str(PYTHON), "-m", "probity.cli", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"]
-    server = subprocess.Popen(command, env=env, cwd=folder)
-    run_deadline = time.monotonic() + args.deadline
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        wait_for_server(f"{base}/reporting/", server, time.monotonic() + 60)
+        if args.production:
+            processes = serve_production(
+                folder, env, port, workers=args.workers, threads=args.threads, timeout=int(args.timeout)
+            )
+        else:
+            processes = [subprocess.Popen(command, env=env, cwd=folder)]
+            wait_for_server(f"{base}/reporting/", processes[0], time.monotonic() + 60)
+        run_deadline = time.monotonic() + args.deadline
+        load.append(os.getloadavg()[0])
         photo = photo_with_exif()
         barrier = threading.Barrier(args.reports)
         started = time.perf_counter()
@@ -271,12 +334,9 @@ def main() -> int:
             for future in as_completed(futures, timeout=max(1.0, run_deadline - time.monotonic())):
                 outcomes.append(future.result())
         wall = time.perf_counter() - started
+        load.append(os.getloadavg()[0])
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(processes)
 
     succeeded = [o for o in outcomes if o.receipt]
     failed = [o for o in outcomes if not o.receipt]
@@ -284,7 +344,10 @@ def main() -> int:
     flows = [o.flow_seconds for o in succeeded]
     print(
         f"\n{len(succeeded)}/{args.reports} submissions answered with a receipt in {wall:.1f} s "
-        f"({len(succeeded) / wall:.2f} reports/s) via {args.server}"
+        f"({len(succeeded) / wall:.2f} reports/s) via {server_name}"
+    )
+    print(
+        f"load average (1 min): {', '.join(f'{x:.2f}' for x in load)} (start, load test, end); {os.cpu_count()} cores"
     )
     if submits:
         print(
@@ -319,6 +382,11 @@ def main() -> int:
     if result["reports_in_database"] != len(succeeded):
         print("  the number of reports in the database differs from the receipts handed out")
         lost += 1
+    if args.production:
+        jobs = subprocess.run(
+            [str(PYTHON), "-c", JOBS], env=env, cwd=folder, capture_output=True, text=True, check=False
+        )
+        print(f"jobs run meanwhile: {jobs.stdout.strip() or jobs.stderr.strip()[-500:]}")
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
     print("no report lost" if lost == 0 else f"LOST OR DAMAGED: {lost}")

@@ -54,6 +54,16 @@ def var_dir() -> Path:
 
 SUPPORTED_DATABASE_SCHEMES = {"sqlite", "postgres", "postgresql", "pgsql", "postgis"}
 
+# SQLite shared by several processes (the web server's workers, the job worker, the scheduler): write
+# transactions take the lock at BEGIN and wait up to 20 s for it, and the write-ahead log (WAL) lets readers
+# go on while one process writes (the job worker claims jobs in exclusive transactions every second, which
+# would otherwise stop every page for that moment). WAL needs a local disk, not a network share.
+SQLITE_OPTIONS: dict[str, object] = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL",
+}
+
 
 def database_config(url: str | None, var: Path) -> dict[str, object]:
     """Turns ``DATABASE_URL`` into Django's DATABASES entry, or explains what is wrong with it."""
@@ -63,7 +73,7 @@ def database_config(url: str | None, var: Path) -> dict[str, object]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(var / "probity.sqlite3"),
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     scheme = urlsplit(url).scheme
     if scheme not in SUPPORTED_DATABASE_SCHEMES:
@@ -78,7 +88,7 @@ def database_config(url: str | None, var: Path) -> dict[str, object]:
     if str(config["ENGINE"]).endswith("sqlite3"):
         if not config.get("NAME") or config["NAME"] == ":memory:":
             config["NAME"] = ":memory:"
-        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        config["OPTIONS"] = dict(SQLITE_OPTIONS)
     elif not config.get("NAME"):
         raise ConfigurationError("DATABASE_URL names no database; add one after the host, as in .../probity.")
     return config

@@ -12,6 +12,11 @@ Variables (all optional):
 ``PROBITY_AUDIT_KEY``       key for the audit log's HMAC chain (default: derived from the secret key)
 ``PROBITY_IDENTIFIER_KEY``  key for hashing national ID numbers (default: derived from the secret key)
 ``PROBITY_BASE_URL``        the public address of the site, for links in e-mails (default: none, relative links)
+``PROBITY_CACHE_URL``       redis://, rediss:// or unix:// address of a shared cache (default: this process's memory)
+``PROBITY_REPORTING_PEPPER`` key for hashing reporters' receipts (default: derived from the secret key)
+``PROBITY_LOCKOUT``         false to switch off the lock-out after failed sign-ins (default: true)
+``PROBITY_LOG_FORMAT``      ``json`` (one JSON object per line) or ``plain`` (default: plain at a terminal, with
+                            PROBITY_DEBUG and in tests; json otherwise, as under systemd or in a container)
 
 In production set PROBITY_AUDIT_KEY and PROBITY_IDENTIFIER_KEY explicitly: if they are derived from the
 secret key, rotating it breaks verification of existing audit entries and matching of hashed IDs.
@@ -35,6 +40,8 @@ from probity.config import (
     var_dir,
     warehouse_setting,
 )
+from probity.core.logging import PLAIN_FORMAT as PLAIN_LOG_FORMAT
+from probity.core.logging import log_format
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 VAR_DIR = var_dir()
@@ -127,7 +134,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: the reporting channel's requests lose the client's address and browser before anything logs them.
+    # First of all: /healthz and /readyz answer before the HTTPS redirect, the host check and sessions.
+    "probity.core.health.HealthCheckMiddleware",
+    # Then: the reporting channel's requests lose the client's address and browser before anything logs them.
     "probity.reporting.middleware.ReporterPrivacyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -257,17 +266,24 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # --- logging: no personal data; request lines are not logged by the application ------------
+# PROBITY_LOG_FORMAT: json (one object per line, probity.core.logging.JsonFormatter) or plain.
+LOG_FORMAT = log_format(debug=DEBUG, testing=TESTING)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": PLAIN_LOG_FORMAT},
+        "json": {"()": "probity.core.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "axes": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "probity": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # gunicorn's own messages (probity serve --web) go through the same handler; its access log is off.
+        "gunicorn.error": {"level": "INFO"},
     },
 }
 

@@ -22,6 +22,7 @@ from probity.core.models import (
     FamilyRelation,
     Finding,
     Identifier,
+    Job,
     Organisation,
     Person,
     PersonName,
@@ -240,6 +241,7 @@ def test_an_unknown_detector_parameter_gets_400_and_runs_nothing(make_user: Call
     error = assert_error(response, 400, "bad_request")
     assert error["message"] == "Detector CORE-ID-SHARED has no parameter 'colour'; it has: schemes."
     assert not DetectorRun.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_an_invalid_request_body_gets_422_with_each_problem_in_details(
@@ -321,6 +323,15 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/tokens"),
     ("post", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{token_id}"),
+    ("get", "/api/v1/jobs"),
+    ("post", "/api/v1/jobs"),
+    ("get", "/api/v1/jobs/kinds"),
+    ("get", "/api/v1/jobs/{job_id}"),
+    ("post", "/api/v1/jobs/{job_id}/cancel"),
+    ("post", "/api/v1/jobs/{job_id}/retry"),
+    ("get", "/api/v1/schedules"),
+    ("patch", "/api/v1/schedules/{schedule_id}"),
+    ("post", "/api/v1/schedules/{schedule_id}/run"),
 }
 
 
@@ -540,7 +551,7 @@ def test_the_detector_registry_lists_codes_parameters_and_defaults(make_user: Ca
 
 
 def test_an_analyst_runs_the_shared_identifier_detector_and_triages_its_findings(
-    make_user: Callable[..., User], country: dict[str, Any]
+    make_user: Callable[..., User], country: dict[str, Any], run_jobs: Callable[[], list[Job]]
 ) -> None:
     analyst = make_user("analyst")
     client, headers = Client(), bearer(analyst)
@@ -550,8 +561,16 @@ def test_an_analyst_runs_the_shared_identifier_detector_and_triages_its_findings
         content_type="application/json",
         headers=headers,
     )
-    assert started.status_code == 201, started.content
-    run = started.json()
+    assert started.status_code == 202, started.content
+    job = started.json()
+    assert (job["kind"], job["status"], job["trigger"]) == ("core.detector_run", "queued", "api")
+    assert job["requested_by"] == analyst.username
+    assert job["parameters"] == {"detector": "CORE-ID-SHARED", "parameters": {"schemes": "company_register"}}
+    assert not DetectorRun.objects.exists()  # queued, not run inside the request
+    run_jobs()
+    finished = client.get(f"{API}/jobs/{job['id']}", headers=headers).json()
+    assert finished["status"] == "succeeded" and finished["result"]["flagged"] == 2, finished
+    run = client.get(f"{API}/detector-runs", headers=headers).json()["items"][0]
     assert run["status"] == "succeeded"
     assert run["started_by"] == analyst.username
     assert run["parameters"] == {"schemes": ["company_register"]}
@@ -585,13 +604,16 @@ def test_an_analyst_runs_the_shared_identifier_detector_and_triages_its_findings
 
 
 def test_a_detector_run_without_a_body_uses_the_default_parameters(
-    make_user: Callable[..., User], country: dict[str, Any]
+    make_user: Callable[..., User], country: dict[str, Any], run_jobs: Callable[[], list[Job]]
 ) -> None:
     response = Client().generic(
         "POST", f"{API}/detectors/CORE-ID-SHARED/runs", b"", headers=bearer(make_user("administrator"))
     )
-    assert response.status_code == 201
-    assert response.json()["parameters"] == {"schemes": ["company_register", "tax_id", "vat", "lei"]}
+    assert response.status_code == 202
+    assert response.json()["parameters"] == {"detector": "CORE-ID-SHARED", "parameters": {}}
+    run_jobs()
+    run = DetectorRun.objects.get()
+    assert run.parameters == {"schemes": ["company_register", "tax_id", "vat", "lei"]}
 
 
 # --- tokens ---------------------------------------------------------------------------------

@@ -131,3 +131,34 @@ def test_a_job_left_running_by_a_dead_worker_is_recovered() -> None:
     job.refresh_from_db()
     assert [r.pk for r in recovered] == [job.pk]
     assert job.status == Job.Status.FAILED and "stopped answering" in job.error
+
+
+def test_upkeep_removes_old_finished_jobs_and_inbox_files_no_waiting_job_needs(
+    run_jobs: Callable[[], list[Job]],
+) -> None:
+    import os
+
+    old = job_enqueue(kind="test.count", actor=None)
+    run_jobs()
+    Job.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=100))
+    needed = jobs.inbox_save(name="needed.json", chunks=[b"{}"])
+    stale = jobs.inbox_save(name="stale.json", chunks=[b"{}"])
+    long_ago = (timezone.now() - timedelta(days=100)).timestamp()
+    for name in (needed, stale):
+        os.utime(jobs.inbox_dir() / name, (long_ago, long_ago))
+    waiting = job_enqueue(kind="test.count", actor=None)
+    Job.objects.filter(pk=waiting.pk).update(parameters={"file": needed})
+    upkeep = job_enqueue(kind="core.jobs_upkeep", actor=None)
+    from probity.core.jobs import job_run
+
+    job_run(upkeep.pk)
+    upkeep.refresh_from_db()
+    assert upkeep.status == Job.Status.SUCCEEDED, upkeep.error
+    assert upkeep.result["removed"] == 1 and upkeep.result["inbox_files"] == 1
+    assert not Job.objects.filter(pk=old.pk).exists()
+    assert (jobs.inbox_dir() / needed).exists() and not (jobs.inbox_dir() / stale).exists()
+
+
+def test_an_inbox_name_cannot_reach_outside_the_inbox() -> None:
+    with pytest.raises(JobFailed, match="not a file in the job inbox"):
+        jobs.inbox_path("../secret_key")

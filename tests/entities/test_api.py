@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from probity.core.jobs import job_run
+from probity.core.models import Job
 from probity.core.services import api_token_create
 from probity.entities import services
 from probity.entities.models import Entity, MatchCandidate
@@ -156,7 +158,12 @@ def test_decisions_through_the_api(make_user: Callable[..., Any]) -> None:
         dataset="t",
     )
     analyst = _token_client(make_user, "analyst")
-    assert analyst.post("/api/v1/entities/link", data="{}", content_type="application/json").json()["created"] == 1
+    queued = analyst.post("/api/v1/entities/link", data="{}", content_type="application/json")
+    assert queued.status_code == 202  # a background job (tests/entities/test_jobs.py)
+    job = Job.objects.get(pk=queued.json()["job"])
+    job_run(job.pk)
+    job.refresh_from_db()
+    assert job.result["created"] == 1
     candidate = MatchCandidate.objects.get()
     auditor = _token_client(make_user, "auditor")
     url = f"/api/v1/entities/candidates/{candidate.pk}/decision"

@@ -148,30 +148,48 @@ def test_no_warehouse_tables_means_no_contracts(warehouse_file: Path) -> None:
 
 
 def test_export_through_the_api_and_the_page_for_administrators_only(
-    warehouse_file: Path, tmp_path: Path, make_user: Any, verified_client: Any
+    warehouse_file: Path, tmp_path: Path, make_user: Any, verified_client: Any, settings: Any
 ) -> None:
     from django.test import Client
 
-    from probity.core.models import AuditEntry
+    from probity.core.jobs import job_run
+    from probity.core.models import AuditEntry, Job
     from probity.core.services import api_token_create
 
+    settings.VAR_DIR = tmp_path / "var"
     _flatten(tmp_path, [_release("ocds-x-1", contract=True)])
     _token, secret = api_token_create(user=make_user("administrator"), name="test")
-    response = Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/entities/export.ftm")
+    admin_api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    queued = admin_api.post("/api/v1/entities/export")
+    assert queued.status_code == 202
+    job = Job.objects.get(pk=queued.json()["job"])
+    job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    response = admin_api.get(f"/api/v1/entities/exports/{job.result['file']}")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/x-ndjson")
-    schemas = {json.loads(line)["schema"] for line in response.content.decode().splitlines()}
+    content = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    schemas = {json.loads(line)["schema"] for line in content.splitlines()}
     assert {"Contract", "ContractAward", "PublicBody", "Company"} <= schemas
     _token, analyst = api_token_create(user=make_user("analyst"), name="test")
-    refused = Client(HTTP_AUTHORIZATION=f"Bearer {analyst}").get("/api/v1/entities/export.ftm")
+    refused = Client(HTTP_AUTHORIZATION=f"Bearer {analyst}").post("/api/v1/entities/export")
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "permission_denied"
-    assert "/api/v1/entities/export.ftm" in Client().get("/api/v1/openapi.json").json()["paths"]
+    denied = Client(HTTP_AUTHORIZATION=f"Bearer {analyst}").get(f"/api/v1/entities/exports/{job.result['file']}")
+    assert denied.status_code == 403
+    paths = Client().get("/api/v1/openapi.json").json()["paths"]
+    assert "/api/v1/entities/export" in paths and "/api/v1/entities/exports/{name}" in paths
 
     admin = verified_client("administrator")
     assert "export.ftm" in admin.get("/entities/").content.decode()
-    page = admin.get("/entities/export.ftm")
-    assert page.status_code == 200 and b'"ContractAward"' in page.content
-    assert verified_client("analyst").get("/entities/export.ftm").status_code == 403
+    page = admin.post("/entities/export.ftm")
+    assert page.status_code == 302
+    started = Job.objects.filter(kind="entities.export_ftm").latest("pk")
+    assert started.requested_by == admin.user and started.trigger == Job.Trigger.PAGE
+    download = admin.get(job.result["download"])
+    assert download.status_code == 200 and b'"ContractAward"' in b"".join(download.streaming_content)
+    assert verified_client("analyst").post("/entities/export.ftm").status_code == 403
     assert "export.ftm" not in verified_client("analyst").get("/entities/").content.decode()
-    assert AuditEntry.objects.filter(object_type="entities.ftm", action=AuditEntry.Action.EXPORT).count() == 2
+    # the export itself, and each of the two downloads
+    assert AuditEntry.objects.filter(object_type="entities.ftm", action=AuditEntry.Action.EXPORT).count() == 3

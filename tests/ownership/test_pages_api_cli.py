@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -126,17 +127,19 @@ def test_ownership_endpoints_are_in_the_openapi_schema(verified_client: Callable
 
 
 def test_api_ingest_reports_rejected_statements_and_needs_the_permission(
-    verified_client: Callable[..., Client], db: None
+    verified_client: Callable[..., Client], run_jobs: Callable[[], list[Any]], db: None
 ) -> None:
     broken = holds("r9", "p1", "c1", 10)
     del broken["recordDetails"]["subject"]
     body = {"dataset": "api", "statements": [entity("c1"), person("p1"), broken]}
     analyst = verified_client("analyst")
     response = analyst.post("/api/v1/ownership/ingest", body, content_type="application/json")
-    assert response.status_code == 201, response.content
-    data = response.json()
-    assert (data["statements_stored"], data["statements_rejected"]) == (2, 1)
-    assert data["issues"][0]["position"] == 3 and data["issues"][0]["code"] == "schema"
+    assert response.status_code == 202, response.content  # a background job (tests/ownership/test_jobs.py)
+    run_jobs()
+    batch = analyst.get("/api/v1/ownership/ingests").json()["items"][0]
+    assert (batch["statements_stored"], batch["statements_rejected"]) == (2, 1)
+    issues = analyst.get(f"/api/v1/ownership/ingests/{batch['id']}/issues").json()["items"]
+    assert issues[0]["position"] == 3 and issues[0]["code"] == "schema"
     verifier = verified_client("verifier")
     denied = verifier.post("/api/v1/ownership/ingest", body, content_type="application/json")
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "permission_denied"

@@ -69,6 +69,18 @@ def test_ibis_expression_and_pandas_input_and_overwrite() -> None:
         assert result["total"].iloc[1] == Decimal("1300.49")
 
 
+def test_a_failed_replacement_leaves_the_old_table_and_nothing_else() -> None:
+    """The replacement runs in one transaction: a query that fails half-way changes nothing."""
+    with warehouse_connection() as warehouse:
+        contracts = warehouse.create_table("contracts", contracts_arrow())
+        with pytest.raises(Exception, match="(?i)conversion|cast"):
+            warehouse.create_table("contracts", contracts.mutate(buyer=contracts.buyer.cast("int64")))
+        assert warehouse.list_tables() == ["contracts"]
+        assert warehouse.execute(warehouse.table("contracts").count()).iat[0, 0] == 3
+        warehouse.create_table("contracts", contracts.filter(contracts.bidders > 1))  # the connection still works
+        assert warehouse.execute(warehouse.table("contracts").count()).iat[0, 0] == 1
+
+
 def test_in_memory_tables_are_not_listed_and_scalars_execute() -> None:
     with warehouse_connection() as warehouse:
         memtable = ibis.memtable({"x": [1, 2, 3]})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
+from probity.core.audit import actor_name, audit_record
 from probity.core.models import (
     APIToken,
     AuditEntry,
@@ -14,12 +17,15 @@ from probity.core.models import (
     FamilyRelation,
     Finding,
     Identifier,
+    Job,
     Organisation,
     Person,
     PersonName,
     Position,
     PublicBody,
+    Schedule,
 )
+from probity.core.scheduler import cron_trigger
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -120,3 +126,49 @@ class APITokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # tokens are created by their owner, who must see the secret once
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    """Jobs are read here; they are started, cancelled and retried on the Jobs pages, the API or the command."""
+
+    list_display = ("pk", "kind", "status", "trigger", "requested_by_name", "queue", "created_at", "finished_at")
+    list_filter = ("status", "kind", "trigger", "queue")
+    search_fields = ("kind", "requested_by_name")
+    date_hierarchy = "created_at"
+
+
+class ScheduleAdminForm(forms.ModelForm):
+    class Meta:
+        model = Schedule
+        fields = ("code", "label", "kind", "parameters", "cron", "enabled")
+
+    def clean_cron(self) -> str:
+        cron = " ".join(str(self.cleaned_data.get("cron", "")).split())
+        try:
+            cron_trigger(cron)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return cron
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ("code", "label", "kind", "cron", "enabled", "last_run_at", "updated_by")
+    list_filter = ("enabled", "kind")
+    search_fields = ("code", "label")
+    readonly_fields = ("last_run_at", "last_job", "updated_at", "updated_by")
+
+    form = ScheduleAdminForm
+
+    def save_model(self, request: HttpRequest, obj: Schedule, form: Any, change: bool) -> None:
+        obj.updated_by = actor_name(cast(User, request.user))
+        super().save_model(request, obj, form, change)
+        audit_record(
+            action="update" if change else "create",
+            object_type="core.schedule",
+            object_id=str(obj.pk),
+            object_label=obj.code,
+            details={"changed": sorted(form.changed_data), "cron": obj.cron, "enabled": obj.enabled},
+            actor=obj.updated_by,
+        )

@@ -17,7 +17,7 @@
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from http import HTTPStatus
 from typing import Any, Literal, cast
@@ -31,7 +31,7 @@ from django.db.models.query import EmptyQuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import URLPattern, URLResolver
 from django.utils import timezone
-from ninja import NinjaAPI, Router, Swagger
+from ninja import Field, NinjaAPI, Router, Schema, Swagger
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -43,12 +43,14 @@ from ninja.utils import check_csrf
 from probity.core import selectors, services
 from probity.core.audit import audit_as, audit_verify
 from probity.core.detectors import detector_registry, get_detector
+from probity.core.jobs import JobRefused, job_enqueue, kind_label, status_sentence
 from probity.core.models import (
     APIToken,
     DetectorRun,
     FamilyRelation,
     Finding,
     Identifier,
+    Job,
     Organisation,
     Person,
     PersonName,
@@ -550,34 +552,115 @@ def detector_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [_detector_out(detector) for detector in detector_registry().values()]
 
 
+class JobProgressOut(Schema):
+    done: int = Field(..., description="steps done in the current stage")
+    total: int | None = Field(None, description="steps in the current stage; null when not known")
+    stage: str = Field(..., description="what the job is doing now, in words")
+    percent: int | None = Field(None, description="0 to 100; null when the total is not known")
+
+
+class JobLogLineOut(Schema):
+    at: str = Field(..., description="when, ISO 8601 in UTC")
+    message: str
+
+
+class JobSummaryOut(Schema):
+    """A background job as lists show it (``/jobs``, the detector-run endpoint answers the full ``JobOut``)."""
+
+    id: int
+    kind: str = Field(..., description="the job kind's code, e.g. core.detector_run; see GET /api/v1/jobs/kinds")
+    kind_label: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    status_label: str = Field(..., description="the status in words, in the installation's language")
+    sentence: str = Field(..., description="one sentence on where the job stands, or how it ended")
+    trigger: Literal["page", "api", "cli", "event", "schedule"] = Field(..., description="how it was started")
+    trigger_label: str
+    requested_by: str = Field(..., description="user name, or system:<what> when the system started it")
+    queue: str
+    schedule_id: int | None = Field(None, description="the schedule that started it, if one did")
+    progress: JobProgressOut
+    parameters: dict[str, Any]
+    result: dict[str, Any] = Field(..., description="counts of a finished job, by short keys")
+    summary: str = Field(..., description="the outcome in one sentence, once finished")
+    error: str = Field(..., description="why it failed, in words; empty unless it failed")
+    attempts: int
+    max_attempts: int
+    cancel_requested: bool
+    created_at: datetime
+    run_after: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobOut(JobSummaryOut):
+    log: list[JobLogLineOut] = Field(..., description="the job's log lines, oldest first")
+
+
+def job_out(job: Job, *, log: bool = True) -> dict[str, Any]:
+    """A job's plain fields for ``JobOut`` (``log=False``: ``JobSummaryOut``)."""
+    fields: dict[str, Any] = {
+        "id": job.pk,
+        "kind": job.kind,
+        "kind_label": kind_label(job.kind),
+        "status": job.status,
+        "status_label": str(job.get_status_display()),
+        "sentence": status_sentence(job),
+        "trigger": job.trigger,
+        "trigger_label": str(job.get_trigger_display()),
+        "requested_by": job.requested_by_name,
+        "queue": job.queue,
+        "schedule_id": job.schedule_id,
+        "progress": {
+            "done": job.progress_done,
+            "total": job.progress_total,
+            "stage": job.progress_label,
+            "percent": job.percent,
+        },
+        "parameters": dict(job.parameters or {}),
+        "result": dict(job.result or {}),
+        "summary": job.summary,
+        "error": job.error,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "cancel_requested": job.cancel_requested,
+        "created_at": job.created_at,
+        "run_after": job.run_after,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+    if log:
+        fields["log"] = [
+            {"at": str(line.get("at", "")), "message": str(line.get("message", ""))}
+            for line in (job.log or [])
+            if isinstance(line, dict)
+        ]
+    return fields
+
+
 @detectors.post(
     "/detectors/{code}/runs",
-    response={201: DetectorRunOut, **errors(400, 403, 404, 422)},
-    summary="Run a detector now and store its findings",
+    response={202: JobOut, **errors(400, 403, 404, 422)},
+    summary="Queue a run of a detector (a background job); its findings are stored when the job has run",
+    description=(
+        "Answers 202 with the queued job (kind core.detector_run). Follow it at GET /api/v1/jobs/{id}; "
+        "when it has finished, the run is listed at GET /api/v1/detector-runs."
+    ),
 )
-def detector_run(request: HttpRequest, code: str, payload: DetectorRunIn | None = None) -> Status[DetectorRun]:
+def detector_run(request: HttpRequest, code: str, payload: DetectorRunIn | None = None) -> Status[dict[str, Any]]:
     user = _user(request)
     _require(user, "core.run_detector", "Your role may not run detectors.")
     parameters = payload.parameters if payload is not None else {}
     get_detector(code).resolve_parameters(parameters)  # unknown code → 404, bad parameter → 400
     try:
-        run = services.detector_run(code=code, parameters=parameters, actor=user)
-    except Exception as exc:
-        failed = (
-            DetectorRun.objects.filter(
-                detector_code=code, status=DetectorRun.Status.FAILED, started_by=user.get_username()
-            )
-            .order_by("-started_at", "-pk")
-            .first()
+        job = job_enqueue(
+            kind="core.detector_run",
+            parameters={"detector": code, "parameters": parameters},
+            actor=user,
+            trigger=Job.Trigger.API,
         )
-        logger.exception("detector %s failed (run %s)", code, failed.pk if failed else "?", exc_info=exc)
-        raise ApiError(
-            500,
-            "detector_failed",
-            f"The detector {code} failed while running; the failed run is recorded with its error.",
-            {"run_id": failed.pk if failed else None},
-        ) from exc
-    return Status(201, run)
+    except JobRefused as refusal:
+        raise ApiError(400, "bad_request", str(refusal)) from refusal
+    return Status(202, job_out(job))
 
 
 @detectors.get(

@@ -20,6 +20,7 @@ class CoreConfig(ModuleConfig):
         ("", "api.findings_router"),
         ("", "api.audit"),
         ("", "api.tokens"),
+        ("", "job_api.router"),
     )
     navigation = "navigation.NAV_ITEMS"
     detectors = ("detectors.shared_identifier",)

@@ -3,7 +3,8 @@ queue detectors when a source of data changes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from probity.core.audit import audit_verify
 from probity.core.detectors import detector_registry
-from probity.core.jobs import JobContext, JobFailed, JobOutcome, job_enqueue, job_kind, jobs_recover
+from probity.core.jobs import JobContext, JobFailed, JobOutcome, inbox_dir, job_enqueue, job_kind, jobs_recover
 from probity.core.models import Job
 from probity.core.modules import ScheduleDefault
 
@@ -107,7 +108,7 @@ class PruneForm(forms.Form):
     label=_("Tidy the job queue"),
     description=_(
         "Recovers jobs left running by a worker that stopped, and removes finished jobs older than the "
-        "given number of days (90 by default) with their queue entries."
+        "given number of days (90 by default) with their queue entries, and inbox files no job needs."
     ),
     permission="core.manage_jobs",
     form=PruneForm,
@@ -124,20 +125,40 @@ def jobs_upkeep_job(context: JobContext, *, days: int | None = None) -> JobOutco
     entries, _detail = DBTaskResult.objects.filter(
         Q(finished_at__lt=cutoff) & ~Q(status__in=["READY", "RUNNING"])
     ).delete()
+    files = _inbox_prune(cutoff=cutoff)
     return JobOutcome(
-        _g("%(recovered)s stalled job(s) recovered; %(removed)s old job(s) and %(entries)s queue entries removed.")
-        % {"recovered": len(recovered), "removed": removed, "entries": entries},
-        {"recovered": len(recovered), "removed": removed, "queue_entries": entries},
+        _g(
+            "%(recovered)s stalled job(s) recovered; %(removed)s old job(s), %(entries)s queue entries and "
+            "%(files)s inbox file(s) removed."
+        )
+        % {"recovered": len(recovered), "removed": removed, "entries": entries, "files": files},
+        {"recovered": len(recovered), "removed": removed, "queue_entries": entries, "inbox_files": files},
     )
+
+
+def _inbox_prune(*, cutoff: datetime) -> int:
+    """Removes inbox files older than ``cutoff`` that no waiting or running job names in its parameters."""
+    needed: set[str] = set()
+    for parameters in Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values_list(
+        "parameters", flat=True
+    ):
+        needed.update(str(value) for value in (parameters or {}).values() if isinstance(value, str))
+    removed = 0
+    for path in inbox_dir().iterdir():
+        if path.is_file() and path.name not in needed and path.stat().st_mtime < cutoff.timestamp():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def detectors_reading(source: str) -> list[str]:
     return [code for code, detector in detector_registry().items() if source in detector.reads]
 
 
-def data_changed(*, source: str, reason: str = "") -> list[Job]:
+def data_changed(*, source: str, reason: str = "", exclude: Collection[str] = ()) -> list[Job]:
     """An event: the data ``source`` changed. Queues once each detector that reads it (a detector already
-    waiting in the queue is not queued twice)."""
+    waiting in the queue is not queued twice), except those in ``exclude`` (the job that changed the data
+    has just run them itself)."""
     return [
         job_enqueue(
             kind="core.detector_run",
@@ -147,6 +168,7 @@ def data_changed(*, source: str, reason: str = "") -> list[Job]:
             dedupe_key=f"detector:{code}",
         )
         for code in detectors_reading(source)
+        if code not in exclude
     ]
 
 

@@ -20,6 +20,7 @@ Kinds whose work writes the DuckDB warehouse go to the ``warehouse`` queue, whic
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -39,12 +40,13 @@ from django.db import IntegrityError, OperationalError, close_old_connections, t
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _g
+from django_tasks import task
 
 from probity.core.audit import actor_name, audit_actor, audit_record
 from probity.core.models import Job, Schedule
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+    from django.contrib.auth.models import AnonymousUser, User
 
 logger = logging.getLogger("probity.jobs")
 
@@ -103,10 +105,12 @@ class JobKind:
         form = self.form(data=data)
         if not form.is_valid():
             problems = "; ".join(
-                f"{form.fields[name].label or name if name in form.fields else name}: {' '.join(errors)}"
+                f"{form.fields[name].label if name in form.fields else name}: {' '.join(str(e) for e in errors)}"
                 for name, errors in form.errors.items()
             )
-            raise JobRefused(_g("The job “%(job)s” cannot start: %(problems)s") % {"job": self.label, "problems": problems})
+            raise JobRefused(
+                _g("The job “%(job)s” cannot start: %(problems)s") % {"job": self.label, "problems": problems}
+            )
         return {name: _jsonable(value) for name, value in form.cleaned_data.items()}
 
 
@@ -173,17 +177,17 @@ def kind_label(code: str) -> str:
     return str(kind.label) if kind else code
 
 
-def may_start(user: AbstractBaseUser | AnonymousUser, kind: JobKind) -> bool:
+def may_start(user: User | AnonymousUser, kind: JobKind) -> bool:
     return bool(user.is_authenticated and user.has_perm(kind.permission))
 
 
-def may_see(user: AbstractBaseUser | AnonymousUser, job: Job) -> bool:
+def may_see(user: User | AnonymousUser, job: Job) -> bool:
     if not user.is_authenticated:
         return False
     return bool(user.has_perm("core.manage_jobs") or job.requested_by_id == user.pk)
 
 
-def may_cancel(user: AbstractBaseUser | AnonymousUser, job: Job) -> bool:
+def may_cancel(user: User | AnonymousUser, job: Job) -> bool:
     return may_see(user, job) and not job.finished
 
 
@@ -296,9 +300,9 @@ def _audit(job: Job, action: str, actor: User | None) -> None:
 
 def _send(job: Job, *, run_after: datetime | None) -> None:
     """Puts the job's entry on the django-tasks queue (same database, same transaction)."""
-    from probity.core.tasks import run_job
-
-    task = run_job.using(queue_name=job.queue, run_after=run_after) if run_after else run_job.using(queue_name=job.queue)
+    task = (
+        run_job.using(queue_name=job.queue, run_after=run_after) if run_after else run_job.using(queue_name=job.queue)
+    )
     result = task.enqueue(job.pk)
     Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
     job.task_id = str(result.id)
@@ -323,15 +327,19 @@ def job_cancel(*, job: Job, actor: User | None) -> Job:
     return job
 
 
-def job_retry(*, job: Job, actor: User | None) -> Job:
-    """Queues a finished (failed or cancelled) job again with the same parameters, as a new job."""
+def job_retry(*, job: Job, actor: User | None, trigger: str | None = None) -> Job:
+    """Queues a finished (failed or cancelled) job again with the same parameters, as a new job.
+
+    ``trigger`` says where the new start came from (API, command line); by default a page for a person,
+    and the first job's own trigger for the system.
+    """
     if job.status not in {Job.Status.FAILED, Job.Status.CANCELLED}:
         raise JobRefused(_g("Only a failed or cancelled job can be started again."))
     return job_enqueue(
         kind=job.kind,
         parameters=job.parameters,
         actor=actor,
-        trigger=job.trigger if actor is None else Job.Trigger.PAGE,
+        trigger=trigger or (job.trigger if actor is None else Job.Trigger.PAGE),
         schedule=job.schedule,
     )
 
@@ -409,10 +417,8 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(HEARTBEAT_EVERY):
-                try:
+                with contextlib.suppress(OperationalError):  # a busy database: the next beat will do
                     Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
-                except OperationalError:
-                    pass  # a busy database: the next beat will do
         finally:
             close_old_connections()
             from django.db import connections
@@ -425,7 +431,7 @@ def worker_name() -> str:
 
 
 def job_run(job_id: int) -> Job | None:
-    """Runs one queued job in this process (called by the worker through ``core.tasks.run_job``)."""
+    """Runs one queued job in this process (called by the worker through ``run_job``)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status != Job.Status.QUEUED:
@@ -439,7 +445,11 @@ def job_run(job_id: int) -> Job | None:
         job.save()
     kind = _KINDS.get(job.kind)
     if kind is None:
-        return _finish(job, Job.Status.FAILED, error=_g("This installation has no job called “%(code)s” (a module was removed?).") % {"code": job.kind})
+        return _finish(
+            job,
+            Job.Status.FAILED,
+            error=_g("This installation has no job called “%(code)s” (was a module removed?).") % {"code": job.kind},
+        )
     context = JobContext(job)
     heartbeat = _Heartbeat(job.pk)
     heartbeat.start()
@@ -472,9 +482,18 @@ def job_run(job_id: int) -> Job | None:
     return _finish(job, Job.Status.SUCCEEDED, summary=summary, result=counts)
 
 
+@task(queue_name="default")
+def run_job(job_id: int) -> str:
+    """The one django-tasks task: runs the Probity ``Job`` with this id (every kind goes through it)."""
+    job = job_run(job_id)
+    return job.status if job is not None else "missing"
+
+
 def _unexpected(exc: BaseException) -> str:
     if isinstance(exc, OperationalError):
-        return _g("The database could not be used (%(kind)s); the job may be tried again.") % {"kind": type(exc).__name__}
+        return _g("The database could not be used (%(kind)s); the job may be tried again.") % {
+            "kind": type(exc).__name__
+        }
     return _g("An unexpected error (%(kind)s) stopped the job; the server log has the details.") % {
         "kind": type(exc).__name__
     }
@@ -484,11 +503,15 @@ def _failed(job: Job, kind: JobKind, reason: str, *, retryable: bool) -> Job:
     if retryable and job.attempts < job.max_attempts:
         delay = timedelta(seconds=30 * 2 ** (job.attempts - 1))
         when = timezone.now() + delay
-        _log(job, _g("Attempt %(n)s failed: %(reason)s It will be tried again at %(when)s UTC.") % {
-            "n": job.attempts,
-            "reason": reason,
-            "when": when.strftime("%H:%M:%S"),
-        })
+        _log(
+            job,
+            _g("Attempt %(n)s failed: %(reason)s It will be tried again at %(when)s UTC.")
+            % {
+                "n": job.attempts,
+                "reason": reason,
+                "when": when.strftime("%H:%M:%S"),
+            },
+        )
         with transaction.atomic():
             job.status = Job.Status.QUEUED
             job.error = reason
@@ -565,7 +588,10 @@ def status_sentence(job: Job) -> str:
     label = kind_label(job.kind)
     if job.status == Job.Status.QUEUED:
         if job.run_after and job.run_after > timezone.now():
-            return _g("%(job)s waits until %(when)s UTC.") % {"job": label, "when": job.run_after.strftime("%Y-%m-%d %H:%M")}
+            return _g("%(job)s waits until %(when)s UTC.") % {
+                "job": label,
+                "when": job.run_after.strftime("%Y-%m-%d %H:%M"),
+            }
         return _g("%(job)s is waiting for a worker.") % {"job": label}
     if job.status == Job.Status.RUNNING:
         if job.progress_total:

@@ -1,7 +1,7 @@
 """Core's pages in the main navigation (declared on ``CoreConfig.navigation``).
 
 The dashboard and the shared registers come first; each module's pages follow (weight 500, in the
-order of ``INSTALLED_APPS``); the audit log and one's API tokens close the list.
+order of ``INSTALLED_APPS``); jobs, the audit log and one's API tokens close the list.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,7 @@ NAV_ITEMS = (
     NavItem("core:people", _("People"), None, FIRST),
     NavItem("core:organisations", _("Organisations"), "core.view_organisation", FIRST),
     NavItem("warehouse:status", _("Warehouse"), "core.run_detector", FIRST),
+    NavItem("core:jobs", _("Jobs"), None, LAST),  # everyone follows their own jobs
     NavItem("core:audit", _("Audit log"), "core.view_auditentry", LAST),
     NavItem("core:tokens", _("API tokens"), None, LAST),
 )

@@ -36,7 +36,9 @@ def cron_trigger(expression: str) -> CronTrigger:
     try:
         return CronTrigger.from_crontab(expression, timezone="UTC")
     except ValueError as exc:
-        raise ValueError(_g("“%(cron)s” is not a valid cron expression: %(why)s") % {"cron": expression, "why": exc}) from None
+        raise ValueError(
+            _g("“%(cron)s” is not a valid cron expression: %(why)s") % {"cron": expression, "why": exc}
+        ) from None
 
 
 def next_run(schedule: Schedule, now: datetime | None = None) -> datetime | None:

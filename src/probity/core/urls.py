@@ -1,6 +1,6 @@
 from django.urls import path
 
-from probity.core import views
+from probity.core import job_views, views
 
 app_name = "core"
 
@@ -20,4 +20,12 @@ urlpatterns = [
     path("people/<int:pk>/", views.person_detail, name="person"),
     path("organisations/", views.organisations, name="organisations"),
     path("audit/", views.audit_log, name="audit"),
+    path("jobs/", job_views.jobs, name="jobs"),
+    path("jobs/start/", job_views.job_start, name="job_start"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job"),
+    path("jobs/<int:pk>/cancel/", job_views.job_cancel_view, name="job_cancel"),
+    path("jobs/<int:pk>/retry/", job_views.job_retry_view, name="job_retry"),
+    path("jobs/schedules/", job_views.schedules, name="schedules"),
+    path("jobs/schedules/<int:pk>/", job_views.schedule_detail, name="schedule"),
+    path("jobs/schedules/<int:pk>/run/", job_views.schedule_run, name="schedule_run"),
 ]

@@ -15,6 +15,8 @@ class DeclarationsConfig(ModuleConfig):
     navigation = "navigation.NAV_ITEMS"
     role_permissions = "roles.ROLE_PERMISSIONS"
     detectors = ("detectors",)
+    jobs = ("jobs",)
+    schedules = "jobs.SCHEDULES"
     subject_types = (SubjectType("declaration", _("Declaration")),)
 
     def ready(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connections
-from django.db.models import OuterRef, QuerySet, Subquery, TextField
+from django.db.models import Max, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.base import ModelState
 from django.db.models.functions import Cast
 from django.utils.encoding import force_str
@@ -43,21 +43,56 @@ def detector_codes() -> tuple[str, ...]:
     return tuple(code for code in detector_registry() if code.startswith(DETECTOR_PREFIX))
 
 
-def declarations_visible(*, user: User | AnonymousUser) -> QuerySet[Declaration]:
-    return visible_to(user, Declaration.objects.select_related("declarant"))
+def verification_codes() -> tuple[str, ...]:
+    """The declarations detectors ``declarations.verify`` runs itself (those that do not read the warehouse)."""
+    registry = detector_registry()
+    return tuple(code for code in detector_codes() if not getattr(registry[code], "reads_warehouse", False))
 
 
-def latest_findings(*, declaration_ids: list[int] | None = None) -> QuerySet[Finding]:
-    """Findings about declarations from the latest successful run of each declarations detector."""
-    runs = []
-    for code in detector_codes():
+def _latest_runs(codes: Iterable[str]) -> dict[str, DetectorRun]:
+    runs: dict[str, DetectorRun] = {}
+    for code in codes:
         run = (
             DetectorRun.objects.filter(detector_code=code, status=DetectorRun.Status.SUCCEEDED)
             .order_by("-started_at", "-pk")
             .first()
         )
         if run is not None:
-            runs.append(run.pk)
+            runs[code] = run
+    return runs
+
+
+def not_judged(*, declaration_ids: Iterable[int]) -> set[int]:
+    """The declarations (of ``declaration_ids``) whose latest version the verification detectors have not
+    judged yet: it was submitted after the latest successful run of one of them started (detectors that
+    never ran successfully do not count), or no verification detector has run at all.
+
+    Versions are stamped with the time they were stored (``submitted_at``, also for imports), so a run
+    that started earlier cannot have read them. Such a declaration's risk score, if any, is about an
+    earlier version (or nothing): pages say "not judged yet" instead of ranking it as clean.
+    """
+    ids = list(declaration_ids)
+    if not ids:
+        return set()
+    runs = _latest_runs(verification_codes())
+    latest = (
+        DeclarationVersion.objects.filter(declaration_id__in=ids)
+        .values("declaration_id")
+        .annotate(last=Max("submitted_at"))
+    )
+    if not runs:
+        return {row["declaration_id"] for row in latest}
+    cutoff = min(run.started_at for run in runs.values())
+    return {row["declaration_id"] for row in latest if row["last"] > cutoff}
+
+
+def declarations_visible(*, user: User | AnonymousUser) -> QuerySet[Declaration]:
+    return visible_to(user, Declaration.objects.select_related("declarant"))
+
+
+def latest_findings(*, declaration_ids: list[int] | None = None) -> QuerySet[Finding]:
+    """Findings about declarations from the latest successful run of each declarations detector."""
+    runs = [run.pk for run in _latest_runs(detector_codes()).values()]
     queryset = Finding.objects.filter(run_id__in=runs, subject_type="declaration")
     if declaration_ids is not None:
         queryset = queryset.filter(subject_id__in=[str(i) for i in declaration_ids])

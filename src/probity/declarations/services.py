@@ -162,6 +162,11 @@ def declaration_submit(
                 "correction": latest is not None,
             },
         )
+        # The event: the verification detectors judge the new version in the background (one job for
+        # many submissions while it waits); queued in this transaction, so it exists only if the version does.
+        from probity.declarations.events import verification_queue
+
+        verification_queue()
     return SubmitResult(declaration, version, True)
 
 

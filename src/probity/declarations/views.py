@@ -19,6 +19,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from probity.declarations import selectors
+from probity.declarations.jobs import verification_status
+from probity.declarations.models import Declaration
 from probity.declarations.schema import ROW_SECTIONS
 from probity.declarations.services import may_see_findings
 
@@ -55,9 +57,19 @@ def allowed_by(check: Callable[..., bool]) -> Callable[[View], View]:
 def index(request: HttpRequest) -> HttpResponse:
     declarations = list(selectors.declarations_visible(user=request.user).order_by("-year", "declarant__name", "pk"))
     staff = may_see_findings(user=request.user)
-    scores = selectors.risk_scores(declaration_ids=[d.pk for d in declarations]) if staff else {}
-    ranked = sorted(declarations, key=lambda d: (-scores.get(d.pk, 0.0), -d.year))
-    rows = [{"declaration": d, "score": scores.get(d.pk, 0.0)} for d in ranked]
+    ids = [d.pk for d in declarations]
+    scores = selectors.risk_scores(declaration_ids=ids) if staff else {}
+    unjudged = selectors.not_judged(declaration_ids=ids) if staff else set()
+
+    def rank(d: Declaration) -> tuple[int, float, int]:
+        # Flagged first, then those not judged yet (never ranked as clean), then the clean ones.
+        if d.pk in unjudged:
+            return (1, 0.0, -d.year)
+        score = scores.get(d.pk, 0.0)
+        return (0 if score > 0 else 2, -score, -d.year)
+
+    ranked = sorted(declarations, key=rank)
+    rows = [{"declaration": d, "score": scores.get(d.pk, 0.0), "judged": d.pk not in unjudged} for d in ranked]
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "declarations/index.html", {"page": page, "staff": staff})
 
@@ -92,6 +104,7 @@ def detail(request: HttpRequest, declaration_id: int) -> HttpResponse:
             "changes": changes,
             "findings": findings,
             "staff": staff,
+            "verification": verification_status(declaration_id=declaration.pk, user=request.user) if staff else None,
             "score": selectors.risk_scores(declaration_ids=[declaration.pk]).get(declaration.pk, 0.0)
             if staff
             else None,

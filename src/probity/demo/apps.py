@@ -1,5 +1,5 @@
-"""The demo country as a module: it contributes only its commands (``probity demo``, ``probity bootstrap``);
-no other module imports it."""
+"""The demo country as a module: it contributes its commands (``probity demo``, ``probity bootstrap``) and
+job kinds (``demo.generate``, ``demo.ingest``); no other module imports it."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -10,3 +10,5 @@ class DemoConfig(ModuleConfig):
     name = "probity.demo"
     label = "demo"
     verbose_name = _("Demo country")
+
+    jobs = ("jobs",)

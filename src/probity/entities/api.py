@@ -1,21 +1,27 @@
 """Entities endpoints of the HTTP API.
 
-``router`` is mounted at ``/api/v1/entities`` (entities, their names, match candidates, decisions, a
-resolution run); ``match_router`` at ``/api/v1/match`` answers ``POST /api/v1/match/{dataset}`` with the
+``router`` is mounted at ``/api/v1/entities`` (entities, their names, match candidates, decisions; a
+resolution run and the FtM export are background jobs: their endpoints answer 202 with the job to follow
+under ``/api/v1/jobs``, and a finished export is downloaded from ``/exports/{file}``).
+
+``match_router`` is mounted at ``/api/v1/match`` and answers ``POST /api/v1/match/{dataset}`` with the
 request and response shapes of OpenSanctions' yente, so screening clients built for it work unchanged.
 """
 
-import io
 from datetime import datetime
 from typing import Any, Literal, cast
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.responses import Status
 
 from probity.core.api import MAX_PAGE, ApiError, errors
+from probity.core.audit import audit_record
+from probity.core.jobs import JobRefused, job_enqueue
+from probity.core.models import AuditEntry, Job
 from probity.entities import screening, selectors, services
 from probity.entities.models import Entity, MatchCandidate
 
@@ -93,11 +99,19 @@ class LinkIn(Schema):
     threshold: float = Field(0.5, ge=0.0, le=1.0)
 
 
-class LinkOut(Schema):
-    records: int
-    created: int
-    updated: int
-    skipped: int
+class JobQueuedOut(Schema):
+    job: int
+    status: str
+    url: str
+
+
+def _queue(user: User, kind: str, parameters: dict[str, Any] | None = None) -> Status[dict[str, Any]]:
+    """Queues a background job for ``user`` and answers 202 with where to follow it."""
+    try:
+        job = job_enqueue(kind=kind, parameters=parameters, actor=user, trigger=Job.Trigger.API)
+    except JobRefused as exc:
+        raise ApiError(422, "validation_error", str(exc)) from exc
+    return Status(202, {"job": job.pk, "status": job.status, "url": f"/api/v1/jobs/{job.pk}"})
 
 
 def _entity_out(entity: Entity) -> dict[str, Any]:
@@ -207,19 +221,35 @@ def candidate_decide(request: HttpRequest, candidate_id: int, payload: DecisionI
 
 @router.post(
     "/link",
-    response={200: LinkOut, **errors(400, 403, 422)},
-    summary="Run entity resolution (Splink) over the stored entities and store new candidates",
+    response={202: JobQueuedOut, **errors(400, 403, 422)},
+    summary="Run entity resolution (Splink) in the background over the stored entities; new candidates are stored",
 )
-def link_run(request: HttpRequest, payload: LinkIn) -> dict[str, int]:
+def link_run(request: HttpRequest, payload: LinkIn) -> Status[dict[str, Any]]:
+    """Queues the job ``entities.link``; its result counts the records compared and the candidate pairs
+    created, updated and skipped (already decided or merged)."""
     user = _user(request)
     _require(user, "entities.add_matchcandidate", "Your role may not run entity resolution.")
-    return services.entities_link(schema=payload.schema_name, threshold=payload.threshold, actor=user)
+    return _queue(user, "entities.link", {"schema": payload.schema_name, "threshold": payload.threshold})
+
+
+@router.post(
+    "/export",
+    response={202: JobQueuedOut, **errors(403, 422)},
+    summary="Export Probity's people, organisations, positions, family ties, ownership and contracts as FtM, "
+    "in the background",
+)
+def ftm_export(request: HttpRequest) -> Status[dict[str, Any]]:
+    """Queues the job ``entities.export_ftm`` (the same file as ``probity entities export-ftm``, audited).
+    When it has finished, its result names the ``file`` and where to ``download`` it (``/exports/{file}``)."""
+    user = _user(request)
+    _require(user, services.EXPORT_PERMISSION, "Your role may not export Probity's registers.")
+    return _queue(user, "entities.export_ftm")
 
 
 @router.get(
-    "/export.ftm",
-    response={200: None, **errors(403)},
-    summary="Probity's people, organisations, positions, family ties, ownership and contracts as FtM JSON Lines",
+    "/exports/{name}",
+    response={200: None, **errors(403, 404)},
+    summary="A finished FtM export: one FollowTheMoney entity a line",
     openapi_extra={
         "responses": {
             200: {
@@ -229,15 +259,24 @@ def link_run(request: HttpRequest, payload: LinkIn) -> dict[str, int]:
         }
     },
 )
-def ftm_export(request: HttpRequest) -> Any:
-    """The same file as ``probity entities export-ftm``: one FollowTheMoney entity a line (audited)."""
+def export_download(request: HttpRequest, name: str) -> Any:
+    """The file an ``entities.export_ftm`` job wrote; each download is audited."""
     user = _user(request)
     _require(user, services.EXPORT_PERMISSION, "Your role may not export Probity's registers.")
-    out = io.StringIO()
-    services.ftm_export(out=out, actor=user)
-    response = HttpResponse(out.getvalue(), content_type="application/x-ndjson; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="probity.ftm.jsonl"'
-    return response
+    try:
+        path = services.export_file(name=name)
+    except FileNotFoundError:
+        raise ApiError(404, "not_found", f"There is no export called {name!r}.") from None
+    audit_record(
+        action=AuditEntry.Action.EXPORT,
+        actor=user.get_username(),
+        object_type="entities.ftm",
+        object_label="FollowTheMoney export download",
+        details={"file": path.name},
+    )
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=path.name, content_type="application/x-ndjson; charset=utf-8"
+    )
 
 
 # --- screening (yente-compatible) --------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Entities as a module: its pages, its API (entities and yente-compatible screening), navigation and roles."""
+"""Entities as a module: its pages, its API (entities and yente-compatible screening), navigation, roles and
+job kinds (FtM import and export, sync with the core registers, entity resolution)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -14,3 +15,4 @@ class EntitiesConfig(ModuleConfig):
     api_routers = (("/entities", "api.router"), ("/match", "api.match_router"))
     navigation = "navigation.NAV_ITEMS"
     role_permissions = "roles.ROLE_PERMISSIONS"
+    jobs = ("jobs",)

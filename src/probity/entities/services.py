@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -690,6 +692,48 @@ def ftm_export(*, out: IO[str], actor: User | None = None, progress: Progress | 
         details={"entities": count},
     )
     return count
+
+
+EXPORT_FILE = re.compile(r"^probity-registers-\d{8}T\d{6}Z(?:-job\d+)?\.ftm\.jsonl$")
+
+
+def exports_dir() -> Path:
+    """Where background exports are written: ``VAR_DIR/exports`` (served only by the entities download page)."""
+    folder = Path(settings.VAR_DIR) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def ftm_export_file(
+    *, label: str = "", actor: User | None = None, progress: Progress | None = None
+) -> tuple[Path, int]:
+    """Writes the FtM export (``ftm_export``, audited) to a new file in ``exports_dir()``; returns it and the count.
+
+    The file is named ``probity-registers-<UTC time>[-<label>].ftm.jsonl``; it appears under that name only
+    when complete (an interrupted export leaves nothing behind)."""
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    name = f"probity-registers-{stamp}{'-' + label if label else ''}.ftm.jsonl"
+    if not EXPORT_FILE.match(name):
+        raise ValueError(f"{label!r} cannot be part of an export's file name")
+    path = exports_dir() / name
+    partial = path.with_name(path.name + ".part")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            count = ftm_export(out=handle, actor=actor, progress=progress)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path, count
+
+
+def export_file(*, name: str) -> Path:
+    """The finished export called ``name``; ``FileNotFoundError`` for any other name or a removed file."""
+    if not EXPORT_FILE.match(name):
+        raise FileNotFoundError(name)
+    path = exports_dir() / name
+    if not path.is_file():
+        raise FileNotFoundError(name)
+    return path
 
 
 def entities_sync_core(

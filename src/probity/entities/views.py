@@ -3,7 +3,6 @@ match candidates with their explanation and confirm/reject buttons), and the lis
 
 from __future__ import annotations
 
-import io
 from typing import Any, cast
 
 from django import forms
@@ -11,12 +10,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from probity.core.audit import audit_record
+from probity.core.jobs import JobRefused, get_job_kind, job_enqueue, may_start
+from probity.core.models import AuditEntry, Job
 from probity.entities import selectors, services
 from probity.entities.models import Entity, MatchCandidate
 
@@ -103,6 +106,31 @@ def _explanation_rows(explanation: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def job_links(request: HttpRequest, codes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Links to start these job kinds on the Jobs page, for the ones this user may start."""
+    try:
+        start = reverse("core:job_start")
+    except NoReverseMatch:  # an installation without the Jobs pages
+        return []
+    links = []
+    for code in codes:
+        try:
+            kind = get_job_kind(code)
+        except JobRefused:
+            continue
+        if may_start(request.user, kind):
+            links.append({"label": kind.label, "description": kind.description, "url": f"{start}?kind={code}"})
+    return links
+
+
+def job_page(job: Job) -> str:
+    """The page that follows a job (the Jobs page), or the entities page where there is none."""
+    try:
+        return reverse("core:job", kwargs={"pk": job.pk})
+    except NoReverseMatch:
+        return reverse("entities:index")
+
+
 @login_required
 @permission_required("entities.view_entity", raise_exception=True)
 def index(request: HttpRequest) -> HttpResponse:
@@ -123,6 +151,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "datasets": selectors.dataset_counts(),
             "open_candidates": open_candidates,
             "can_export": request.user.has_perm(services.EXPORT_PERMISSION),
+            "job_links": job_links(request, ("entities.import_ftm", "entities.sync_core", "entities.link")),
         },
     )
 
@@ -159,13 +188,37 @@ def entity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @permission_required(services.EXPORT_PERMISSION, raise_exception=True)
+@require_POST
 def ftm_export(request: HttpRequest) -> HttpResponse:
-    """Downloads the FtM export (people, organisations, positions, family, ownership, contracts); audited."""
-    out = io.StringIO()
-    services.ftm_export(out=out, actor=cast(User, request.user))
-    response = HttpResponse(out.getvalue(), content_type="application/x-ndjson; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="probity.ftm.jsonl"'
-    return response
+    """Starts the FtM export (people, organisations, positions, family, ownership, contracts) in the
+    background and shows its job, whose result offers the file (``export_file``)."""
+    try:
+        job = job_enqueue(kind="entities.export_ftm", actor=cast(User, request.user), trigger=Job.Trigger.PAGE)
+    except JobRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("entities:index")
+    messages.success(request, _("The export was queued; its file is offered here when it has finished."))
+    return redirect(job_page(job))
+
+
+@login_required
+@permission_required(services.EXPORT_PERMISSION, raise_exception=True)
+def export_file(request: HttpRequest, name: str) -> FileResponse:
+    """Serves a finished FtM export (written by the job ``entities.export_ftm``); each download is audited."""
+    try:
+        path = services.export_file(name=name)
+    except FileNotFoundError:
+        raise Http404(_("There is no export with this name.")) from None
+    audit_record(
+        action=AuditEntry.Action.EXPORT,
+        actor=cast(User, request.user).get_username(),
+        object_type="entities.ftm",
+        object_label="FollowTheMoney export download",
+        details={"file": path.name},
+    )
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=path.name, content_type="application/x-ndjson; charset=utf-8"
+    )
 
 
 @login_required

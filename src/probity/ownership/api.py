@@ -2,15 +2,15 @@
 
 Parties (entities and people of the beneficial-ownership register), their ultimate beneficial
 owners at a threshold, the chains behind them, what a party holds, BODS ingest (a JSON body with the
-statements), the issues each ingest found, and the conflict-of-interest flags about a party.
+statements, ingested in the background: the answer is 202 with the job to follow under ``/api/v1/jobs``;
+a file is uploaded there for the job ``ownership.ingest``), the issues each ingest found, and the
+conflict-of-interest flags about a party.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Any, cast
 
 from django.contrib.auth.models import User
@@ -21,10 +21,10 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
 from probity.core.api import MAX_PAGE, ApiError, errors
-from probity.core.audit import audit_as
+from probity.core.jobs import JobRefused, inbox_save, job_enqueue
+from probity.core.models import Job
 from probity.ownership import selectors
 from probity.ownership.models import IngestBatch, IngestIssue, Party
-from probity.ownership.services import IngestFileError, ownership_ingest
 
 router = Router(tags=["ownership"])
 
@@ -196,8 +196,10 @@ class IngestBatchOut(Schema):
     warnings: int
 
 
-class IngestResultOut(IngestBatchOut):
-    issues: list[IngestIssueOut]
+class JobQueuedOut(Schema):
+    job: int
+    status: str
+    url: str
 
 
 @router.get(
@@ -355,44 +357,30 @@ def party_conflicts(request: HttpRequest, party_id: int) -> list[dict[str, Any]]
 
 @router.post(
     "/ingest",
-    response={201: IngestResultOut, **errors(400, 403, 422)},
-    summary="Ingest BODS statements (0.4, or 0.2/0.3 upgraded); rejected ones are listed with reasons",
+    response={202: JobQueuedOut, **errors(400, 403, 422)},
+    summary="Ingest BODS statements (0.4, or 0.2/0.3 upgraded) in the background; follow the job it answers",
 )
 def ingest(request: HttpRequest, payload: IngestIn) -> Status[dict[str, Any]]:
+    """Hands the statements to the job ``ownership.ingest`` and answers 202 with the job's id, status and
+    address. When the job has finished, its result names the ingest (``batch``), whose rejected statements
+    are listed with their position and reason by ``/ownership/ingests/{batch}/issues``."""
     user = _user(request)
     _require(user, "ownership.ingest_ownership", "Your role may not ingest beneficial-ownership data.")
     dataset = payload.dataset.strip()
     if not dataset or len(dataset) > 100:
         raise ApiError(422, "validation_error", "dataset must be 1 to 100 characters.")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "api-upload.json"
-        path.write_text(json.dumps(payload.statements), encoding="utf-8")
-        try:
-            with audit_as(user):
-                result = ownership_ingest(path=path, dataset=dataset, actor=user)
-        except IngestFileError as exc:
-            raise ApiError(400, "bad_request", str(exc)) from exc
-    batch = result.batch
-    batch.source = "api"
-    IngestBatch.objects.filter(pk=batch.pk).update(source="api")
-    return Status(201, {**_batch(batch), "issues": list(batch.issues.order_by("position", "pk"))})
-
-
-def _batch(batch: IngestBatch) -> dict[str, Any]:
-    return {
-        f: getattr(batch, f)
-        for f in (
-            "id",
-            "dataset",
-            "source",
-            "started_at",
-            "statements_read",
-            "statements_stored",
-            "statements_unchanged",
-            "statements_rejected",
-            "warnings",
+    text = json.dumps(payload.statements, ensure_ascii=False).encode("utf-8")
+    stored = inbox_save(name="api-statements.json", chunks=[text])
+    try:
+        job = job_enqueue(
+            kind="ownership.ingest",
+            parameters={"file": stored, "dataset": dataset, "source": "api"},
+            actor=user,
+            trigger=Job.Trigger.API,
         )
-    }
+    except JobRefused as exc:
+        raise ApiError(422, "validation_error", str(exc)) from exc
+    return Status(202, {"job": job.pk, "status": job.status, "url": f"/api/v1/jobs/{job.pk}"})
 
 
 @router.get("/ingests", response={200: list[IngestBatchOut], **errors(403, 422)}, summary="Recent ingests")

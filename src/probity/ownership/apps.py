@@ -1,4 +1,5 @@
-"""Beneficial ownership as a module: its pages, API, navigation, role permissions and detectors."""
+"""Beneficial ownership as a module: its pages, API, navigation, role permissions, detectors and job kind (BODS
+ingest)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -15,3 +16,4 @@ class OwnershipConfig(ModuleConfig):
     navigation = "navigation.NAV_ITEMS"
     role_permissions = "roles.ROLE_PERMISSIONS"
     detectors = ("detectors",)
+    jobs = ("jobs",)

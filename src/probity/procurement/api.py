@@ -3,8 +3,10 @@
 Reading needs the permission to see findings (analysts, verifiers, administrators, auditors); the
 debarment register needs ``procurement.view_debarment`` to read (also case handlers) and
 ``procurement.add_debarment`` to import (analysts, administrators).
-Lists answer ``{"items": [...], "count": N}`` and take ``limit`` and ``offset``. Ingest and the
-indicator runs over uploaded data are left to the command line (``probity procurement …``).
+Lists answer ``{"items": [...], "count": N}`` and take ``limit`` and ``offset``. OCDS ingest and the
+indicator runs are background jobs (``procurement.ingest``, ``procurement.detect``), started through
+``/api/v1/jobs`` or the command line; a debarment list import may run in the background too
+(``background=true``: the answer is 202 with the job).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from django.http import HttpRequest
 from ninja import File, Form, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
+from probity.core.jobs import JobRefused, inbox_save, job_enqueue
+from probity.core.models import Job
 from probity.procurement import selectors, services
 from probity.procurement.coverage import coverage_load, indicator_coverage
 
@@ -178,6 +183,17 @@ class DebarmentOut(Schema):
 class DebarmentListOut(Schema):
     items: list[DebarmentOut]
     count: int
+
+
+class JobQueuedOut(Schema):
+    job: int
+    status: str
+    url: str
+
+
+def job_queued(job: Job) -> Status[dict[str, Any]]:
+    """The answer of an endpoint that started background work: 202 with where to follow the job."""
+    return Status(202, {"job": job.pk, "status": job.status, "url": f"/api/v1/jobs/{job.pk}"})
 
 
 class DebarmentImportOut(Schema):
@@ -405,18 +421,43 @@ def debarments(
     return DebarmentListOut(items=items, count=count)
 
 
-@router.post("/debarments/import", response=DebarmentImportOut, summary="Import a debarment list (CSV or FtM)")
+@router.post(
+    "/debarments/import",
+    response={200: DebarmentImportOut, 202: JobQueuedOut},
+    summary="Import a debarment list (CSV or FtM), at once or in the background",
+)
 def debarments_import(
-    request: HttpRequest, file: File[UploadedFile], format: Form[Literal["csv", "ftm"]] = "csv"
-) -> DebarmentImportOut:  # noqa: A002
+    request: HttpRequest,
+    file: File[UploadedFile],
+    format: Form[Literal["csv", "ftm"]] = "csv",  # noqa: A002
+    background: Form[bool] = False,
+) -> DebarmentImportOut | Status[dict[str, Any]]:
     """Imports a CSV file (columns id, name, identifiers, country, authority, start_date, end_date,
     grounds) or FollowTheMoney entities (JSON lines). Re-importing the same list changes nothing;
-    each rejected record is listed with its line or entity id and the reason."""
+    each rejected record is listed with its line or entity id and the reason. With ``background=true``
+    the file is handed to the job ``procurement.debarment_import``: the answer is 202 with the job's id
+    and its address under ``/api/v1/jobs``, where the counts appear when it has finished."""
     user = getattr(request, "auth", None)
     if user is None or not user.has_perm("procurement.add_debarment"):
         raise HttpError(403, "Only analysts and administrators may import debarment lists.")
+    if background:
+        stored = inbox_save(name=Path(file.name or "debarments").name, chunks=file.chunks())
+        try:
+            job = job_enqueue(
+                kind="procurement.debarment_import",
+                parameters={"file": stored, "format": format},
+                actor=user,
+                trigger=Job.Trigger.API,
+            )
+        except JobRefused as exc:
+            raise HttpError(422, str(exc)) from exc
+        return job_queued(job)
     if file.size and file.size > MAX_UPLOAD:
-        raise HttpError(422, f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; import it with the CLI.")
+        raise HttpError(
+            422,
+            f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; import it in the background "
+            "(background=true) or with the CLI.",
+        )
     suffix = ".csv" if format == "csv" else ".ftm.jsonl"
     with tempfile.TemporaryDirectory(prefix="probity-debarments-") as folder:
         path = Path(folder) / f"upload{suffix}"

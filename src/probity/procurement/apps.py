@@ -1,5 +1,5 @@
-"""Procurement as a module: its pages, API, navigation, role permissions, risk-indicator detectors and
-finding subject (the contracting process)."""
+"""Procurement as a module: its pages, API, navigation, role permissions, risk-indicator detectors, job kinds
+(OCDS ingest, the indicators, debarment imports) and finding subject (the contracting process)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -16,4 +16,5 @@ class ProcurementConfig(ModuleConfig):
     navigation = "navigation.NAV_ITEMS"
     role_permissions = "roles.ROLE_PERMISSIONS"
     detectors = ("detectors",)
+    jobs = ("jobs",)
     subject_types = (SubjectType("process", _("Contracting process")),)

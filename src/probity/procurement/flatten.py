@@ -464,14 +464,7 @@ def merge_by_ocid(warehouse: Warehouse, tables: Sequence[str], *, staging_suffix
             warehouse.create_table(name, merged)
         else:
             warehouse.create_table(name, new)
-        _drop_table(warehouse, staging)
-
-
-def _drop_table(warehouse: Warehouse, name: str) -> None:
-    # Not Ibis's drop_table: Ibis 12 with sqlglot >= 30.18 emits an empty DROP statement
-    # (ibis-project/ibis#12101). ``name`` is built from this module's constants.
-    quote = '"' if warehouse.engine == "duckdb" else "`"
-    warehouse.backend.raw_sql(f"DROP TABLE IF EXISTS {quote}{name}{quote}")
+        warehouse.backend.drop_table(staging, force=True)
 
 
 def merged_by_key(old: ir.Table, new: ir.Table, key: str) -> ir.Table:

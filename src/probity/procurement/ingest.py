@@ -39,7 +39,7 @@ import math
 import re
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,6 +122,10 @@ REJECTION_CODES = {
     "compile_failed": "the releases of a process could not be merged into a compiled release",
     "unusable": "checking the release failed in a way no other code describes (the reason names the error)",
 }
+
+
+# A background job's progress: ``stages(name, total)`` starts a stage and returns what counts its steps.
+Stages = Callable[[str, int | None], Callable[[int], object]]
 
 
 class IngestError(ValueError):
@@ -1123,7 +1127,7 @@ def _resolve_duplicates(con: Any, writer: _Writer) -> None:
         raise
 
 
-def _compile(con: Any, writer: _Writer, *, ocids_query: str, progress: bool) -> None:
+def _compile(con: Any, writer: _Writer, *, ocids_query: str, progress: bool, stages: Stages | None = None) -> None:
     """Merges the releases of each process named by ``ocids_query`` into its compiled release."""
     # ocdsmerge takes a third of a second to import: only when releases are compiled.
     from ocdsmerge.exceptions import OCDSMergeError, OCDSMergeWarning
@@ -1141,6 +1145,7 @@ def _compile(con: Any, writer: _Writer, *, ocids_query: str, progress: bool) -> 
     )
     (total,) = con.execute("SELECT count(*) FROM ocds_compile_queue").fetchone()
     bar = tqdm(total=total, unit="process", desc="compiling", disable=not progress, leave=False)
+    advance = stages("compiling", int(total)) if stages is not None else None
     start, reached = 0, 0
     while True:
         end, end_bytes = con.execute(
@@ -1234,6 +1239,8 @@ def _compile(con: Any, writer: _Writer, *, ocids_query: str, progress: bool) -> 
             report.compiled += len(output)
         writer.flush()
         bar.update(len(grouped))
+        if advance is not None:
+            advance(len(grouped))
         start, reached = int(end), int(end_bytes)
     bar.close()
 
@@ -1253,11 +1260,15 @@ def procurement_ingest(
     progress: bool = False,
     recompile: bool = False,
     register: bool = True,
+    stages: Stages | None = None,
 ) -> IngestReport:
     """Reads OCDS files or folders into the warehouse and compiles the processes they touch.
 
     ``recompile`` compiles every stored process again (after a change of schema or merge rules);
     ``register`` records the tables in the warehouse catalogue (needs the Django database).
+    ``progress`` shows bars on a terminal; ``stages`` reports to a background job instead:
+    ``stages("reading", None)`` and ``stages("compiling", total)`` each return the callable that
+    counts the items done in that stage (releases read, processes compiled).
     Raises ``IngestError`` for a missing path, ``ConfigurationError`` for an unusable warehouse.
     """
     from tqdm import tqdm  # a tenth of a second to import: only when a run starts
@@ -1284,9 +1295,12 @@ def procurement_ingest(
         writer = _Writer(con, report)
         try:
             bar = tqdm(files, unit="file", desc="reading", disable=not progress, leave=False)
+            advance = stages("reading", None) if stages is not None else None
             for path in bar:
                 for item in _file_items(path):
                     report.read += 1
+                    if advance is not None:
+                        advance(1)
                     if isinstance(item, Rejection):
                         writer.reject(item)
                         continue
@@ -1309,7 +1323,7 @@ def procurement_ingest(
             _resolve_duplicates(con, writer)
             everything = f"SELECT DISTINCT ocid FROM {RELEASE_TABLE}"  # noqa: S608
             ocids = everything if recompile else "SELECT DISTINCT ocid FROM ocds_changed"
-            _compile(con, writer, ocids_query=ocids, progress=progress)
+            _compile(con, writer, ocids_query=ocids, progress=progress, stages=stages)
             writer.flush()
             (report.processes,) = con.execute(f"SELECT count(*) FROM {COMPILED_TABLE}").fetchone()  # noqa: S608
             status = "finished"

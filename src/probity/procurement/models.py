@@ -57,6 +57,9 @@ class Debarment(Audited):
         verbose_name = _("debarment")
         verbose_name_plural = _("debarments")
         indexes = [models.Index(fields=["name"]), models.Index(fields=["start_date", "end_date"])]
+        # The module's only model carries the permission of its warehouse work (OCDS ingest), as the
+        # ownership module's ingest permission sits on its ingest batches.
+        permissions = [("ingest_procurement", "Can ingest OCDS data into the procurement warehouse")]
 
     def __str__(self) -> str:
         return self.name

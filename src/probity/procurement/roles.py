@@ -1,13 +1,13 @@
 """What each role may do in the procurement app (merged into the role table by ``probity.core.roles``).
 
 The debarment register is read by everyone who reviews procurement risk and maintained by
-administrators and analysts.
+administrators and analysts, who also ingest OCDS data (``procurement.ingest_procurement``).
 """
 
 from __future__ import annotations
 
 VIEW = {"procurement.view_debarment"}
-MAINTAIN = {"procurement.add_debarment", "procurement.change_debarment"}
+MAINTAIN = {"procurement.add_debarment", "procurement.change_debarment", "procurement.ingest_procurement"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     "administrator": VIEW | MAINTAIN | {"procurement.delete_debarment"},

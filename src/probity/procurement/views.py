@@ -11,9 +11,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from probity.core.jobs import JobRefused, get_job_kind, may_start
 from probity.procurement import selectors
 from probity.procurement.coverage import coverage_load, indicator_coverage
 
@@ -160,6 +162,26 @@ def reason_text(reason: str) -> tuple[str, str]:
     return str(sentence), detail.strip()
 
 
+def job_links(request: HttpRequest, codes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Links to start these job kinds on the Jobs page, for the ones this user may start."""
+    try:
+        start = reverse("core:job_start")
+    except NoReverseMatch:  # an installation without the Jobs pages
+        return []
+    links = []
+    for code in codes:
+        try:
+            kind = get_job_kind(code)
+        except JobRefused:
+            continue
+        if may_start(request.user, kind):
+            links.append({"label": kind.label, "description": kind.description, "url": f"{start}?kind={code}"})
+    return links
+
+
+INGEST_JOBS = ("procurement.ingest", "procurement.detect")
+
+
 def _page_number(request: HttpRequest) -> int:
     try:
         return max(1, int(request.GET.get("page", "1")))
@@ -187,6 +209,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "query": _query_without_page(request),
         "previous_page": number - 1 if number > 1 else None,
         "next_page": number + 1 if number < result.page_count else None,
+        "job_links": job_links(request, INGEST_JOBS),
     }
     return render(request, "procurement/process_list.html", context)
 
@@ -328,6 +351,7 @@ def ingest(request: HttpRequest) -> HttpResponse:
         "query": _query_without_page(request),
         "previous_page": number - 1 if number > 1 else None,
         "next_page": number + 1 if number < pages else None,
+        "job_links": job_links(request, INGEST_JOBS),
     }
     return render(request, "procurement/ingest.html", context)
 
@@ -335,12 +359,17 @@ def ingest(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("procurement.view_debarment", raise_exception=True)
 def debarments(request: HttpRequest) -> HttpResponse:
-    """The debarment register (read-only here; imported with ``probity procurement debarment``)."""
+    """The debarment register; lists are imported in the background (``procurement.debarment_import``)."""
     query = request.GET.get("q", "").strip()[:200]
     current = request.GET.get("current") == "1"
     page = Paginator(selectors.debarment_list(query=query, current_only=current), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(
-        request, "procurement/debarments.html", {"page": page, "q": query, "current": current, "today": date.today()}
-    )
+    context = {
+        "page": page,
+        "q": query,
+        "current": current,
+        "today": date.today(),
+        "job_links": job_links(request, ("procurement.debarment_import",)),
+    }
+    return render(request, "procurement/debarments.html", context)

@@ -16,4 +16,6 @@ class ReportingConfig(ModuleConfig):
     navigation = "navigation.NAV_ITEMS"
     role_permissions = "roles.ROLE_PERMISSIONS"
     subject_types = (SubjectType("report", _("Report")),)
+    jobs = ("jobs",)
+    schedules = "jobs.SCHEDULES"
     hooks = {"password_changed": "services.staff_password_change"}

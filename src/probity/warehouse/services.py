@@ -56,7 +56,8 @@ ENGINES = ("duckdb", "spark")
 ENGINE_PACKAGES = {"duckdb": "duckdb", "spark": "pyspark"}
 SQL_DIALECTS = {"duckdb": "duckdb", "spark": "spark"}  # as sqlglot names them
 _TABLE_NAME = re.compile(TABLE_NAME_PATTERN)
-# Tables being written are first materialised under a name with this prefix, then renamed.
+# Spark writes a table under a name with this prefix, then renames it: Spark cannot overwrite a table
+# that the new rows are read from (UNSUPPORTED_OVERWRITE.TABLE).
 _STAGING_PREFIX = "probity_staging_"
 
 
@@ -184,8 +185,6 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
         import ibis
 
-        from probity.warehouse._duckdb_compat import compatible_connection
-
         self.read_only = read_only
         if location == ":memory:":
             if read_only:
@@ -207,7 +206,6 @@ class DuckDBWarehouse(Warehouse):
                 ) from exc
         try:
             self._backend = ibis.duckdb.connect(self.location, read_only=read_only)
-            self._backend.con = compatible_connection(self._backend.con)
         except (duckdb.Error, OSError) as exc:
             raise ConfigurationError(
                 f"The DuckDB warehouse file {self.location} cannot be opened ({_reason(exc)}); "
@@ -230,25 +228,20 @@ class DuckDBWarehouse(Warehouse):
             "UNION SELECT view_name FROM duckdb_views() WHERE NOT temporary AND NOT internal "
             "AND database_name = current_database() AND schema_name = current_schema()"
         ).fetchall()
-        return sorted(name for (name,) in rows if not name.startswith(_STAGING_PREFIX))
+        return sorted(name for (name,) in rows)
 
     def _write_table(self, name: str, expr: ir.Table) -> None:
-        # Ibis 12's own ``overwrite=True`` emits an empty DROP statement with sqlglot >= 30.18
-        # (ibis-project/ibis#12101), so the swap is done here: write a staging table, then drop
-        # the old table and rename the new one in a single transaction.
-        staging = f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
-        staged, target = _quote(staging, self.sql_dialect), _quote(name, self.sql_dialect)
+        # Ibis writes the rows under a temporary name, then drops the old table and renames, each
+        # statement committed on its own: other connections would see no table in between, and an
+        # error would leave none. One transaction around it makes the replacement atomic.
         con = self._backend.con
-        self._backend.create_table(staging, expr)
+        con.begin()
         try:
-            con.execute("BEGIN TRANSACTION")
-            con.execute(f"DROP TABLE IF EXISTS {target}")
-            con.execute(f"ALTER TABLE {staged} RENAME TO {target}")
-            con.execute("COMMIT")
+            self._backend.create_table(name, expr, overwrite=True)
         except BaseException:
-            con.execute("ROLLBACK")
-            con.execute(f"DROP TABLE IF EXISTS {staged}")
+            con.rollback()
             raise
+        con.commit()
 
     def close(self) -> None:
         self._backend.disconnect()

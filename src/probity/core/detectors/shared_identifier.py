@@ -34,6 +34,7 @@ class SharedIdentifier(Detector):
         "Organisations with no identifier in the chosen schemes are not applicable."
     )
     subject_type = "organisation"
+    reads = ("core",)  # core.organisation and core.identifier only
     fields = ("organisation.identifiers.scheme", "organisation.identifiers.value")
     parameters = (
         Parameter(

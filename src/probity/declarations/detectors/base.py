@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from probity.core.detectors import Detector
 from probity.declarations.models import Declaration
@@ -44,6 +44,11 @@ def weight(params: Mapping[str, Any]) -> float:
 
 class DeclarationDetector(Detector):
     """A detector that judges the latest version of each declaration."""
+
+    # A new or corrected declaration queues it again (``core.job_kinds.data_changed``, ``declarations.jobs``).
+    reads: ClassVar[tuple[str, ...]] = ("declarations",)
+    # True for a detector that reads the DuckDB warehouse: it runs on the job queue ``warehouse``.
+    reads_warehouse: ClassVar[bool] = False
 
     def dataset(self) -> str:
         return "declarations: latest version of each declaration"

@@ -346,6 +346,7 @@ def _not_linked(item: Item, members: list[Member]) -> Judgement:
 @register
 class UndeclaredCompany(DeclarationDetector):
     code = "DECL-UNDECLARED-COMPANY"
+    reads = ("declarations", "ownership")
     title = _("Company in the ownership register not declared")
     description = _(
         "Looks up the declarant and the family in the beneficial-ownership register and lists every company "
@@ -545,6 +546,8 @@ def body_keys_load() -> dict[int, tuple[str, set[str]]]:
 @register
 class ConflictOfInterestAward(DeclarationDetector):
     code = "DECL-COI-AWARD"
+    reads = ("declarations", "ownership", "procurement")
+    reads_warehouse = True
     title = _("Contracts from the declarant's body to a family company")
     description = _(
         "Finds the contracts awarded by the declarant's own body (matched to the OCDS buyer by identifier, else "

@@ -6,7 +6,9 @@ them, and they read ``PublishedDeclaration`` only (the redacted copy), never a d
 * ``GET  /api/v1/declarations/public/search`` search (``q``, ``body``, ``year``, ``type``; ``limit``/``offset``)
 * ``GET  /api/v1/declarations/public/{id}`` one published declaration with its redacted content
 * ``GET  /api/v1/declarations/public/export?format=json|csv`` bulk download of a search (streamed)
-* ``POST /api/v1/declarations/public/publish`` publish (``declarations.add_publisheddeclaration``)
+* ``POST /api/v1/declarations/public/publish`` publish (``declarations.add_publisheddeclaration``); with
+  ``background`` or more than ``BACKGROUND_OVER`` declarations it queues the job ``declarations.publish``
+  and answers 202 with the job's id
 * ``POST /api/v1/declarations/public/withdraw`` withdraw (``declarations.change_publisheddeclaration``)
 * ``GET  /api/v1/declarations/public/profiles`` redaction profiles (``declarations.view_redactionprofile``)
 
@@ -21,7 +23,7 @@ from typing import Any, Literal, cast
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from probity.core.api import MAX_PAGE, ApiError, errors
@@ -57,6 +59,10 @@ class PublicDeclarationOut(Schema):
     content: dict[str, Any]
 
 
+# A publication of more declarations than this is queued as a job (202) instead of being done in the request.
+BACKGROUND_OVER = 500
+
+
 class SearchIn(Schema):
     q: str = Field("", max_length=200)
     body: str = Field("", max_length=200)
@@ -69,6 +75,18 @@ class PublishIn(Schema):
     type: DeclarationType | None = None
     ids: list[int] | None = None
     profile: str = ""
+    background: bool = Field(
+        False,
+        description="queue the job declarations.publish and answer 202 at once (always so when more than "
+        f"{BACKGROUND_OVER} declarations are chosen); follow it at /api/v1/jobs/{{id}}",
+    )
+
+
+class JobQueuedOut(Schema):
+    job: int = Field(description="the job's id: GET /api/v1/jobs/{id} shows its progress and result")
+    kind: str
+    status: str
+    message: str
 
 
 class PublishOut(Schema):
@@ -167,16 +185,18 @@ def _profile_out(profile: RedactionProfile) -> dict[str, Any]:
 
 @router.post(
     "/publish",
-    response={200: PublishOut, **errors(400, 403, 404, 422)},
+    response={200: PublishOut, 202: JobQueuedOut, **errors(400, 403, 404, 422)},
     summary="Publish declarations (latest version, redacted): by year, type and/or ids",
     operation_id="probity_declarations_api_public_publish",
 )
-def publish(request: HttpRequest, payload: PublishIn) -> dict[str, Any]:
+def publish(request: HttpRequest, payload: PublishIn) -> dict[str, Any] | Status:
     user = _user(request)
     if not services.may_publish(user=user):
         raise ApiError(403, "permission_denied", "Your role may not publish declarations.")
     profile = services.profile_get(name=payload.profile)  # LookupError → 404
     declarations = declarations_matching(year=payload.year, declaration_type=payload.type, ids=payload.ids)
+    if payload.background or declarations.count() > BACKGROUND_OVER:
+        return _publish_job(user, payload, profile.name)
     try:
         report = services.publish(
             declarations=declarations, profile=profile, include_withdrawn=bool(payload.ids), actor=user
@@ -191,6 +211,23 @@ def publish(request: HttpRequest, payload: PublishIn) -> dict[str, Any]:
         "skipped": report.skipped,
         "profile": profile.name,
     }
+
+
+def _publish_job(user: User, payload: PublishIn, profile: str) -> Status:
+    from probity.core.jobs import JobRefused, job_enqueue, status_sentence
+
+    parameters = {
+        "action": "publish",
+        "year": payload.year,
+        "declaration_type": payload.type or "",
+        "ids": " ".join(str(i) for i in payload.ids or []),
+        "profile": profile,
+    }
+    try:
+        job = job_enqueue(kind="declarations.publish", parameters=parameters, actor=user)
+    except JobRefused as exc:
+        raise ApiError(400, "job_refused", str(exc)) from exc
+    return Status(202, {"job": job.pk, "kind": job.kind, "status": job.status, "message": status_sentence(job)})
 
 
 @router.post(

@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from probity.core.jobs import JobRefused, job_enqueue, status_sentence
+from probity.declarations.jobs import job_url, open_data_dir
 from probity.declarations.models import Declaration, PublishedDeclaration, RedactionProfile
 from probity.declarations.publication import redaction, selectors, services
 from probity.declarations.selectors import declarations_matching, missing_ids
@@ -392,6 +394,7 @@ def publication_manage(request: HttpRequest) -> HttpResponse:
             "may_publish": services.may_publish(user=request.user),
             "may_edit": services.may_edit_profiles(user=request.user),
             "published_count": PublishedDeclaration.objects.filter(withdrawn_at__isnull=True).count(),
+            "open_data_dir": open_data_dir(),
         },
     )
 
@@ -451,6 +454,8 @@ def publication_profile(request: HttpRequest, name: str = "") -> HttpResponse:
 @allowed_by(services.may_publish)
 @require_POST
 def publication_publish(request: HttpRequest) -> HttpResponse:
+    if request.POST.get("background"):
+        return _publish_in_background(request)
     year_raw = request.POST.get("year", "").strip()
     kind = request.POST.get("type", "").strip()
     ids_raw = request.POST.get("ids", "").replace(",", " ").split()
@@ -482,6 +487,29 @@ def publication_publish(request: HttpRequest) -> HttpResponse:
     for problem in report.skipped[:20]:
         messages.warning(request, problem)
     return redirect("declarations:publication_manage")
+
+
+def _publish_in_background(request: HttpRequest) -> HttpResponse:
+    """ "Run in the background": queues ``declarations.publish`` with the form's values and shows the job."""
+    action = "export" if request.POST.get("background") == "export" else "publish"
+    parameters = {"action": action}
+    if action == "publish":
+        parameters |= {
+            "year": request.POST.get("year", "").strip(),
+            "declaration_type": request.POST.get("type", "").strip(),
+            "ids": request.POST.get("ids", ""),
+            "profile": request.POST.get("profile", "").strip(),
+        }
+    try:
+        job = job_enqueue(kind="declarations.publish", parameters=parameters, actor=acting_user(request))
+    except JobRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("declarations:publication_manage")
+    url = job_url(job)
+    if url is None:
+        messages.success(request, _("The job was queued: %(status)s") % {"status": status_sentence(job)})
+        return redirect("declarations:publication_manage")
+    return redirect(url)
 
 
 @login_required

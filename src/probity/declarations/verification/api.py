@@ -105,6 +105,10 @@ class QueueItemOut(Schema):
     year: int
     body_name: str
     risk_score: float
+    judged: bool = Field(
+        description="false while the verification detectors have not judged the latest version (just submitted "
+        "or corrected): its risk_score is then about an earlier version, or 0 for nothing"
+    )
     case: CaseOut | None
 
 
@@ -261,6 +265,7 @@ def queue(
             "year": row.declaration.year,
             "body_name": row.declaration.body_name,
             "risk_score": row.score,
+            "judged": row.judged,
             "case": _case_out(row.case) if row.case else None,
         }
         for index, row in enumerate(rows[offset : offset + limit])

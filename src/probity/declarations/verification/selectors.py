@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from probity.core.models import Finding
 from probity.core.roles import VERIFIER
 from probity.declarations.models import Declaration, DeclarationVersion, SampleDraw, VerificationCase
-from probity.declarations.selectors import latest_findings, risk_scores
+from probity.declarations.selectors import latest_findings, not_judged, risk_scores
 from probity.declarations.verification.sampling import ALGORITHM, draw, population_hash
 
 CRITERIA_KEYS = ("year", "declaration_type", "body_id")
@@ -67,6 +67,9 @@ class QueueRow:
     declaration: Declaration
     score: float
     case: VerificationCase | None  # the open case, if any
+    # False while the verification detectors have not judged the latest version (``score`` is then about
+    # an earlier version, or 0 for nothing): such a declaration is never ranked, nor selected, as clean.
+    judged: bool = True
 
 
 def open_cases(*, declaration_ids: Iterable[int] | None = None) -> dict[int, VerificationCase]:
@@ -105,8 +108,17 @@ def risk_queue(*, criteria: dict[str, Any] | None = None, case_status: str = "")
         if case_status not in Status.values:
             raise ValueError(f"unknown case status {case_status!r}")
         declarations = [d for d in declarations if d.pk in cases and cases[d.pk].status == case_status]
-    declarations.sort(key=lambda d: (-scores.get(d.pk, 0.0), -d.year, d.pk))
-    return [QueueRow(d, scores.get(d.pk, 0.0), cases.get(d.pk)) for d in declarations]
+    unjudged = not_judged(declaration_ids=[d.pk for d in declarations])
+
+    def rank(d: Declaration) -> tuple[int, float, int, int]:
+        # Flagged first (highest score first), then those not judged yet, then the clean ones.
+        if d.pk in unjudged:
+            return (1, 0.0, -d.year, d.pk)
+        score = scores.get(d.pk, 0.0)
+        return (0 if score > 0 else 2, -score, -d.year, d.pk)
+
+    declarations.sort(key=rank)
+    return [QueueRow(d, scores.get(d.pk, 0.0), cases.get(d.pk), d.pk not in unjudged) for d in declarations]
 
 
 def case_findings(*, case: VerificationCase) -> list[Finding]:

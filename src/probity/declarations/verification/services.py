@@ -147,7 +147,8 @@ def select_by_risk(
     if min_score is not None and min_score <= 0:
         raise ValueError("min_score must be greater than 0: a declaration without flags is not selected by risk")
     criteria = clean_criteria(criteria=criteria)
-    rows = [r for r in risk_queue(criteria=criteria, case_status="none") if r.score > 0]
+    # A declaration whose latest version is not judged yet waits for its verification (its score is stale).
+    rows = [r for r in risk_queue(criteria=criteria, case_status="none") if r.judged and r.score > 0]
     if min_score is not None:
         rows = [r for r in rows if r.score >= min_score]
     if top is not None:

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods
 from probity.core.models import AuditEntry, Finding, PublicBody
 from probity.core.services import finding_triage
 from probity.declarations import selectors as declaration_selectors
+from probity.declarations.jobs import verification_status
 from probity.declarations.models import Declaration, SampleDraw, VerificationCase
 from probity.declarations.services import may_see_findings
 from probity.declarations.verification import compare as side_by_side
@@ -338,6 +339,7 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
         {
             "case": item,
             "findings": [_finding_view(f) for f in findings],
+            "verification": verification_status(declaration_id=item.declaration_id, user=user),
             "assign_form": assign_form if open_status and services.may_assign_any(user=user) else None,
             "can_take": open_status and item.verifier_id is None and services.is_verifier(user=user),
             "can_start": works_on and item.status == VerificationCase.Status.ASSIGNED,
@@ -530,6 +532,7 @@ def compare(request: HttpRequest, declaration_id: int) -> HttpResponse:
             "sections": [v for v in (_section_view(s, only_changes=only_changes) for s in sections) if v["rows"]],
             "only_changes": only_changes,
             "findings": [_finding_view(f) for f in findings],
+            "verification": verification_status(declaration_id=declaration.pk, user=request.user),
             "score": declaration_selectors.risk_scores(declaration_ids=[declaration.pk]).get(declaration.pk, 0.0),
             "cases": cases,
             "can_decide": services.may_decide_findings(user=request.user),

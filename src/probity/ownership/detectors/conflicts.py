@@ -410,6 +410,8 @@ class PepSupplier(Detector):
         "not applicable."
     )
     subject_type = "organisation"
+    # the procurement_* tables, the ownership register, core positions and family ties, imported PEP lists
+    reads = ("procurement", "ownership", "core", "entities")
     fields = ("awards.suppliers", "parties.identifier", "relationship.interests", "position.is_pep", "familyrelation")
     parameters = (THRESHOLD, DATASET)
 
@@ -533,6 +535,7 @@ class BidderLinks(Detector):
         "with each linked pair and what they share."
     )
     subject_type = "process"
+    reads = ("procurement", "ownership")  # procurement_* tables and compiled releases, the ownership register
     fields = ("bids.details.tenderers", "parties.address", "parties.contactPoint.telephone", "relationship.interests")
     parameters = (
         THRESHOLD,

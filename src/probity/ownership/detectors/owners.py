@@ -50,6 +50,7 @@ class BeneficialOwnerMismatch(Detector):
         "declared owner are not applicable."
     )
     subject_type = "organisation"
+    reads = ("ownership",)
     fields = ("relationship.interests.beneficialOwnershipOrControl", "relationship.interests.share")
     parameters = (
         Parameter(
@@ -158,6 +159,7 @@ class OwnershipDataQuality(Detector):
         "names and names mixing scripts. The records are kept; the flag says which results to doubt."
     )
     subject_type = "organisation"
+    reads = ("ownership",)
     fields = ("statement", "relationship.interests.share")
     parameters = (Parameter("dataset", "", _("only this dataset (empty: all)"), str),)
 
@@ -245,6 +247,7 @@ class OfficialOwnsCompany(Detector):
         "applicable."
     )
     subject_type = "person"
+    reads = ("ownership", "core")  # the register, and core positions and family ties
     fields = ("position.holder", "familyrelation", "ownership.party.person", "relationship.interests")
     parameters = (
         Parameter(

@@ -26,6 +26,9 @@ class BeyondIndicatorDetector(Detector):
 
     indicator: Indicator
     subject_type = "process"
+    # The indicator input tables that ``procurement detect`` builds from the compiled releases and the
+    # debarment register: queued again when procurement data changes (``core.job_kinds.data_changed``).
+    reads = ("procurement",)
 
     def dataset(self) -> str:
         return "warehouse: " + ", ".join(TABLES.values())

@@ -27,6 +27,7 @@ class CardinalIndicatorDetector(Detector):
 
     indicator_code: str
     subject_type = "process"
+    reads = ("procurement",)  # the flattened procurement_* tables
 
     def dataset(self) -> str:
         return "warehouse: procurement_* (flattened compiled releases)"

@@ -332,9 +332,7 @@ def plan_record(
     # Ibis and DuckDB are heavy (half a second): imported when a plan is recorded, not on a replay.
     import ibis
 
-    from probity.warehouse._duckdb_compat import compatible_connection
-
-    backend = ibis.duckdb.from_connection(compatible_connection(connection))
+    backend = ibis.duckdb.from_connection(connection)
     plan = SqlPlan()
 
     def to_temporary_table(table: ir.Table) -> ir.Table:

@@ -25,6 +25,7 @@ from probity.core.commands import Subcommands
 from probity.core.detectors import get_detector
 from probity.core.services import detector_run
 from probity.declarations.filing.cli import FilingCommands
+from probity.declarations.events import other_readers_changed, verification_queue
 from probity.declarations.publication.cli import PublicationCommands
 from probity.declarations.selectors import detector_codes
 from probity.declarations.services import IMPORT_BATCH, declaration_import, rates_import
@@ -76,6 +77,10 @@ class Command(FilingCommands, VerificationCommands, PublicationCommands):
                 report = declaration_import(
                     path=path, progress=bar.update, batch_size=1 if one_by_one else IMPORT_BATCH
                 )
+            if report.created:
+                # As the import job does: the new declarations are verified by a background job.
+                verification_queue()
+                other_readers_changed()
             for error in report.errors:
                 self.stderr.write(error)
             self.stdout.write(
