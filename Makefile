@@ -46,8 +46,10 @@ run: $(RUNTIME_STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-# ruff's lint rules, its formatting (one style, checked), and the import contracts (layers, forbidden imports).
+# ruff's lint rules, its formatting (one style, checked), the import contracts (layers, forbidden imports), and
+# that uv.lock still matches pyproject.toml.
 lint: $(TEST_STAMP)
+	$(UV) lock --check
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports --no-cache

@@ -19,7 +19,7 @@ What it does:
    - Probity: N × ``job_enqueue(kind="bench.echo")`` (a ``Job`` record, its queue entry, the entry's id
      on the record, one transaction each), then ``--workers`` processes calling
      ``probity.core.worker.run_worker(batch=True, startup_delay=False, interval=0)``, which runs each entry
-     through ``core.tasks.run_job`` → ``job_run`` (row lock on the record, running, heartbeat thread,
+     through ``core.jobs.run_job`` → ``job_run`` (row lock on the record, running, heartbeat thread,
      audit actor, finished).
    Each enqueue is its own transaction, as when a page or an event queues work. The drain rate is N over
    the time from the first claim to the last finish (read off the queue rows), so Python's start-up is

@@ -95,8 +95,9 @@ def test_its_subject_type_reaches_the_findings_filter(plugin_installed: ModuleTy
 def test_its_navigation_item_shows_to_roles_with_the_permission(
     plugin_installed: ModuleType, verified_client: Callable[..., Client]
 ) -> None:
-    assert [item.url_name for item in modules.navigation_items()][-3:] == [
+    assert [item.url_name for item in modules.navigation_items()][-4:] == [
         "plugin_module:index",
+        "core:jobs",
         "core:audit",
         "core:tokens",
     ]

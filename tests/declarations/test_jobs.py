@@ -19,8 +19,8 @@ from probity.core.jobs import inbox_save, job_enqueue, job_kinds
 from probity.core.models import DetectorRun, Finding, Job, Person, Position, PublicBody, Schedule
 from probity.core.scheduler import schedule_fire, schedules_sync
 from probity.declarations.deadlines import deadline_set
+from probity.declarations.events import VERIFY, VERIFY_DEDUPE
 from probity.declarations.filing.services import draft_start, draft_submit
-from probity.declarations.jobs import VERIFY, VERIFY_DEDUPE
 from probity.declarations.models import Declaration, DeclarationVersion, PublishedDeclaration
 from probity.declarations.selectors import not_judged, risk_scores, verification_codes
 from probity.declarations.services import declaration_submit

@@ -231,7 +231,7 @@ def _schedule_out(schedule: Schedule) -> dict[str, Any]:
     return {
         "id": schedule.pk,
         "code": schedule.code,
-        "name": schedule.label,
+        "name": schedule.display_label,
         "kind": schedule.kind,
         "kind_label": kind_label(schedule.kind),
         "cron": schedule.cron,

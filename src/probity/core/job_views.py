@@ -287,12 +287,13 @@ def schedule_run_now(*, schedule: Schedule, actor: User | None) -> Job:
     ``JobRefused`` with a sentence when the schedule is switched off or its job cannot be queued."""
     if not schedule.enabled:
         raise JobRefused(
-            _g("The schedule “%(name)s” is switched off; switch it on to run it.") % {"name": schedule.label}
+            _g("The schedule “%(name)s” is switched off; switch it on to run it.") % {"name": schedule.display_label}
         )
     job = schedule_fire(schedule.pk)
     if job is None:
         raise JobRefused(
-            _g("The schedule “%(name)s” could not queue its job; check its parameters.") % {"name": schedule.label}
+            _g("The schedule “%(name)s” could not queue its job; check its parameters.")
+            % {"name": schedule.display_label}
         )
     audit_record(
         action="job_start",

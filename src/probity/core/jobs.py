@@ -258,7 +258,9 @@ def job_enqueue(
         raise JobRefused(_g("You may not start the job “%(job)s”.") % {"job": job_kind_.label})
     cleaned = job_kind_.clean_parameters(parameters)
     if dedupe_key:
-        waiting = Job.objects.filter(dedupe_key=dedupe_key, status=Job.Status.QUEUED).first()
+        # Joining a waiting job locks its row until the caller's transaction ends: a worker cannot start it
+        # (job_run takes the same lock) before the write that joined it has committed and become visible.
+        waiting = Job.objects.select_for_update().filter(dedupe_key=dedupe_key, status=Job.Status.QUEUED).first()
         if waiting is not None:
             return waiting
     try:

@@ -548,7 +548,15 @@ class Schedule(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return str(self.label)
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        """The name in the reader's language: a module's proposed name is stored in English and translated
+        here; a name an administrator typed is shown as typed."""
+        from django.utils.translation import gettext
+
+        return gettext(self.label)
 
 
 class Job(models.Model):

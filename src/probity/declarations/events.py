@@ -9,10 +9,9 @@ from __future__ import annotations
 from probity.core.detectors import detector_registry
 from probity.core.jobs import job_enqueue
 from probity.core.models import Job
-from probity.declarations.selectors import detector_codes
+from probity.declarations.selectors import VERIFY, VERIFY_DEDUPE, detector_codes
 
-VERIFY = "declarations.verify"
-VERIFY_DEDUPE = "declarations:verify"
+__all__ = ["VERIFY", "VERIFY_DEDUPE", "other_readers_changed", "verification_queue"]
 
 
 def verification_queue() -> Job:

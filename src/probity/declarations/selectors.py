@@ -62,6 +62,11 @@ def _latest_runs(codes: Iterable[str]) -> dict[str, DetectorRun]:
     return runs
 
 
+# The job kind that verifies declarations, and the key that makes submissions share one waiting job.
+VERIFY = "declarations.verify"
+VERIFY_DEDUPE = "declarations:verify"
+
+
 def not_judged(*, declaration_ids: Iterable[int]) -> set[int]:
     """The declarations (of ``declaration_ids``) whose latest version the verification detectors have not
     judged yet: it was submitted after the latest successful run of one of them started (detectors that

@@ -24,8 +24,8 @@ from probity.core.audit import audit_actor
 from probity.core.commands import Subcommands
 from probity.core.detectors import get_detector
 from probity.core.services import detector_run
-from probity.declarations.filing.cli import FilingCommands
 from probity.declarations.events import other_readers_changed, verification_queue
+from probity.declarations.filing.cli import FilingCommands
 from probity.declarations.publication.cli import PublicationCommands
 from probity.declarations.selectors import detector_codes
 from probity.declarations.services import IMPORT_BATCH, declaration_import, rates_import
