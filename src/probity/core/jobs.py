@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, close_old_connections, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _g
@@ -189,6 +190,23 @@ def may_see(user: User | AnonymousUser, job: Job) -> bool:
 
 def may_cancel(user: User | AnonymousUser, job: Job) -> bool:
     return may_see(user, job) and not job.finished
+
+
+def job_url(job: Job) -> str:
+    """The page that follows a job."""
+    return reverse("core:job", kwargs={"pk": job.pk})
+
+
+def start_links(*, user: User | AnonymousUser, codes: Iterable[str]) -> list[dict[str, Any]]:
+    """Links to start these job kinds on the Jobs page (label, description, url), for those ``user`` may
+    start; a module's page shows them beside its data."""
+    start = reverse("core:job_start")
+    links = []
+    for code in codes:
+        kind = _KINDS.get(code)
+        if kind is not None and kind.startable and may_start(user, kind):
+            links.append({"label": kind.label, "description": kind.description, "url": f"{start}?kind={code}"})
+    return links
 
 
 # --- files given to jobs ---------------------------------------------------------------------------

@@ -57,7 +57,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +70,7 @@ from probity.core.jobs import (
     inbox_path,
     job_enqueue,
     job_kind,
+    job_url,
     may_see,
 )
 from probity.core.models import Job, PublicBody
@@ -87,14 +87,6 @@ ERRORS_LOGGED = 200
 
 
 # --- helpers the pages use -----------------------------------------------------------------------------
-
-
-def job_url(job: Job) -> str | None:
-    """The job's page (``core:job``), or None where this installation has no Jobs pages."""
-    try:
-        return reverse("core:job", args=[job.pk])
-    except NoReverseMatch:
-        return None
 
 
 def verification_job() -> Job | None:

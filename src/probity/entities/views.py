@@ -12,13 +12,12 @@ from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from probity.core.audit import audit_record
-from probity.core.jobs import JobRefused, get_job_kind, job_enqueue, may_start
+from probity.core.jobs import JobRefused, job_enqueue, job_url, start_links
 from probity.core.models import AuditEntry, Job
 from probity.entities import selectors, services
 from probity.entities.models import Entity, MatchCandidate
@@ -106,31 +105,6 @@ def _explanation_rows(explanation: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def job_links(request: HttpRequest, codes: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Links to start these job kinds on the Jobs page, for the ones this user may start."""
-    try:
-        start = reverse("core:job_start")
-    except NoReverseMatch:  # an installation without the Jobs pages
-        return []
-    links = []
-    for code in codes:
-        try:
-            kind = get_job_kind(code)
-        except JobRefused:
-            continue
-        if may_start(request.user, kind):
-            links.append({"label": kind.label, "description": kind.description, "url": f"{start}?kind={code}"})
-    return links
-
-
-def job_page(job: Job) -> str:
-    """The page that follows a job (the Jobs page), or the entities page where there is none."""
-    try:
-        return reverse("core:job", kwargs={"pk": job.pk})
-    except NoReverseMatch:
-        return reverse("entities:index")
-
-
 @login_required
 @permission_required("entities.view_entity", raise_exception=True)
 def index(request: HttpRequest) -> HttpResponse:
@@ -151,7 +125,9 @@ def index(request: HttpRequest) -> HttpResponse:
             "datasets": selectors.dataset_counts(),
             "open_candidates": open_candidates,
             "can_export": request.user.has_perm(services.EXPORT_PERMISSION),
-            "job_links": job_links(request, ("entities.import_ftm", "entities.sync_core", "entities.link")),
+            "job_links": start_links(
+                user=request.user, codes=("entities.import_ftm", "entities.sync_core", "entities.link")
+            ),
         },
     )
 
@@ -198,7 +174,7 @@ def ftm_export(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("entities:index")
     messages.success(request, _("The export was queued; its file is offered here when it has finished."))
-    return redirect(job_page(job))
+    return redirect(job_url(job))
 
 
 @login_required

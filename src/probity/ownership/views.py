@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
 
-from probity.core.jobs import JobRefused, get_job_kind, may_start
+from probity.core.jobs import start_links
 from probity.ownership import selectors
 from probity.ownership.models import IngestBatch, Party
 
 PAGE_SIZE = 50
 THRESHOLDS = (25, 10)
-
-
-def job_links(request: HttpRequest, codes: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Links to start these job kinds on the Jobs page, for the ones this user may start."""
-    try:
-        start = reverse("core:job_start")
-    except NoReverseMatch:  # an installation without the Jobs pages
-        return []
-    links = []
-    for code in codes:
-        try:
-            kind = get_job_kind(code)
-        except JobRefused:
-            continue
-        if may_start(request.user, kind):
-            links.append({"label": kind.label, "description": kind.description, "url": f"{start}?kind={code}"})
-    return links
 
 
 def _threshold(request: HttpRequest) -> int:
@@ -56,7 +36,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "kind": kind,
         "kinds": Party.Kind.choices,
         "batches": selectors.recent_batches(limit=10),
-        "job_links": job_links(request, ("ownership.ingest",)),
+        "job_links": start_links(user=request.user, codes=("ownership.ingest",)),
     }
     return render(request, "ownership/index.html", context)
 

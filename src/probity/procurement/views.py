@@ -11,11 +11,10 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from probity.core.jobs import JobRefused, get_job_kind, may_start
+from probity.core.jobs import start_links
 from probity.procurement import selectors
 from probity.procurement.coverage import coverage_load, indicator_coverage
 
@@ -162,23 +161,6 @@ def reason_text(reason: str) -> tuple[str, str]:
     return str(sentence), detail.strip()
 
 
-def job_links(request: HttpRequest, codes: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Links to start these job kinds on the Jobs page, for the ones this user may start."""
-    try:
-        start = reverse("core:job_start")
-    except NoReverseMatch:  # an installation without the Jobs pages
-        return []
-    links = []
-    for code in codes:
-        try:
-            kind = get_job_kind(code)
-        except JobRefused:
-            continue
-        if may_start(request.user, kind):
-            links.append({"label": kind.label, "description": kind.description, "url": f"{start}?kind={code}"})
-    return links
-
-
 INGEST_JOBS = ("procurement.ingest", "procurement.detect")
 
 
@@ -209,7 +191,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "query": _query_without_page(request),
         "previous_page": number - 1 if number > 1 else None,
         "next_page": number + 1 if number < result.page_count else None,
-        "job_links": job_links(request, INGEST_JOBS),
+        "job_links": start_links(user=request.user, codes=INGEST_JOBS),
     }
     return render(request, "procurement/process_list.html", context)
 
@@ -351,7 +333,7 @@ def ingest(request: HttpRequest) -> HttpResponse:
         "query": _query_without_page(request),
         "previous_page": number - 1 if number > 1 else None,
         "next_page": number + 1 if number < pages else None,
-        "job_links": job_links(request, INGEST_JOBS),
+        "job_links": start_links(user=request.user, codes=INGEST_JOBS),
     }
     return render(request, "procurement/ingest.html", context)
 
@@ -370,6 +352,6 @@ def debarments(request: HttpRequest) -> HttpResponse:
         "q": query,
         "current": current,
         "today": date.today(),
-        "job_links": job_links(request, ("procurement.debarment_import",)),
+        "job_links": start_links(user=request.user, codes=("procurement.debarment_import",)),
     }
     return render(request, "procurement/debarments.html", context)

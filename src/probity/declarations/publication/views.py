@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from probity.core.jobs import JobRefused, job_enqueue, status_sentence
-from probity.declarations.jobs import job_url, open_data_dir
+from probity.core.jobs import JobRefused, job_enqueue, job_url, status_sentence
+from probity.declarations.jobs import open_data_dir
 from probity.declarations.models import Declaration, PublishedDeclaration, RedactionProfile
 from probity.declarations.publication import redaction, selectors, services
 from probity.declarations.selectors import declarations_matching, missing_ids
