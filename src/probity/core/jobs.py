@@ -275,33 +275,34 @@ def job_enqueue(
     if actor is not None and check_permission and not actor.has_perm(job_kind_.permission):
         raise JobRefused(_g("You may not start the job “%(job)s”.") % {"job": job_kind_.label})
     cleaned = job_kind_.clean_parameters(parameters)
-    if dedupe_key:
-        # Joining a waiting job locks its row until the caller's transaction ends: a worker cannot start it
-        # (job_run takes the same lock) before the write that joined it has committed and become visible.
-        waiting = Job.objects.select_for_update().filter(dedupe_key=dedupe_key, status=Job.Status.QUEUED).first()
-        if waiting is not None:
+    with transaction.atomic():
+        if dedupe_key:
+            # Joining a waiting job locks its row until the caller's transaction ends: a worker cannot start
+            # it (job_run takes the same lock) before the write that joined it has committed and is visible.
+            waiting = Job.objects.select_for_update().filter(dedupe_key=dedupe_key, status=Job.Status.QUEUED).first()
+            if waiting is not None:
+                return waiting
+        try:
+            with transaction.atomic():
+                job = Job.objects.create(
+                    kind=kind,
+                    parameters=cleaned,
+                    queue=job_kind_.queue,
+                    trigger=trigger,
+                    requested_by=actor,
+                    requested_by_name=actor_name(actor),
+                    schedule=schedule,
+                    dedupe_key=dedupe_key,
+                    run_after=run_after,
+                    max_attempts=job_kind_.max_attempts,
+                )
+                _send(job, run_after=run_after)
+        except IntegrityError:
+            # Another process queued the same work between our look and our write.
+            waiting = Job.objects.filter(dedupe_key=dedupe_key, status=Job.Status.QUEUED).first()
+            if waiting is None:
+                raise
             return waiting
-    try:
-        with transaction.atomic():
-            job = Job.objects.create(
-                kind=kind,
-                parameters=cleaned,
-                queue=job_kind_.queue,
-                trigger=trigger,
-                requested_by=actor,
-                requested_by_name=actor_name(actor),
-                schedule=schedule,
-                dedupe_key=dedupe_key,
-                run_after=run_after,
-                max_attempts=job_kind_.max_attempts,
-            )
-            _send(job, run_after=run_after)
-    except IntegrityError:
-        # Another process queued the same work between our look and our write.
-        waiting = Job.objects.filter(dedupe_key=dedupe_key, status=Job.Status.QUEUED).first()
-        if waiting is None:
-            raise
-        return waiting
     if actor is not None:  # people's requests are audited; the Job row records the system's own
         _audit(job, "job_start", actor)
     return job

@@ -73,7 +73,6 @@ def schedules_sync() -> int:
 
 def schedule_fire(schedule_id: int) -> Job | None:
     """Queues the job of one schedule now (what the scheduler does at each firing, and "run now")."""
-    close_old_connections()
     schedule = Schedule.objects.filter(pk=schedule_id, enabled=True).first()
     if schedule is None:
         return None
@@ -93,6 +92,12 @@ def schedule_fire(schedule_id: int) -> Job | None:
         return None
     logger.info("schedule %s queued job %s", schedule.code, job.pk)
     return job
+
+
+def _fire(schedule_id: int) -> None:
+    """A firing in the scheduler process: drop a connection the database closed meanwhile, then queue."""
+    close_old_connections()
+    schedule_fire(schedule_id)
 
 
 class _Scheduler:
@@ -118,7 +123,7 @@ class _Scheduler:
             except (ValueError, JobRefused) as exc:
                 logger.error("schedule %s is not loaded: %s", schedule.code, exc)
                 continue
-            self.scheduler.add_job(schedule_fire, trigger, args=[schedule.pk], id=apscheduler_id)
+            self.scheduler.add_job(_fire, trigger, args=[schedule.pk], id=apscheduler_id)
             logger.info("schedule %s loaded (%s)", schedule.code, schedule.cron)
         for apscheduler_id in set(self.loaded) - set(wanted):
             if self.scheduler.get_job(apscheduler_id):

@@ -8,7 +8,11 @@ Stop it with SIGTERM: it finishes the job in hand, then exits; a second SIGTERM 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from django.db import transaction
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.management.commands.db_worker import Worker
 
 from probity.core.jobs import QUEUES, jobs_recover, worker_name
@@ -45,4 +49,21 @@ def run_worker(
     logger.info("worker %s serving queues %s", worker.worker_id, ",".join(names))
     if not batch:
         worker.configure_signals()
-    worker.run()
+    with _connection_kept_inside_a_transaction():
+        worker.run()
+
+
+@contextmanager
+def _connection_kept_inside_a_transaction() -> Iterator[None]:
+    """The worker loop drops stale database connections between tasks. Run inside a transaction (a test, or
+    ``probity jobs worker --batch`` called from code that holds one), that would close the caller's own
+    transaction; there the connection is kept."""
+    if not transaction.get_connection().in_atomic_block:
+        yield
+        return
+    original = db_worker.close_old_connections
+    db_worker.close_old_connections = lambda **kwargs: None
+    try:
+        yield
+    finally:
+        db_worker.close_old_connections = original
