@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.test-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck check messages clean help lock
+.PHONY: run bootstrap test lint typecheck check messages clean help lock
 
 help:
 	@echo "make run   - install, migrate, load the demo country if the database is empty, serve on http://$(HOST):$(PORT)"
@@ -39,9 +39,12 @@ lock: | $(BIN)/uv
 
 # Served over plain HTTP on the loopback address, so cookies are not marked TLS-only here;
 # in production leave PROBITY_HTTPS at its default (true) behind a TLS proxy.
-run: $(RUNTIME_STAMP)
-	PROBITY_HTTPS=$${PROBITY_HTTPS:-false} $(BIN)/probity bootstrap
+run: bootstrap
 	PROBITY_HTTPS=$${PROBITY_HTTPS:-false} $(BIN)/probity serve --host $(HOST) --port $(PORT)
+
+# What `make run` does before serving: migrate, load the demo country into var/ if the database is empty.
+bootstrap: $(RUNTIME_STAMP)
+	PROBITY_HTTPS=$${PROBITY_HTTPS:-false} $(BIN)/probity bootstrap
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest

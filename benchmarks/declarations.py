@@ -10,7 +10,7 @@
    with a daily rate table of 2020–2023). Balances move with income minus spending, so most
    declarations reconcile; a share carries planted anomalies (unexplained wealth, a car or flat
    that appears without a purchase, an asset that vanishes without a sale, a house without land,
-   totals that do not add up, a share over 100 %).
+   totals that do not add up, a property listed twice).
 2. **Load (setup, reported apart)**: persons, declarations and their first versions are written with
    ``bulk_create`` in large transactions, bypassing validation and the per-version audit entry. The
    database is a fresh SQLite file in a temporary folder (or ``--folder``, kept for the next run), or
@@ -276,6 +276,7 @@ class Declarant:
         accounts = [
             {"owner": "declarant", "kind": "bank_account", "institution": f"Bank {n}", "amount": _money(balance)}
             for n, balance in enumerate(self.accounts)
+            if balance > 0  # an overdrawn account is not an asset (and a negative amount is refused)
         ]
         if self.foreign:
             accounts.append(
@@ -287,7 +288,7 @@ class Declarant:
                     "amount": _money(self.foreign_balance, self.foreign),
                 }
             )
-        if self.cash:
+        if self.cash > 0:  # spending beyond the cash at hand leaves none, never a negative amount
             accounts.append({"owner": "declarant", "kind": "cash", "amount": _money(self.cash)})
         content: dict[str, Any] = {
             "schema_version": "1.0",
@@ -331,11 +332,9 @@ class Declarant:
                 }
             ]
         errors = rng.random()
-        if errors < 0.01:
+        if errors < 0.03:  # (a share over 100 % was planted too until the schema itself refused it)
             content["totals"] = {"income": _money(lawful + 1000)}
-        elif errors < 0.015:
-            content["real_estate"][0]["share_percent"] = 150
-        elif errors < 0.02:
+        elif errors < 0.04:
             content["real_estate"].append(
                 {"owner": "declarant", "kind": "house", "description": "Cottage", "value": _money(50_000)}
             )

@@ -10,11 +10,14 @@ Variables (all optional):
 ``PROBITY_DEBUG``           true to show debugging pages (default: false)
 ``PROBITY_HTTPS``           true when served over TLS: secure cookies, HSTS, redirect (default: true)
 ``PROBITY_AUDIT_KEY``       key for the audit log's HMAC chain (default: derived from the secret key)
+``PROBITY_AUDIT_ANCHOR_DIR`` folder the audit log's anchors are appended to (default: var/audit-anchors)
 ``PROBITY_IDENTIFIER_KEY``  key for hashing national ID numbers (default: derived from the secret key)
 ``PROBITY_BASE_URL``        the public address of the site, for links in e-mails (default: none, relative links)
 ``PROBITY_CACHE_URL``       redis://, rediss:// or unix:// address of a shared cache (default: this process's memory)
 ``PROBITY_REPORTING_PEPPER`` key for hashing reporters' receipts (default: derived from the secret key)
 ``PROBITY_LOCKOUT``         false to switch off the lock-out after failed sign-ins (default: true)
+``PROBITY_DECLARANT_SECOND_FACTOR`` ``required`` to make declarants use the second factor like staff roles
+                            (default: optional)
 ``PROBITY_LOG_FORMAT``      ``json`` (one JSON object per line) or ``plain`` (default: plain at a terminal, with
                             PROBITY_DEBUG and in tests; json otherwise, as under systemd or in a container)
 
@@ -69,6 +72,9 @@ AUDIT_KEY = (
     os.environ.get("PROBITY_AUDIT_KEY") or hashlib.sha256(b"probity-audit-chain:" + SECRET_KEY.encode()).hexdigest()
 )
 
+# Anchors of the audit log (probity.core.audit.anchor_dir): empty means VAR_DIR/audit-anchors.
+PROBITY_AUDIT_ANCHOR_DIR = os.environ.get("PROBITY_AUDIT_ANCHOR_DIR", "").strip()
+
 IDENTIFIER_KEY = (
     os.environ.get("PROBITY_IDENTIFIER_KEY")
     or hashlib.sha256(b"probity-identifier-hash:" + SECRET_KEY.encode()).hexdigest()
@@ -83,8 +89,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PROBITY_WAREHOUSE = warehouse_setting(os.environ.get("PROBITY_WAREHOUSE"), VAR_DIR)
 
-# Throttles, flood control and reporter sessions of the reporting channel live in the cache, never in the
-# database. One process (make run, tests): memory. Several workers: Redis (PROBITY_CACHE_URL=redis://…).
+# Nothing that must be shared or survive a restart lives in the cache: the reporting channel's throttles,
+# challenges and reporter sessions and django-axes' sign-in failures are database rows. The cache is this
+# process's memory unless PROBITY_CACHE_URL names a Redis (useful for Django's own caching only).
 _cache_url = os.environ.get("PROBITY_CACHE_URL", "").strip()
 if _cache_url and not _cache_url.startswith(("redis://", "rediss://", "unix://")):
     raise ConfigurationError("PROBITY_CACHE_URL must be a redis://, rediss:// or unix:// address.")
@@ -194,14 +201,28 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "core:login"
 
-# Lock-out after repeated failures (django-axes): 5 failures per user name and address, 30 minutes.
+# Lock-out after repeated failures (django-axes), for 30 minutes: 5 failures per user name and address, or
+# 20 per user name from any number of addresses (probity.core.signin.LockoutHandler). Failures from an
+# address already locked out are not counted, so one address alone cannot lock a user out for everyone.
 AXES_FAILURE_LIMIT = 5
+PROBITY_USERNAME_FAILURE_LIMIT = 20
 AXES_COOLOFF_TIME = 0.5  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_HANDLER = "probity.core.signin.LockoutHandler"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 AXES_VERBOSE = False
 AXES_ENABLED = env_flag("PROBITY_LOCKOUT", True)
+
+# Whether declarants must use the second factor too (staff roles always must): optional or required.
+# Read at run time (probity.core.roles.needs_second_factor); any other value there counts as required.
+PROBITY_DECLARANT_SECOND_FACTOR = os.environ.get("PROBITY_DECLARANT_SECOND_FACTOR", "optional").strip().lower()
+if PROBITY_DECLARANT_SECOND_FACTOR not in ("optional", "required"):
+    raise ConfigurationError(
+        "PROBITY_DECLARANT_SECOND_FACTOR must be optional or required, "
+        f"not {os.environ.get('PROBITY_DECLARANT_SECOND_FACTOR')!r}."
+    )
 
 OTP_TOTP_ISSUER = "Probity"
 OTP_TOTP_THROTTLE_FACTOR = 1

@@ -116,16 +116,19 @@ def test_a_batch_the_database_refuses_is_stored_one_by_one(
     second = copy.deepcopy(payload)
     second["external_id"], second["period"]["year"] = "decl-test-2", 2022
     path.write_text(json.dumps([payload, second]))
-    real = DeclarationVersion.objects.bulk_create
+    from probity.declarations import services
+
+    real = services._insert_rows
     calls = []
 
-    def refuse_once(objs: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(len(objs))
-        if len(calls) == 1:
-            raise IntegrityError("simulated: a concurrent import wrote the same declaration")
-        return real(objs, *args, **kwargs)
+    def refuse_once(model: Any, columns: Any, rows: Any) -> Any:
+        if model is DeclarationVersion:
+            calls.append(len(rows))
+            if len(calls) == 1:
+                raise IntegrityError("simulated: a concurrent import wrote the same declaration")
+        return real(model, columns, rows)
 
-    monkeypatch.setattr(DeclarationVersion.objects, "bulk_create", refuse_once)
+    monkeypatch.setattr(services, "_insert_rows", refuse_once)
     report = declaration_import(path=path)
     assert calls == [2]  # the batch was refused, then each went through declaration_submit
     assert report.created == 2 and not report.errors

@@ -36,7 +36,7 @@ def _declare(payload: dict[str, Any], person: Person, external_id: str, year: in
 
 @pytest.fixture
 def world(payload: dict[str, Any]) -> dict[str, Declaration]:
-    """Three declarants: unexplained wealth (DECL-WEALTH, weight 5), a share over 100 % (DECL-ARITHMETIC,
+    """Three declarants: unexplained wealth (DECL-WEALTH, weight 5), a house without land (DECL-ARITHMETIC,
     weight 1), and a clean one; plus the wealthy one's previous year."""
     rich = Person.objects.create(name="Rich")
     before = _declare(payload, rich, "rich-2022", 2022)
@@ -45,7 +45,7 @@ def world(payload: dict[str, Any]) -> dict[str, Declaration]:
     after = _declare(payload, rich, "rich-2023", 2023, cash_and_accounts=cash)
     sloppy = Person.objects.create(name="Sloppy")
     estate = copy.deepcopy(payload["real_estate"])
-    estate[0]["share_percent"] = 150
+    estate[0]["kind"] = "house"  # a share over 100 % is refused at submission now
     odd = _declare(payload, sloppy, "sloppy-2023", 2023, real_estate=estate)
     clean = _declare(payload, Person.objects.create(name="Clean"), "clean-2023", 2023)
     for code in ("DECL-WEALTH", "DECL-ARITHMETIC"):

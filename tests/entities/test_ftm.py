@@ -62,7 +62,7 @@ def test_bad_entities_are_reported_by_line_and_id_and_the_rest_is_kept() -> None
     report = services.ftm_import(source=io.StringIO("\n".join(BAD_LINES)), dataset="test")
     assert set(Entity.objects.values_list("ftm_id", flat=True)) == {"ok-1", "ok-2", "mixed"}
     reasons = {(e["line"], e["id"]): e["reason"] for e in report.errors}
-    assert reasons[(2, None)].startswith("the line is not valid JSON")
+    assert reasons[(2, None)].startswith("the record is not valid JSON")
     assert reasons[(3, None)] == "the entity has no id"
     assert "unknown schema 'Spaceship'" in reasons[(4, "bad-schema")]
     assert "no property 'wingspan'" in reasons[(5, "bad-prop")]

@@ -137,7 +137,7 @@ def test_bad_lines_are_reported_by_line_and_the_valid_ones_beside_them_kept(batc
     report = services.ftm_import(source=io.StringIO("\n".join(LINES)), dataset="t", batch_size=batch_size)
     assert set(Entity.objects.values_list("ftm_id", flat=True)) == {"a-1", "a-2", "a-3", "own-1"}
     assert [(e["line"], e["id"]) for e in report.errors] == [(3, None), (5, "a-4"), (7, "a-5")]
-    assert report.errors[0]["reason"].startswith("the line is not valid JSON")
+    assert report.errors[0]["reason"].startswith("the record is not valid JSON")
     assert "unknown schema 'Spaceship'" in report.errors[1]["reason"]
     assert report.errors[2]["reason"] == "the Company has no name"
     assert (report.read, report.created, report.rejected) == (7, 4, 3)

@@ -78,7 +78,7 @@ def test_bad_entities_are_named_and_the_good_ones_kept(run_jobs: RunJobs) -> Non
     assert job.status == Job.Status.SUCCEEDED
     assert (job.result["created"], job.result["rejected"]) == (1, 2)
     messages = [line["message"] for line in job.log]
-    assert "Rejected: line 2: the line is not valid JSON (Expecting value)" in messages
+    assert "Rejected: line 2: the record is not valid JSON: Expecting value (line 2, column 1)" in messages
     assert "Rejected: line 3 (x1): unknown schema 'Spaceship'" in messages
     assert not any("Ana Lima" in message for message in messages)  # no personal data in the log
 
@@ -92,7 +92,7 @@ def test_a_file_that_is_not_ftm_fails_with_a_sentence(run_jobs: RunJobs) -> None
     assert job.status == Job.Status.FAILED
     assert job.error == (
         "people.csv holds no usable FollowTheMoney entity: all 2 were rejected; "
-        "the first: line 1: the line is not valid JSON (Expecting value)"
+        "the first: line 1: the record is not valid JSON: Expecting value (line 1, column 1)"
     )
     assert not Entity.objects.exists()
 

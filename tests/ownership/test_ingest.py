@@ -118,11 +118,19 @@ def test_json_lines_and_package_objects_are_read(ingest_statements: Ingest) -> N
     assert ingest_statements(package).batch.statements_stored == 1
 
 
-def test_a_file_that_is_not_json_at_all_is_a_clear_error(db: None, tmp_path: Path) -> None:
+def test_a_file_that_is_not_json_at_all_is_a_rejected_record_with_its_place(db: None, tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text("[{", encoding="utf-8")
-    with pytest.raises(IngestFileError, match="broken.json is not valid JSON"):
-        ownership_ingest(path=path)
+    result = ownership_ingest(path=path)
+    assert result.exit_code == 1
+    issue = result.batch.issues.get()
+    assert (issue.position, issue.code) == (1, "invalid_json")
+    assert "the file ends in the middle of this record" in issue.message and "line 1" in issue.message
+
+
+def test_a_file_that_cannot_be_opened_is_a_clear_error(db: None, tmp_path: Path) -> None:
+    with pytest.raises(IngestFileError, match="missing.json cannot be read"):
+        ownership_ingest(path=tmp_path / "missing.json")
 
 
 def test_bad_values_are_kept_with_data_quality_warnings(ingest_statements: Ingest) -> None:

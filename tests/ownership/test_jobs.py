@@ -79,9 +79,12 @@ def test_a_bad_statement_is_named_and_its_neighbours_kept_and_the_detectors_are_
 
 
 def test_a_file_that_is_not_bods_fails_with_a_sentence() -> None:
-    job = ingest(inbox("owners.json", "[1, 2"))
+    job = ingest(inbox("owners.json", "[{"))
     assert job.status == Job.Status.FAILED
-    assert job.error.startswith("owners.json is not valid JSON")
+    assert job.error.startswith(
+        "owners.json holds no usable BODS statement: all 1 were rejected; the first: #1: line 1: the file ends in the "
+        "middle of this record"
+    )
     rejected = ingest(inbox("owners.json", json.dumps([{"statementId": "x"}])))
     assert rejected.status == Job.Status.FAILED
     assert rejected.error.startswith("owners.json holds no usable BODS statement: all 1 were rejected; the first: #1")

@@ -145,5 +145,5 @@ def test_roles_may_read_and_maintain_the_register_as_granted() -> None:
 
     assert {"view_debarment", "add_debarment", "change_debarment"} <= codes("analyst")
     assert "delete_debarment" not in codes("analyst") and "delete_debarment" in codes("administrator")
-    assert codes("auditor") == {"view_debarment"}
+    assert codes("auditor") == {"view_debarment", "view_codelistmapping"}  # reads the codelist mappings too
     assert "procurement" not in {p.split(".")[0] for p in codes("declarant")}

@@ -86,7 +86,7 @@ def test_spark_warehouse_is_a_configuration_error(tmp_path: Path, monkeypatch: p
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(services, "warehouse_connect", lambda setting=None, read_only=False: SparkStandIn())
+    monkeypatch.setattr(services, "warehouse_connect", lambda setting=None, read_only=False, **_options: SparkStandIn())
     source = tmp_path / "r.json"
     source.write_text(json.dumps(RELEASE))
     with pytest.raises(CommandError) as caught:

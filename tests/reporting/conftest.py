@@ -56,7 +56,7 @@ def custodian(make_staff: Callable[..., Staff]) -> Staff:
     return make_staff("administrator", username="custodian-1")
 
 
-QUESTIONNAIRE = [
+QUESTIONNAIRE: list[dict[str, Any]] = [
     {"id": "what", "kind": "textarea", "label": "What happened?", "required": True},
     {"id": "when", "kind": "date", "label": "When?", "required": False},
     {"id": "who", "kind": "choice", "label": "Who?", "choices": ["official", "company", "other"]},

@@ -546,9 +546,16 @@ def _detector_out(detector: Any) -> dict[str, Any]:
     }
 
 
-@detectors.get("/detectors", response={200: list[DetectorOut], **errors(422)}, summary="The detector registry")
+@detectors.get(
+    "/detectors",
+    response={200: list[DetectorOut], **errors(403, 422)},
+    summary="The detector registry",
+    description="For the roles that run or review detectors (the Detectors page's permission).",
+)
 @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
 def detector_list(request: HttpRequest) -> list[dict[str, Any]]:
+    # The parameters are the thresholds a check uses: not for the people it checks.
+    _require(_user(request), "core.view_detectorrun", "Your role may not see the detectors.")
     return [_detector_out(detector) for detector in detector_registry().values()]
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from probity.core.audit import audit_verify
+from probity.core.audit import audit_anchor_write, audit_verify
 from probity.core.detectors import detector_registry
 from probity.core.jobs import JobContext, JobFailed, JobOutcome, inbox_dir, job_enqueue, job_kind, jobs_recover
 from probity.core.models import Job
@@ -96,6 +96,30 @@ def audit_verify_job(context: JobContext) -> JobOutcome:
     return JobOutcome(
         _g("The audit log is intact: %(n)s entries checked.") % {"n": result.entries_checked},
         {"entries": result.entries_checked},
+    )
+
+
+@job_kind(
+    "core.audit_anchor",
+    label=_("Anchor the audit log"),
+    description=_(
+        "Appends a sealed checkpoint of the audit log (how many entries, the last one and its seal) to the "
+        "anchor file outside the database, so that entries cut from the end are found later."
+    ),
+    permission="core.verify_auditentry",
+)
+def audit_anchor_job(context: JobContext) -> JobOutcome:
+    written = audit_anchor_write()
+    anchor = written.anchor
+    if written.tampering:
+        raise JobFailed(
+            _g("Tampering was found while anchoring the audit log. %(what)s A new anchor was written: %(line)s")
+            % {"what": written.tampering, "line": anchor.line()}
+        )
+    return JobOutcome(
+        _g("Audit anchor written: %(n)s entries up to entry %(seq)s. Keep a copy elsewhere: %(line)s")
+        % {"n": anchor.entries, "seq": anchor.sequence, "line": anchor.line()},
+        {"entries": anchor.entries, "sequence": anchor.sequence},
     )
 
 
@@ -184,5 +208,11 @@ SCHEDULES = (
         label=_("Nightly check of the audit log"),
         kind="core.audit_verify",
         cron="30 3 * * *",
+    ),
+    ScheduleDefault(
+        code="audit-anchor",
+        label=_("Hourly anchor of the audit log outside the database"),
+        kind="core.audit_anchor",
+        cron="5 * * * *",
     ),
 )

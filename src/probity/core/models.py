@@ -358,6 +358,8 @@ class AuditEntry(models.Model):
         EXPORT = "export", _("Data exported")
         JOB_START = "job_start", _("Job started")
         JOB_CANCEL = "job_cancel", _("Job cancelled")
+        ANCHOR = "anchor", _("Audit anchor written")
+        TAMPER_DETECTED = "tamper_detected", _("Tampering found; log continued")
         OTHER = "other", _("Other")
 
     sequence = models.PositiveBigIntegerField(_("sequence"), unique=True)
@@ -391,11 +393,16 @@ class AuditEntry(models.Model):
 
 
 class AuditHead(models.Model):
-    """A single row holding the chain's tip; locking it serialises writers so the chain never forks."""
+    """A single row holding the chain's tip; locking it serialises writers so the chain never forks.
+
+    ``seal`` is an HMAC (audit key) over the sequence and hash, so the head cannot be rewritten to a
+    shorter chain without the key; an empty seal marks a head that was missing and has just been created.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     sequence = models.PositiveBigIntegerField(default=0)
     entry_hash = models.CharField(max_length=64, default="0" * 64)
+    seal = models.CharField(max_length=64, default="", blank=True)
 
     class Meta:
         default_permissions = ()

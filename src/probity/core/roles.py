@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +31,8 @@ ROLE_LABELS = {
 }
 ALL_ROLES = tuple(ROLE_LABELS)
 
-# Everyone except declarants works with other people's data, so must use a second factor.
+# Everyone except declarants works with other people's data, so must use a second factor; declarants must
+# too when PROBITY_DECLARANT_SECOND_FACTOR is "required" (``needs_second_factor``).
 STAFF_ROLES = frozenset({ADMINISTRATOR, ANALYST, VERIFIER, CASE_HANDLER, AUDITOR})
 
 CORE_MODELS = ("publicbody", "person", "personname", "familyrelation", "organisation", "position", "identifier")
@@ -137,5 +139,15 @@ def user_roles(user: Any) -> set[str]:
     return cached
 
 
+def declarant_second_factor_required() -> bool:
+    """The administrator's policy ``PROBITY_DECLARANT_SECOND_FACTOR``, read now (not at start-up); anything
+    but ``optional`` counts as required."""
+    return str(getattr(settings, "PROBITY_DECLARANT_SECOND_FACTOR", "optional")) != "optional"
+
+
 def needs_second_factor(user: Any) -> bool:
-    return bool(user_roles(user) & STAFF_ROLES)
+    """Staff roles always; declarants when the policy requires it."""
+    roles = user_roles(user)
+    if roles & STAFF_ROLES:
+        return True
+    return DECLARANT in roles and declarant_second_factor_required()

@@ -24,12 +24,12 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from probity.core import selectors, services
-from probity.core.audit import audit_record, audit_verify
+from probity.core.audit import audit_record, audit_verify, latest_anchor
 from probity.core.detectors import detector_registry
 from probity.core.forms import FindingFilterForm, OTPCodeForm, SignInForm, TokenCreateForm, TriageForm
 from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding, Organisation, Person, PublicBody
 from probity.core.modules import HookRefused, hook_call
-from probity.core.roles import needs_second_factor
+from probity.core.roles import ADMINISTRATOR, declarant_second_factor_required, needs_second_factor, user_roles
 from probity.core.rules import visible_to
 
 PAGE_SIZE = 50
@@ -164,7 +164,10 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     cards = selectors.dashboard_cards(user=request.user)
-    return render(request, "core/dashboard.html", {"cards": cards})
+    context: dict[str, Any] = {"cards": cards}
+    if ADMINISTRATOR in user_roles(request.user):  # the sign-in policy they are responsible for
+        context["declarant_second_factor_required"] = declarant_second_factor_required()
+    return render(request, "core/dashboard.html", context)
 
 
 @login_required
@@ -285,7 +288,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             return HttpResponse(status=403)
         verification = audit_verify()
     queryset = AuditEntry.objects.order_by("-sequence")
-    return render(request, "core/audit.html", {"page": _page(request, queryset), "verification": verification})
+    return render(
+        request,
+        "core/audit.html",
+        {"page": _page(request, queryset), "verification": verification, "anchor": latest_anchor()},
+    )
 
 
 @login_required

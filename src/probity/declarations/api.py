@@ -5,7 +5,8 @@
   giving ``declarant_id``. The body is the 1.0 declaration; invalid content is answered 422 with
   one ``{path, message}`` per problem and nothing is stored.
 * ``GET /api/v1/declarations/{id}``: a declaration with its latest version, findings and risk score;
-  a declarant sees only their own, verifiers, analysts, administrators and auditors every one.
+  a declarant sees only their own, verifiers, analysts, administrators and auditors every one; any
+  other id answers 404, whether the declaration exists or not.
 
 The routers of the areas are mounted under this one: ``/filing`` (``filing.api``), ``/verification``
 (``verification.api``) and ``/public`` (``publication.api``).
@@ -23,7 +24,6 @@ from ninja.errors import HttpError
 from probity.core.api import ApiError, errors
 from probity.core.models import Person
 from probity.declarations.filing.api import router as filing_router
-from probity.declarations.models import Declaration
 from probity.declarations.publication.api import router as public_router
 from probity.declarations.schema import DeclarationInvalid
 from probity.declarations.selectors import declarations_visible, latest_findings, risk_scores
@@ -82,16 +82,15 @@ def declaration_file(request: HttpRequest, payload: Body[dict[str, Any]], declar
 
 @router.get(
     "/{declaration_id}",
-    response={200: dict[str, Any], **errors(403, 404)},
+    response={200: dict[str, Any], **errors(404)},
     summary="A declaration with its latest version",
+    description="A declaration the caller may not see answers 404, exactly as one that does not exist.",
 )
 def declaration_detail(request: HttpRequest, declaration_id: int) -> dict[str, Any]:
     user = _user(request)
     declaration = declarations_visible(user=user).filter(pk=declaration_id).first()
-    if declaration is None:
-        if not Declaration.objects.filter(pk=declaration_id).exists():
-            raise ApiError(404, "not_found", f"There is no declaration with id {declaration_id}.")
-        raise ApiError(403, "permission_denied", "You may see only your own declarations.")
+    if declaration is None:  # whether it exists at all is not the caller's business
+        raise ApiError(404, "not_found", f"There is no declaration with id {declaration_id} that you may see.")
     version = declaration.latest_version()
     staff = may_see_findings(user=user)  # a declarant sees their filing, not the checks on it
     findings = [

@@ -22,12 +22,14 @@ from probity.declarations.deadlines import parse_reminder_days
 from probity.declarations.filing.steps import (
     CHOICE_LABELS,
     NOT_PROVIDED_CHOICES,
+    SECTION_TITLES,
     FieldSpec,
     currencies,
+    field_path,
     section_fields,
 )
 from probity.declarations.models import Declaration
-from probity.declarations.schema import FieldError
+from probity.declarations.schema import FieldError, field_label
 
 BLANK = ("", "—")
 
@@ -227,7 +229,47 @@ def plain_message(message: str) -> Any:
         return _("This number is too small.")
     if "is out of range (maximum" in message:
         return _("This number is too large.")
+    if "is neither 'declarant' nor the id of a listed family member" in message:
+        return _("The owner is neither you nor a listed family member.")
+    if " is listed twice" in message and message.startswith("the id "):
+        return _("This family member is listed twice.")
+    longer = re.fullmatch(r"is longer than (\d+) characters", message)
+    if longer:
+        return _("This is longer than %(count)s characters.") % {"count": longer.group(1)}
+    if message.startswith("amounts are in several currencies"):
+        return _("The amounts are in several currencies: choose the currency of the declaration.")
     return message
+
+
+ROW_PATH = re.compile(r"^(?P<section>[a-z_]+)\[(?P<index>\d+)\](?:\.(?P<rest>.*))?$")
+
+
+def error_text(error: FieldError) -> str:
+    """A problem as the declarant reads it: the section, row and field by their labels, then a sentence.
+
+    ``income[0]: the field 'kind' is required`` → "Income, row 1, Kind: This field is required."
+    """
+    path = field_path(error)
+    message = str(plain_message(error.message))
+    where, label = "", ""
+    row = ROW_PATH.match(path)
+    if row:
+        section, number = row["section"], int(row["index"]) + 1
+        where = gettext("%(section)s, row %(number)s") % {
+            "section": SECTION_TITLES.get(section, section.replace("_", " ")),
+            "number": number,
+        }
+        if row["rest"]:
+            label = field_label([section, number, *row["rest"].split(".")])
+    else:
+        name = header_error_field(error)
+        if name is not None:
+            label = str(HeaderForm.base_fields[name].label)
+        elif path:
+            label = field_label(path.split("."))
+    if label and not message.startswith(label):
+        where = gettext("%(where)s, %(field)s") % {"where": where, "field": label} if where else label
+    return gettext("%(where)s: %(message)s") % {"where": where, "message": message} if where else message
 
 
 def error_field(section_path: str, rest: str, message: str) -> str | None:
@@ -369,8 +411,8 @@ def header_error_field(error: FieldError) -> str | None:
     required = REQUIRED.match(error.message)
     if required:
         path = f"{path}.{required.group(1)}" if path else required.group(1)
-    for name, field_path in HEADER_FIELDS.items():
-        if path == field_path:
+    for name, header_path in HEADER_FIELDS.items():
+        if path == header_path:
             return name
     if path == "position.body":
         return "body_name"

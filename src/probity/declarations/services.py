@@ -19,18 +19,28 @@ from __future__ import annotations
 
 import copy
 import csv
+import gc
 import hashlib
 import json
+import logging
+import mmap
+import re
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import orjson
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from probity.core.audit import actor_name, audit_as, audit_record
 from probity.core.models import AuditEntry, Person, PublicBody
@@ -49,6 +59,8 @@ from probity.declarations.schema import (
 )
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+logger = logging.getLogger(__name__)
 
 
 # --- who may do what (the pages and the API ask the same questions) -----------------------------
@@ -223,7 +235,11 @@ def _declarant_for(content: dict[str, Any]) -> Person:
 def _prepare(record: Any, label: str, report: ImportReport) -> dict[str, Any] | None:
     """The 1.0 record to store, or None after reporting why it cannot be."""
     if is_demo_document(record):
-        record = from_demo(record)
+        try:
+            record = from_demo(record)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            report.errors.append(f"{label}: " + _("is a demo (0.1) declaration with a field of the wrong type"))
+            return None
     elif not isinstance(record, dict):
         report.errors.append(f"{label}: is not a JSON object")
         return None
@@ -247,10 +263,24 @@ def _store_one(record: dict[str, Any], label: str, report: ImportReport, actor: 
     except DeclarationInvalid as exc:
         report.errors.append(f"{label}: {exc}")
         return
+    except DatabaseError:
+        report.errors.append(f"{label}: " + _("could not be stored: the database refused it"))
+        return
+    except (AttributeError, KeyError, RecursionError, TypeError, ValueError) as exc:
+        report.errors.append(f"{label}: " + _unexpected(exc))
+        return
     if result.created:
         report.created += 1
     else:
         report.unchanged += 1
+
+
+def _unexpected(exc: BaseException) -> str:
+    """The reason given for a record that made the checks themselves fail (a safety net: logged for the team)."""
+    logger.warning("declaration import: a record could not be checked (%s)", type(exc).__name__)
+    if isinstance(exc, RecursionError):
+        return _("is nested too deeply to be checked")
+    return _("could not be checked (%(error)s); nothing of it was stored") % {"error": type(exc).__name__}
 
 
 IMPORT_BATCH = 500
@@ -263,6 +293,7 @@ class _Pending:
     label: str
     content: dict[str, Any]
     digest: str
+    text: str  # the JSON text its version stores
     source: str
     csv_rows: dict[str, list[int]] | None = None
 
@@ -274,21 +305,141 @@ def _birth_date(info: dict[str, Any]) -> date | None:
         return None
 
 
-def _new_declaration(declarant_id: int, content: dict[str, Any], bodies: dict[str | None, PublicBody]) -> Declaration:
+@dataclass
+class _Known:
+    """A stored declaration as a batch needs it: read as values (model instances cost more than the rest)."""
+
+    pk: int
+    declarant_id: int
+    status: str
+    external_id: str | None
+
+
+@dataclass
+class _NewDeclaration:
+    """A declaration a batch creates, as the row it inserts (``pk`` once inserted)."""
+
+    declarant_id: int
+    status: str
+    external_id: str | None
+    content: dict[str, Any]
+    body_id: int | None
+    pk: int = 0
+
+
+# A number the canonical JSON could write otherwise than ``json.dumps``: below 10^-4, Python writes an
+# exponent ("1e-05", "2.5e-07") where orjson writes "0.00001" and "2.5e-7". Its text is hashed by ``json``.
+_RISKY_NUMBER = re.compile(rb"[:,\[]-?(?:0\.0000|[0-9]+(?:\.[0-9]+)?e-)")
+
+
+def _encoded(content: dict[str, Any]) -> tuple[str, str]:
+    """``content_hash`` of a parsed record and the JSON text its version stores, in one pass of orjson each.
+
+    The canonical JSON is byte-identical to ``content_hash``'s (sorted keys, no spaces, UTF-8; a number it
+    could write otherwise, or a value orjson refuses, goes through ``content_hash`` itself), so a re-import
+    of a stored version finds it unchanged. The stored text is compact UTF-8 in the file's key order, the
+    same JSON value as Django's ``json.dumps`` text."""
+    try:
+        canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+        text = orjson.dumps(content).decode()
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, a lone surrogate, a non-text key
+        return content_hash(content=content), json.dumps(content)
+    if (b"e-" in canonical or b"0.0000" in canonical) and _RISKY_NUMBER.search(canonical):
+        return content_hash(content=content), text
+    return hashlib.sha256(canonical).hexdigest(), text
+
+
+def _insert_rows(model: type[Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[int]:
+    """Inserts ``rows`` (database-ready values of ``columns``) as multi-row INSERTs; their ids, in order.
+
+    What ``bulk_create`` writes, without a model instance per row and a compiled value per field: the
+    batch's values are ready (dates adapted, JSON encoded). ``RETURNING`` (PostgreSQL, SQLite 3.35+) gives
+    the ids in the order of the rows, as ``bulk_create`` relies on; older SQLite inserts row by row."""
+    if not rows:
+        return []
+    connection = connections[router.db_for_write(model)]
+    operations = connection.ops
+    fields = [cast(Any, model._meta.get_field(name)) for name in columns]
+    json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    placeholder = (
+        "(" + ", ".join(json_placeholder if f.get_internal_type() == "JSONField" else "%s" for f in fields) + ")"
+    )
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608  (model names only; values are parameters)
+        operations.quote_name(model._meta.db_table),
+        ", ".join(operations.quote_name(f.column) for f in fields),
+    )
+    returning = " RETURNING " + operations.quote_name(cast(Any, model._meta.pk).column)
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        if not connection.features.can_return_rows_from_bulk_insert:
+            for row in rows:
+                cursor.execute(head + placeholder, row)
+                ids.append(int(cursor.lastrowid))
+            return ids
+        step = max(1, _max_parameters(connection) // len(columns))
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            cursor.execute(head + ", ".join([placeholder] * len(chunk)) + returning, [v for row in chunk for v in row])
+            ids.extend(int(row[0]) for row in cursor.fetchall())
+    if len(ids) != len(rows):
+        raise DatabaseError("the database did not return an id for every inserted row")
+    return ids
+
+
+def _max_parameters(connection: Any) -> int:
+    """How many parameters one statement may hold: SQLite's compiled limit (999 before 3.32), else 30 000."""
+    if connection.vendor == "sqlite":
+        try:
+            return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        except (AttributeError, sqlite3.Error):
+            return 999
+    return 30_000
+
+
+_PERSON_COLUMNS = ("name", "birth_date", "gender", "nationality", "source_key", "user", "created_at")
+_DECLARATION_COLUMNS = (
+    "declarant",
+    "body",
+    "body_name",
+    "position_title",
+    "declaration_type",
+    "year",
+    "period_start",
+    "period_end",
+    "status",
+    "external_id",
+    "created_at",
+)
+_VERSION_COLUMNS = (
+    "declaration",
+    "number",
+    "schema_version",
+    "content",
+    "content_hash",
+    "submitted_at",
+    "submitted_by",
+    "source",
+)
+
+
+def _declaration_row(
+    declaration: _NewDeclaration, created_at: Any, adapt_date: Callable[[Any], Any]
+) -> tuple[Any, ...]:
+    content = declaration.content
     period = content["period"]
     body_info = content["position"].get("body") or {}
-    body = bodies.get(body_info["id"]) if body_info.get("id") else None
-    return Declaration(
-        declarant_id=declarant_id,
-        declaration_type=content["declaration_type"],
-        year=period["year"],
-        external_id=content.get("external_id") or None,
-        body=body,
-        body_name=body_info.get("name", ""),
-        position_title=content["position"]["title"],
-        period_start=date.fromisoformat(period["start"]) if period.get("start") else None,
-        period_end=date.fromisoformat(period["end"]) if period.get("end") else None,
-        status=Declaration.Status.SUBMITTED,
+    return (
+        declaration.declarant_id,
+        declaration.body_id,
+        body_info.get("name", ""),
+        content["position"]["title"],
+        content["declaration_type"],
+        period["year"],
+        adapt_date(date.fromisoformat(period["start"])) if period.get("start") else None,
+        adapt_date(date.fromisoformat(period["end"])) if period.get("end") else None,
+        declaration.status,
+        declaration.external_id,
+        created_at,
     )
 
 
@@ -297,7 +448,8 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: User | No
 
     Raises (and writes nothing) when the database refuses part of it; the caller then stores the
     batch one declaration at a time. Records that ``declaration_submit`` would refuse (an external
-    id of another declarant's declaration) are reported and left out.
+    id of another declarant's declaration) are reported and left out. Persons, declarations and
+    versions go in as plain multi-row INSERTs (``_insert_rows``), a few statements per batch.
     """
     keys = {p.content["declarant"]["id"] for p in pending}
     external_ids = {p.content["external_id"] for p in pending if p.content.get("external_id")}
@@ -307,20 +459,26 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: User | No
         if (p.content["position"].get("body") or {}).get("id")
     }
     submitted_by = actor_name(actor)
+    operations = connections[router.db_for_write(DeclarationVersion)].ops
+    adapt_date = operations.adapt_datefield_value
+    submitted = Declaration.Status.SUBMITTED.value
     created_persons: list[int] = []
     created_declarations: list[int] = []
-    versions: list[DeclarationVersion] = []
-    written: list[tuple[_Pending, DeclarationVersion, bool]] = []
+    # [version id, declaration id, version number, content hash, correction] per version, and its source
+    written: list[list[Any]] = []
+    sources: set[str] = set()
     with transaction.atomic():
-        by_external = {
-            d.external_id: d
-            for d in Declaration.objects.select_for_update()
-            .select_related("declarant")
+        by_external: dict[str, _NewDeclaration | _Known] = {}
+        claimed: dict[str, str | None] = {}
+        for pk, declarant_id, source_key, status, external in (
+            Declaration.objects.select_for_update()
             .filter(external_id__in=external_ids)
-        }
+            .values_list("pk", "declarant_id", "declarant__source_key", "status", "external_id")
+        ):
+            by_external[str(external)] = _Known(pk, declarant_id, status, external)
+            claimed[str(external)] = source_key
         # An external id already used by another declarant's declaration (stored, or earlier in this
         # batch) is refused before anything of the record is written, as declaration_submit refuses it.
-        claimed = {external_id: d.declarant.source_key for external_id, d in by_external.items()}
         accepted = []
         for item in pending:
             external_id, key = item.content.get("external_id"), item.content["declarant"]["id"]
@@ -331,32 +489,50 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: User | No
             else:
                 accepted.append(item)
         pending = accepted
-        persons = {p.source_key: p.pk for p in Person.objects.filter(source_key__in=keys).only("pk", "source_key")}
-        new_persons = {}
+        persons = {str(k): pk for k, pk in Person.objects.filter(source_key__in=keys).values_list("source_key", "pk")}
+        new_persons: dict[str, tuple[Any, ...]] = {}
+        now = timezone.now()
+        created_at = operations.adapt_datetimefield_value(now)
         for item in pending:
             info = item.content["declarant"]
             if info["id"] not in persons and info["id"] not in new_persons:
-                new_persons[info["id"]] = Person(
-                    name=str(info["name"])[:300], source_key=info["id"], birth_date=_birth_date(info)
+                birth = _birth_date(info)
+                new_persons[info["id"]] = (
+                    str(info["name"])[:300],
+                    adapt_date(birth) if birth else None,
+                    "",
+                    "",
+                    str(info["id"]),
+                    None,
+                    created_at,
                 )
         if new_persons:
-            Person.objects.bulk_create(list(new_persons.values()))
-            for key, person in new_persons.items():
-                persons[key] = person.pk
-                created_persons.append(person.pk)
-        bodies = {b.source_key: b for b in PublicBody.objects.filter(source_key__in=body_keys)} if body_keys else {}
+            for key, pk in zip(
+                new_persons, _insert_rows(Person, _PERSON_COLUMNS, list(new_persons.values())), strict=True
+            ):
+                persons[key] = pk
+                created_persons.append(pk)
+        bodies: dict[str, int] = {}
+        if body_keys:
+            bodies = {
+                str(k): pk
+                for k, pk in PublicBody.objects.filter(source_key__in=body_keys).values_list("source_key", "pk")
+            }
         periods = {
             (persons[p.content["declarant"]["id"]], p.content["declaration_type"], p.content["period"]["year"])
             for p in pending
         }
-        by_period: dict[tuple[int, str, int], Declaration] = {}
+        by_period: dict[tuple[int, str, int], _NewDeclaration | _Known] = {}
         if periods:
-            for existing in Declaration.objects.select_for_update().filter(
-                declarant_id__in={period[0] for period in periods}
+            for pk, declarant_id, kind, year, status, external in (
+                Declaration.objects.select_for_update()
+                .filter(declarant_id__in={period[0] for period in periods})
+                .values_list("pk", "declarant_id", "declaration_type", "year", "status", "external_id")
             ):
-                key = (existing.declarant_id, existing.declaration_type, existing.year)
-                if key in periods:
-                    by_period[key] = existing
+                if (declarant_id, kind, year) in periods:
+                    by_period[(declarant_id, kind, year)] = by_external.get(external or "") or _Known(
+                        pk, declarant_id, status, external
+                    )
         known = {d.pk for d in (*by_external.values(), *by_period.values())}
         latest: dict[int, tuple[int, str]] = {}
         for declaration_id, number, digest in (
@@ -366,13 +542,13 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: User | No
         ):
             latest[declaration_id] = (number, digest)  # the last row of each declaration is its latest
         # Which declaration each record goes to, creating the missing ones (in the file's order).
-        targets: list[tuple[_Pending, Declaration]] = []
-        to_create: list[Declaration] = []
+        targets: list[tuple[_Pending, _NewDeclaration | _Known]] = []
+        to_create: list[_NewDeclaration] = []
         for item in pending:
             content = item.content
             person_id = persons[content["declarant"]["id"]]
             external_id = content.get("external_id")
-            declaration: Declaration | None = by_external.get(external_id) if external_id else None
+            declaration: _NewDeclaration | _Known | None = by_external.get(external_id) if external_id else None
             if declaration is not None and declaration.declarant_id != person_id:
                 report.errors.append(
                     f"{item.label}: external_id: {external_id!r} already belongs to another declarant's declaration"
@@ -382,38 +558,50 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: User | No
             if declaration is None:
                 declaration = by_period.get(period_key)
             if declaration is None:
-                declaration = _new_declaration(person_id, content, bodies)
+                body_id = (content["position"].get("body") or {}).get("id")
+                declaration = _NewDeclaration(
+                    person_id, submitted, external_id or None, content, bodies.get(body_id) if body_id else None
+                )
                 to_create.append(declaration)
                 by_period[period_key] = declaration
                 if external_id:
                     by_external[external_id] = declaration
+            elif isinstance(declaration, _NewDeclaration) and external_id and not declaration.external_id:
+                declaration.external_id = external_id  # as the update a later record of the batch would make
             targets.append((item, declaration))
         if to_create:
-            Declaration.objects.bulk_create(to_create)
-            created_declarations.extend(d.pk for d in to_create)
-        now = timezone.now()
-        changed: dict[int, tuple[Declaration, set[str]]] = {}
+            rows = [_declaration_row(d, created_at, adapt_date) for d in to_create]
+            for declaration, pk in zip(to_create, _insert_rows(Declaration, _DECLARATION_COLUMNS, rows), strict=True):
+                declaration.pk = pk
+                created_declarations.append(pk)
+        submitted_at = operations.adapt_datetimefield_value(now)
+        version_rows: list[tuple[Any, ...]] = []
+        changed: dict[int, tuple[_Known, set[str]]] = {}
         for item, declaration in targets:
             number, digest = latest.get(declaration.pk, (0, ""))
             if digest == item.digest:
                 report.unchanged += 1
                 continue
-            version = DeclarationVersion(
-                declaration_id=declaration.pk,
-                number=number + 1,
-                schema_version=SCHEMA_VERSION,
-                content=item.content,
-                content_hash=item.digest,
-                submitted_at=now,
-                submitted_by=submitted_by[:150],
-                source=item.source[:300],
+            version_rows.append(
+                (
+                    declaration.pk,
+                    number + 1,
+                    SCHEMA_VERSION,
+                    item.text,
+                    item.digest,
+                    submitted_at,
+                    submitted_by[:150],
+                    item.source[:300],
+                )
             )
             latest[declaration.pk] = (number + 1, item.digest)
-            versions.append(version)
-            written.append((item, version, number > 0))
+            written.append([0, declaration.pk, number + 1, item.digest, number > 0])
+            sources.add(item.source)
+            if isinstance(declaration, _NewDeclaration):
+                continue  # inserted with its final status and external id
             fields = set()
-            if declaration.status != Declaration.Status.SUBMITTED:
-                declaration.status = Declaration.Status.SUBMITTED
+            if declaration.status != submitted:
+                declaration.status = submitted
                 fields.add("status")
             external_id = item.content.get("external_id")
             if external_id and not declaration.external_id:
@@ -421,29 +609,44 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: User | No
                 fields.add("external_id")
             if fields:
                 changed.setdefault(declaration.pk, (declaration, set()))[1].update(fields)
-        DeclarationVersion.objects.bulk_create(versions)
-        for declaration, fields in changed.values():
-            declaration.save(update_fields=sorted(fields))  # audited one by one: rare (drafts, legacy rows)
+        for row, pk in zip(written, _insert_rows(DeclarationVersion, _VERSION_COLUMNS, version_rows), strict=True):
+            row[0] = pk
+        for declaration, fields in changed.values():  # audited one by one: rare (drafts, legacy rows)
+            model = Declaration.objects.get(pk=declaration.pk)
+            for name in fields:
+                setattr(model, name, getattr(declaration, name))
+            model.save(update_fields=sorted(fields))
         if written or created_persons or created_declarations:
             audit_record(
                 action=AuditEntry.Action.OTHER,
                 actor=submitted_by,
                 object_type="declarations.declarationversion",
-                object_id=str(versions[0].pk) if versions else "",
-                object_label=f"import batch of {len(versions)} versions",
+                object_id=str(written[0][0]) if written else "",
+                object_label=f"import batch of {len(written)} versions",
                 details={
                     "event": "declarations_imported",
-                    "sources": sorted({item.source for item, _v, _c in written}),
+                    "sources": sorted(sources),
                     "persons_created": created_persons,
                     "declarations_created": created_declarations,
                     # [version id, declaration id, version number, content hash, correction] per version
-                    "versions": [
-                        [version.pk, version.declaration_id, version.number, version.content_hash, correction]
-                        for _item, version, correction in written
-                    ],
+                    "versions": written,
                 },
             )
     report.created += len(written)
+
+
+def _period_dates(content: dict[str, Any]) -> str | None:
+    """Why the period's dates cannot be stored, or None (the declaration row needs real dates)."""
+    period = content["period"]
+    for key in ("start", "end"):
+        if period.get(key):
+            try:
+                date.fromisoformat(period[key])
+            except (TypeError, ValueError):
+                return f"period.{key}: " + _("%(value)s is not a real date (YYYY-MM-DD)") % {
+                    "value": _shown(period[key])
+                }
+    return None
 
 
 def _store_batch(
@@ -459,19 +662,32 @@ def _store_batch(
     with cached_rates():
         for label, record, source, rows in records:
             before = len(report.errors)
-            content = _prepare(record, label, report)
-            if content is None:
-                continue
-            if not content["declarant"].get("id"):  # a new person each time: keep the exact one-by-one rules
-                one_by_one.append((label, content, source, rows))
-                continue
-            errors = validate_content(content)
-            if errors:
-                report.errors.append(f"{label}: {DeclarationInvalid(errors)}")
+            try:
+                demo = is_demo_document(record)
+                content = _prepare(record, label, report)
+                if content is None:
+                    continue
+                if not content["declarant"].get("id"):  # a new person each time: keep the exact one-by-one rules
+                    one_by_one.append((label, content, source, rows))
+                    continue
+                errors = validate_content(content)
+                if errors:
+                    report.errors.append(f"{label}: {DeclarationInvalid(errors)}")
+                    continue
+                problem = _period_dates(content)
+                if problem:
+                    report.errors.append(f"{label}: {problem}")
+                    continue
+                if demo:  # converted by the adapter: values of any type, hashed and written as declaration_submit does
+                    digest, text = content_hash(content=content), json.dumps(content)
+                else:
+                    digest, text = _encoded(content)
+                pending.append(_Pending(label, content, digest, text, source, rows))
+            except (AttributeError, KeyError, RecursionError, TypeError, ValueError) as exc:
+                report.errors.append(f"{label}: " + _unexpected(exc))
+            finally:
                 if rows is not None and len(report.errors) > before:
                     report.errors[-1] = _csv_error_rows(report.errors[-1], rows)
-                continue
-            pending.append(_Pending(label, content, content_hash(content=content), source, rows))
     if pending:
         errors_before, created_before, unchanged_before = len(report.errors), report.created, report.unchanged
         try:
@@ -487,28 +703,278 @@ def _store_batch(
             report.errors[-1] = _csv_error_rows(report.errors[-1], rows)
 
 
-def _json_records(path: Path) -> Iterator[tuple[str, Any]]:
-    text = path.read_text(encoding="utf-8-sig")
-    stripped = text.lstrip()
-    if path.suffix == ".jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
+# --- reading records: one at a time, each bad one reported with where it is and why ---------------
+
+MAX_DEPTH = 64  # a declaration is about five levels deep
+NUMBER_LIMIT = 10**15  # as the schema's amounts: a number at or beyond it is refused, not rounded to infinity
+FAST_PARSE_BYTES = 32 * 1024 * 1024  # an array file up to this size is parsed at once when it is all valid
+_BOM = b"\xef\xbb\xbf"
+_SPACE = re.compile(rb"[ \t\r\n]*")
+# What a top-level array's items are split on: whole strings (skipped), brackets and commas; a lone quote
+# is a string the file cuts off.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]|"', re.DOTALL)
+_OPEN, _CLOSE, _COMMA, _QUOTE = frozenset(b"[{"), frozenset(b"]}"), ord(","), ord('"')
+
+
+class RecordRejected(ValueError):
+    """A record that cannot be read; the message is the plain reason."""
+
+
+class _OutOfBounds(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str | int] = []
+
+
+def _shown(value: Any) -> str:
+    """A value as a reason quotes it: short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _check_bounds(node: Any, depth: int, strings: bool) -> None:
+    """Raises ``_OutOfBounds`` for a number at or beyond ``NUMBER_LIMIT``, nesting beyond ``MAX_DEPTH``, and
+    (when ``strings``) the character U+0000, which no database column can hold."""
+    kind = type(node)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise _OutOfBounds(_("is nested more than %(n)s levels deep") % {"n": MAX_DEPTH})
+        for key, value in node.items():
+            if strings and "\x00" in key:
+                raise _OutOfBounds(_("has a field name with the character U+0000, which cannot be stored"))
+            if type(value) in _CHECKED or strings:
                 try:
-                    yield f"{path.name} line {number}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield f"{path.name} line {number}", ValueError(f"is not valid JSON ({exc.msg})")
-        return
+                    _check_bounds(value, depth + 1, strings)
+                except _OutOfBounds as exc:
+                    exc.path.append(key)
+                    raise
+    elif kind is list:
+        if depth >= MAX_DEPTH:
+            raise _OutOfBounds(_("is nested more than %(n)s levels deep") % {"n": MAX_DEPTH})
+        for index, value in enumerate(node):
+            if type(value) in _CHECKED or strings:
+                try:
+                    _check_bounds(value, depth + 1, strings)
+                except _OutOfBounds as exc:
+                    exc.path.append(index)
+                    raise
+    elif kind is float or kind is int:
+        if not -NUMBER_LIMIT < node < NUMBER_LIMIT:
+            raise _OutOfBounds(
+                _("the number %(value)s is too large (numbers must stay below 10^15)") % {"value": _shown(node)}
+            )
+    elif kind is str and strings and "\x00" in node:
+        raise _OutOfBounds(_("contains the character U+0000, which cannot be stored"))
+
+
+_CHECKED = (dict, list, int, float)
+
+
+def _bounded(value: Any, strings: bool) -> Any:
+    """``value`` when it is within the bounds, else ``RecordRejected`` naming the field. ``strings``: look for
+    U+0000 in the strings too (only when the raw JSON holds the escape ``\\u0000``)."""
     try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as exc:
-        yield path.name, ValueError(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+        _check_bounds(value, 0, strings)
+    except _OutOfBounds as exc:
+        path = ""
+        for part in reversed(exc.path):
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        raise RecordRejected(f"{path}: {exc.reason}" if path else exc.reason) from None
+    return value
+
+
+def _position(data: bytes, offset: int, line: int, column: int) -> tuple[int, int]:
+    """Line and column in the file of byte ``offset`` of ``data``, which starts at ``line``, ``column``."""
+    before = data[:offset]
+    newlines = before.count(b"\n")
+    if not newlines:
+        return line, column + offset
+    return line + newlines, offset - before.rfind(b"\n")
+
+
+def _parse_record(data: bytes, line: int = 1, column: int = 1) -> Any:
+    """One JSON value from ``data`` (which starts at ``line``, ``column`` of its file), or ``RecordRejected``."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise RecordRejected(_json_reason(exc, data, line, column)) from None
+    return _bounded(value, b"\\u0000" in data)
+
+
+def _json_reason(exc: orjson.JSONDecodeError, data: bytes, line: int, column: int) -> str:
+    message = exc.msg
+    if "UTF-8" in message:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            at_line, at_column = _position(data, bad.start, line, column)
+            return _("is not UTF-8 text (byte 0x%(byte)02x at line %(line)s, column %(column)s)") % {
+                "byte": data[bad.start],
+                "line": at_line,
+                "column": at_column,
+            }
+        return _("is not UTF-8 text")
+    at_line, at_column = _position(data, exc.pos, line, column)
+    where = {"line": at_line, "column": at_column}
+    if "infinity" in message:
+        return _("has a number too large to read at line %(line)s, column %(column)s") % where
+    if "depth" in message or "recursion" in message:
+        return _("is nested more than %(n)s levels deep") % {"n": MAX_DEPTH}
+    if "surrogate" in message:
+        return _("has an invalid \\u escape (half a surrogate pair) at line %(line)s, column %(column)s") % where
+    if "empty" in message:
+        return _("is empty")
+    return _("is not valid JSON (%(reason)s at line %(line)s, column %(column)s)") % {"reason": message, **where}
+
+
+def _item_label(name: str, index: int, item: Any) -> str:
+    key = (item.get("external_id") or item.get("id")) if isinstance(item, dict) else None
+    if isinstance(key, str) and key.strip():
+        return f"{name} item {index} ({key[:80]})"
+    return f"{name} item {index}"
+
+
+def _json_lines(path: Path) -> Iterator[tuple[str, Any]]:
+    """Each line of a JSON Lines file on its own: a bad line (invalid UTF-8 too) costs only itself."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            if not raw.strip():
+                continue
+            label = f"{path.name} line {number}"
+            try:
+                yield label, _parse_record(raw, number)
+            except RecordRejected as exc:
+                yield label, exc
+
+
+def _json_records(path: Path) -> Iterator[tuple[str, Any]]:
+    """The records of a JSON file (one object or an array of them) or a JSON Lines file (``.jsonl``), one at a
+    time: ``(label, record)``, or ``(label, RecordRejected)`` for one that cannot be read.
+
+    An array is read item by item: a bad item is reported and the next ones are read; a file cut off in the
+    middle gives the items before the break, then the break with its line. Numbers are bounded (below
+    10^15; an integer of 5 000 digits or ``1e400`` is refused, not rounded) and so is nesting (64 levels).
+    """
+    if path.suffix == ".jsonl":
+        yield from _json_lines(path)
         return
-    if isinstance(data, list):
-        for index, item in enumerate(data):
-            label = item.get("external_id") or item.get("id") if isinstance(item, dict) else None
-            yield f"{path.name} item {index}" + (f" ({label})" if label else ""), item
-    else:
-        yield path.name, data
+    if path.stat().st_size == 0:
+        yield path.name, RecordRejected(_("is empty"))
+        return
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        start = _SPACE.match(data, len(_BOM) if data[: len(_BOM)] == _BOM else 0).end()  # type: ignore[union-attr]
+        if start >= len(data):
+            yield path.name, RecordRejected(_("is empty"))
+            return
+        line = 1 + data[:start].count(b"\n")
+        column = start - data.rfind(b"\n", 0, start)
+        if data[start] != ord("["):
+            try:
+                yield path.name, _parse_record(data[start:], line, column)
+            except RecordRejected as exc:
+                yield path.name, exc
+            return
+        if len(data) <= FAST_PARSE_BYTES:
+            try:
+                items = orjson.loads(data[start:])
+            except orjson.JSONDecodeError:
+                items = None  # a bad item or a break somewhere: read item by item to keep the others
+            if isinstance(items, list):
+                strings = data.find(b"\\u0000", start) != -1
+                for index, item in enumerate(items):
+                    label = _item_label(path.name, index, item)
+                    try:
+                        yield label, _bounded(item, strings)
+                    except RecordRejected as exc:
+                        yield label, exc
+                return
+        yield from _array_items(path.name, data, start, line)
+
+
+def _array_items(name: str, data: mmap.mmap, start: int, line: int) -> Iterator[tuple[str, Any]]:
+    """The items of the array whose ``[`` is at ``start`` (on ``line``), split without parsing them, so that
+    one bad item is reported alone; a break (the file ends inside an item, or the array is never closed) is
+    reported where it is, after the items before it."""
+    pos, counted, index = start + 1, start, 0
+    size = len(data)
+    while True:
+        pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
+        line += data[counted:pos].count(b"\n")
+        counted = pos
+        label = f"{name} item {index} (line {line})"
+        if pos >= size:
+            yield (
+                label,
+                RecordRejected(_("the array is not closed: the file ends here; the items before were read")),
+            )
+            return
+        depth, end, closing, cut = 0, -1, False, False
+        for match in _TOKEN.finditer(data, pos):
+            char = data[match.start()]
+            if char == _QUOTE:
+                if match.end() - match.start() == 1:
+                    cut = True  # a string the file cuts off
+                    break
+            elif char in _OPEN:
+                depth += 1
+            elif char in _CLOSE:
+                if depth == 0:
+                    end, closing = match.start(), True
+                    break
+                depth -= 1
+            elif depth == 0:
+                end = match.start()
+                break
+        if end < 0:  # the file ends: after a last complete item, or in the middle of one
+            if depth == 0 and not cut:
+                try:
+                    item = _parse_record(data[pos:].rstrip(b" \t\r\n"), line, pos - data.rfind(b"\n", 0, pos))
+                except RecordRejected:
+                    pass
+                else:
+                    yield _item_label(name, index, item), item
+                    yield (
+                        f"{name} item {index + 1}",
+                        RecordRejected(_("the array is not closed: the file ends here; the items before were read")),
+                    )
+                    return
+            yield (
+                label,
+                RecordRejected(
+                    _(
+                        "the file ends in the middle of this item: the array is cut short here; "
+                        "the items before it were read"
+                    )
+                ),
+            )
+            return
+        chunk = data[pos:end].rstrip(b" \t\r\n")
+        if chunk:
+            try:
+                item = _parse_record(chunk, line, pos - data.rfind(b"\n", 0, pos))
+            except RecordRejected as exc:
+                yield label, exc
+            else:
+                yield _item_label(name, index, item), item
+            index += 1
+        elif not (closing and index == 0):
+            yield label, RecordRejected(_("is missing: two commas in a row, or a comma before the closing bracket"))
+            index += 1
+        pos = end + 1
+        if closing:
+            rest = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
+            if rest < size:
+                yield (
+                    f"{name}",
+                    RecordRejected(
+                        _("has text after the end of the array (line %(line)s); it was not read")
+                        % {"line": line + data[counted:rest].count(b"\n")}
+                    ),
+                )
+            return
 
 
 def _money_cell(amount: str, currency: str) -> Any:
@@ -517,37 +983,98 @@ def _money_cell(amount: str, currency: str) -> Any:
     return {"amount": amount.strip(), "currency": currency.strip().upper()}
 
 
+_WHOLE = re.compile(r"-?[0-9]{1,6}")
+_UNSTORABLE = re.compile("[\x00\udc80-\udcff]")  # U+0000, and the bytes of invalid UTF-8 (surrogateescape)
+
+
+def _csv_rows(reader: csv.DictReader[str], name: str) -> Iterator[tuple[int, dict[str, str] | RecordRejected]]:
+    """``(row number, cells)`` for each row, or a ``RecordRejected`` for one the CSV reader cannot split."""
+    number = 1
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield number, RecordRejected(_("cannot be read as CSV (%(reason)s)") % {"reason": str(exc)[:100]})
+            continue
+        yield number, {k: (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def _unstorable(cells: dict[str, str]) -> str | None:
+    """Why a row cannot be stored as text (invalid UTF-8 or U+0000 in a column), or None."""
+    for column, value in cells.items():
+        if "\x00" in value:
+            return _("the column %(column)s contains the character U+0000") % {"column": _shown(column)}
+        if not value.isascii() and _UNSTORABLE.search(value):
+            return _("the column %(column)s is not UTF-8 text") % {"column": _shown(column)}
+    return None
+
+
+def _csv_number(text: str) -> float | None:
+    """A number of a CSV cell within the bounds (finite, below 10^15), or None."""
+    if len(text) > 40:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if -NUMBER_LIMIT < number < NUMBER_LIMIT else None
+
+
 def _csv_records(path: Path) -> Iterator[tuple[str, Any]]:
-    """Groups CSV rows by ``declaration_id``; a bad row makes its whole declaration a reported error."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    """Groups CSV rows by ``declaration_id``; a bad row makes its whole declaration a reported error.
+
+    A row the CSV reader cannot split, or with a column that is not UTF-8 text, is reported by its number;
+    the other rows are read.
+    """
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in CSV_REQUIRED if c not in (reader.fieldnames or [])]
+        try:
+            fieldnames = reader.fieldnames or []
+        except csv.Error as exc:
+            yield path.name, RecordRejected(_("cannot be read as CSV (%(reason)s)") % {"reason": str(exc)[:100]})
+            return
+        missing = [c for c in CSV_REQUIRED if c not in fieldnames]
         if missing:
             yield path.name, ValueError(f"the CSV lacks the columns {', '.join(missing)}")
             return
         grouped: dict[str, dict[str, Any]] = {}
         broken: dict[str, list[str]] = {}
         first_row: dict[str, int] = {}
-        for number, row in enumerate(reader, start=2):
-            cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
-            key = cells.get("declaration_id", "")
-            if not key:
-                yield f"{path.name} row {number}", ValueError("has no declaration_id")
+        for number, cells in _csv_rows(reader, path.name):
+            if isinstance(cells, RecordRejected):
+                yield f"{path.name} row {number}", cells
                 continue
+            key = cells.get("declaration_id", "")
+            if not key or _UNSTORABLE.search(key):
+                yield (
+                    f"{path.name} row {number}",
+                    ValueError("has no declaration_id" if not key else _("the declaration_id is not UTF-8 text")),
+                )
+                continue
+            problem = _unstorable(cells)
+            if problem:
+                first_row.setdefault(key, number)
+                broken.setdefault(key, []).append(f"row {number}: {problem}")
+                if key in grouped:
+                    continue
+                cells = {k: v for k, v in cells.items() if k in CSV_REQUIRED and not _UNSTORABLE.search(v)}
+                cells.setdefault("year", "0")
             first_row.setdefault(key, number)
             if key not in grouped:
-                try:
-                    year = int(cells["year"])
-                except ValueError:
-                    broken.setdefault(key, []).append(f"row {number}: year {cells['year']!r} is not a whole number")
-                    year = 0
+                year_text = cells.get("year", "")
+                year = int(year_text) if _WHOLE.fullmatch(year_text) else None
+                if year is None and not problem:
+                    broken.setdefault(key, []).append(f"row {number}: year {_shown(year_text)} is not a whole number")
                 grouped[key] = {
                     "schema_version": SCHEMA_VERSION,
                     "external_id": key,
-                    "declaration_type": cells["declaration_type"],
-                    "period": {"year": year},
-                    "declarant": {"id": cells["declarant_id"], "name": cells["declarant_name"]},
-                    "position": {"title": cells["position_title"]},
+                    "declaration_type": cells.get("declaration_type", ""),
+                    "period": {"year": year or 0},
+                    "declarant": {"id": cells.get("declarant_id", ""), "name": cells.get("declarant_name", "")},
+                    "position": {"title": cells.get("position_title", "")},
                     "family_members": [],
                 }
                 if cells.get("body_name"):
@@ -555,7 +1082,7 @@ def _csv_records(path: Path) -> Iterator[tuple[str, Any]]:
                 if cells.get("reporting_currency"):
                     grouped[key]["reporting_currency"] = cells["reporting_currency"].upper()
             section = cells.get("section", "")
-            if not section:
+            if not section or problem:
                 continue
             content = grouped[key]
             if section == "family_members":
@@ -568,7 +1095,9 @@ def _csv_records(path: Path) -> Iterator[tuple[str, Any]]:
                 )
                 continue
             if section not in ROW_SECTIONS:
-                broken.setdefault(key, []).append(f"row {number}: {section!r} is not a section of the declaration")
+                broken.setdefault(key, []).append(
+                    f"row {number}: {_shown(section)} is not a section of the declaration"
+                )
                 continue
             item: dict[str, Any] = {"owner": cells.get("owner") or "declarant", "kind": cells.get("kind", "")}
             if cells.get("description"):
@@ -596,21 +1125,24 @@ def _csv_records(path: Path) -> Iterator[tuple[str, Any]]:
                 )
                 item[money_key] = _money_cell(cells["amount"], cells.get("currency", ""))
             if cells.get("share_percent"):
-                try:
-                    item["share_percent"] = float(cells["share_percent"])
-                except ValueError:
+                share = _csv_number(cells["share_percent"])
+                if share is None:
                     broken.setdefault(key, []).append(
-                        f"row {number}: share_percent {cells['share_percent']!r} is not a number"
+                        f"row {number}: share_percent {_shown(cells['share_percent'])} is not a number below 10^15"
                     )
+                else:
+                    item["share_percent"] = share
             if cells.get("date"):
                 item["acquired" if section in ("real_estate", "valuables", "vehicles") else "date"] = cells["date"]
             content.setdefault(section, []).append(item)
             content.setdefault("_rows", {}).setdefault(section, []).append(number)
         for key, content in grouped.items():
-            label = f"{path.name} declaration {key!r} (from row {first_row[key]})"
+            label = f"{path.name} declaration {_shown(key)} (from row {first_row[key]})"
             rows = content.pop("_rows", {})
             if broken.get(key):
-                yield label, ValueError("; ".join(broken[key]))
+                problems = broken[key]
+                more = _(" … and %(n)s more rows") % {"n": len(problems) - 5} if len(problems) > 5 else ""
+                yield label, ValueError("; ".join(problems[:5]) + more)
             else:
                 yield label, (content, rows)
 
@@ -627,6 +1159,29 @@ def _files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl", ".csv") and p.is_file())
     return [path]
+
+
+_GC_LOCK = threading.Lock()
+_GC_USERS = [0, 700]  # imports running, the threshold they found
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Reading allocates many small objects that reference counting frees at once; the cyclic collector,
+    run every 700 allocations, would walk the live objects again and again (a fifth of the import's time).
+    It runs every 100 000 while imports run; the threshold they found is put back after the last one."""
+    with _GC_LOCK:
+        if not _GC_USERS[0]:
+            _GC_USERS[1] = gc.get_threshold()[0]
+            gc.set_threshold(max(_GC_USERS[1], 100_000), *gc.get_threshold()[1:])
+        _GC_USERS[0] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_USERS[0] -= 1
+            if not _GC_USERS[0]:
+                gc.set_threshold(_GC_USERS[1], *gc.get_threshold()[1:])
 
 
 def declaration_import(
@@ -651,7 +1206,7 @@ def declaration_import(
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     report = ImportReport()
-    with audit_as(actor):
+    with audit_as(actor), _fewer_collections():
         for file in _files(path):
             _import_file(file, report, actor, progress, batch_size)
     return report
@@ -664,20 +1219,22 @@ def _import_file(
     progress: Callable[[int], object] | None,
     batch_size: int,
 ) -> None:
+    """Stores the valid records of one file and reports the others; a file that cannot be read at all (or
+    stops being readable half-way) is reported, and the records read before it are still stored."""
     if file.stat().st_size > MAX_IMPORT_BYTES:
         report.errors.append(f"{file.name}: is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it")
         return
+    is_csv = file.suffix == ".csv"
+    source = f"import:{file.name}"
+    batch: list[tuple[str, Any, str, dict[str, list[int]] | None]] = []
     try:
-        records = _csv_records(file) if file.suffix == ".csv" else _json_records(file)
-        source = f"import:{file.name}"
-        batch: list[tuple[str, Any, str, dict[str, list[int]] | None]] = []
-        for label, record in records:
+        for label, record in _csv_records(file) if is_csv else _json_records(file):
             if isinstance(record, Exception):
                 report.errors.append(f"{label}: {record}")
                 if progress is not None:
                     progress(1)
                 continue
-            content, rows = record if file.suffix == ".csv" else (record, None)
+            content, rows = record if is_csv else (record, None)
             if batch_size <= 1:
                 before = len(report.errors)
                 _store(content, label, report, actor, source)
@@ -692,12 +1249,14 @@ def _import_file(
                 if progress is not None:
                     progress(len(batch))
                 batch = []
-        if batch:
-            _store_batch(batch, report, actor)
-            if progress is not None:
-                progress(len(batch))
     except UnicodeDecodeError:
         report.errors.append(f"{file.name}: is not UTF-8 text")
+    except (OSError, ValueError) as exc:  # unreadable, or a file that changed while it was read
+        report.errors.append(f"{file.name}: " + _("cannot be read (%(reason)s)") % {"reason": str(exc)[:100]})
+    if batch:
+        _store_batch(batch, report, actor)
+        if progress is not None:
+            progress(len(batch))
 
 
 # --- the exchange-rate table ---------------------------------------------------------------------

@@ -1614,13 +1614,13 @@ class _Builder:
         for person_id in household + [t.relative_id for t in ties if t.kind == "child"]:
             for ownership in owned.get(person_id, []):
                 company = self.companies[ownership.company_id]
-                nominal = self.money(1000, 20000)
+                whole = self.money(1000, 20000)  # the whole company's value; the row says the share owned
                 corporate.append(
                     DeclarationRow(
                         person_id,
                         "shares",
                         company.name,
-                        nominal,
+                        whole,
                         {"registry_number": company.registry_number, "share_percent": str(ownership.share)},
                     )
                 )
@@ -1966,11 +1966,18 @@ class _Builder:
         )
 
 
+def owned(row: DeclarationRow) -> Decimal:
+    """The part of an asset row the owner holds: a row's value is the whole asset's value and
+    ``share_percent`` the share owned (100 when not given), as DECL-WEALTH reads it."""
+    share = Decimal(row.details.get("share_percent", "100"))
+    return row.value if share == 100 else (row.value * share / 100).quantize(CENT)
+
+
 def net_worth(declaration: Declaration) -> Decimal:
-    """Declared assets minus declared liabilities, for the whole household."""
+    """Declared assets (the shares owned) minus declared liabilities, for the whole household."""
     assets = sum(
         (
-            row.value
+            owned(row)
             for section in ("real_estate", "vehicles", "securities", "corporate_rights", "cash_and_accounts")
             for row in declaration.sections[section]
         ),

@@ -71,18 +71,11 @@ def import_ftm_job(context: JobContext, *, file: str, dataset: str = "") -> JobO
     path = inbox_path(file)
     name = original_name(file)
     dataset = dataset or dataset_name(file)
-    try:
-        with path.open(encoding="utf-8") as handle:
-            total = sum(1 for line in handle if line.strip())
-    except UnicodeDecodeError as exc:
-        raise JobFailed(_g("%(file)s is not UTF-8 text.") % {"file": name}) from exc
-    context.stage(_g("entities imported"), total)
+    context.stage(_g("entities imported"), services.ftm_count_lines(path=path))
     context.log(_g("Importing %(file)s into the dataset “%(dataset)s”.") % {"file": name, "dataset": dataset})
     try:
         report = services.ftm_import(source=path, dataset=dataset, progress=context.advance)
-    except ValueError as exc:  # a dataset name the import refuses; UnicodeDecodeError is one too
-        if isinstance(exc, UnicodeDecodeError):
-            raise JobFailed(_g("%(file)s is not UTF-8 text.") % {"file": name}) from exc
+    except ValueError as exc:  # a dataset name the import refuses
         raise JobFailed(str(exc)) from exc
     context.log(
         _g(
@@ -143,6 +136,8 @@ def import_ftm_job(context: JobContext, *, file: str, dataset: str = "") -> JobO
 def _where(error: dict[str, object]) -> str:
     entity_id = error.get("id")
     line = _g("line %(n)s") % {"n": error.get("line")}
+    if error.get("record") not in (None, error.get("line")):
+        line = _g("record %(record)s (line %(n)s)") % {"record": error.get("record"), "n": error.get("line")}
     return f"{line} ({entity_id})" if isinstance(entity_id, str) and entity_id else line
 
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from followthemoney import model, registry
@@ -31,6 +31,7 @@ from followthemoney.proxy import EntityProxy
 
 from probity.core.audit import actor_name, audit_as, audit_record
 from probity.core.models import AuditEntry, FamilyRelation, Identifier, Organisation, Person, PersonName, Position
+from probity.core.records import read_records
 from probity.entities import names, resolution
 from probity.entities.contracts import contract_proxies
 from probity.entities.ids import ORGANISATION_PREFIX, PERSON_PREFIX, organisation_ftm_id, person_ftm_id
@@ -80,7 +81,7 @@ class EntityError(ValueError):
 def ftm_validate(*, data: Any) -> tuple[EntityProxy, list[str]]:
     """A clean proxy for one FtM entity dict, and warnings for values dropped; raises ``EntityError``."""
     if not isinstance(data, dict):
-        raise EntityError("the line is not a JSON object")
+        raise EntityError("the record is not a JSON object")
     entity_id = data.get("id")
     if not isinstance(entity_id, str) or not entity_id.strip():
         raise EntityError("the entity has no id")
@@ -310,12 +311,10 @@ def entity_upsert(*, proxy: EntityProxy, dataset: str, extra: dict[str, Any] | N
     return _upsert_batch([(proxy, extra or {})], dataset=dataset)[0]
 
 
-def _read_lines(source: Path | IO[str]) -> Iterator[tuple[int, str]]:
-    if isinstance(source, Path):
-        with source.open(encoding="utf-8") as handle:
-            yield from enumerate(handle, start=1)
-    else:
-        yield from enumerate(source, start=1)
+def ftm_count_lines(*, path: Path) -> int:
+    """The non-empty lines of a file (bytes, so any file can be counted): the progress total of an import."""
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def ftm_import(
@@ -326,11 +325,15 @@ def ftm_import(
     progress: Progress | None = None,
     batch_size: int = IMPORT_BATCH,
 ) -> ImportReport:
-    """Imports FtM entities, one JSON object a line; re-importing the same file changes nothing.
+    """Imports FtM entities (JSON Lines, one entity a line, or a JSON array); re-importing the same file
+    changes nothing.
 
-    A line that is not JSON, an entity without id, with an unknown schema or property, or a person or
-    company without a name is reported (line, id, reason) and skipped; the others are stored,
-    ``batch_size`` at a time in one transaction with one summary audit entry (``_upsert_batch``).
+    The file is read record by record (``probity.core.records``): a record that is not JSON or not UTF-8,
+    nested too deeply or holding a number out of bounds, an entity without id, with an unknown schema or
+    property, or a person or company without a name is reported (line, record number, id and reason) and
+    skipped; a truncated array gives the entities before the break and then the break. The others are
+    stored, ``batch_size`` at a time in one transaction with one summary audit entry (``_upsert_batch``);
+    a batch the database refuses is written entity by entity, and the refused ones are reported.
     Values that are not valid for their property (a date "1980-13-45") are dropped with a warning.
     ``actor`` None: the system imports, under the current ``audit_actor`` (the CLI's ``system:entities``).
     """
@@ -338,35 +341,53 @@ def ftm_import(
         raise ValueError("a dataset name of 1 to 100 characters is needed")
     report = ImportReport()
     batch: dict[str, tuple[EntityProxy, dict[str, Any]]] = {}
+    places: dict[str, tuple[int, int]] = {}  # FtM id -> (line, record number) of the entity in the batch
+
+    def reject(line: int, number: int, entity_id: Any, reason: str) -> None:
+        report.errors.append(
+            {"line": line, "record": number, "id": entity_id if isinstance(entity_id, str) else None, "reason": reason}
+        )
 
     def flush() -> None:
-        for _entity, outcome in _upsert_batch_retrying(list(batch.values()), dataset=dataset):
+        items = list(batch.values())
+        try:
+            results = _upsert_batch_retrying(items, dataset=dataset)
+        except DatabaseError:  # one entity the database refuses: the others are written one by one
+            results = []
+            for item in items:
+                try:
+                    results.extend(_upsert_batch([item], dataset=dataset))
+                except DatabaseError:
+                    line, number = places[str(item[0].id)]
+                    reject(line, number, str(item[0].id), "the database could not store the entity")
+        for _entity, outcome in results:
             setattr(report, outcome, getattr(report, outcome) + 1)
         if progress is not None and batch:
             progress(len(batch))
         batch.clear()
+        places.clear()
 
     with audit_as(actor):
-        for line_number, line in _read_lines(source):
-            if not line.strip():
-                continue
+        for record in read_records(source):
             report.read += 1
-            entity_id = None
+            entity_id = record.value.get("id") if isinstance(record.value, dict) else None
+            if record.error:
+                reject(record.line, record.number, None, record.error)
+                continue
             try:
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise EntityError(f"the line is not valid JSON ({exc.msg})") from exc
-                entity_id = data.get("id") if isinstance(data, dict) else None
-                proxy, warnings = ftm_validate(data=data)
+                proxy, warnings = ftm_validate(data=record.value)
             except EntityError as exc:
-                report.errors.append({"line": line_number, "id": entity_id, "reason": str(exc)})
+                reject(record.line, record.number, entity_id, str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a value followthemoney cannot take; named, never a traceback
+                reject(record.line, record.number, entity_id, f"the entity cannot be read ({type(exc).__name__})")
                 continue
             for warning in warnings:
-                report.warnings.append({"line": line_number, "id": proxy.id, "reason": warning})
+                report.warnings.append({"line": record.line, "id": proxy.id, "reason": warning})
             if str(proxy.id) in batch:  # the same id again: the earlier line is written first, as one by one
                 flush()
             batch[str(proxy.id)] = (proxy, {})
+            places[str(proxy.id)] = (record.line, record.number)
             if len(batch) >= max(batch_size, 1):
                 flush()
         flush()

@@ -25,10 +25,14 @@ SHOWN_PROBLEMS = 5
 INGEST_PERMISSION = "ownership.ingest_ownership"
 # Plain reasons for the codes of rejected statements: the stored messages may quote the statement's values.
 REJECTION_REASONS = {
-    "invalid_json": _("the line is not valid JSON"),
+    "invalid_json": _("the statement cannot be read as JSON"),
     "schema": _("the statement does not follow the BODS 0.4 schema"),
     "statement_changed": _("a stored statement with this id has different content"),
+    "upgrade_failed": _("the BODS 0.2/0.3 statement could not be upgraded to 0.4"),
+    "not_stored": _("the database could not store the statement"),
 }
+# Codes whose stored message is the reader's own plain reason (place and bounds, never the record's values).
+PLAIN_MESSAGE_CODES = frozenset({"invalid_json"})
 
 
 def original_name(name: str) -> str:
@@ -63,6 +67,8 @@ def _where(issue: IngestIssue) -> str:
 
 
 def _reason(issue: IngestIssue) -> str:
+    if issue.code in PLAIN_MESSAGE_CODES and issue.message:
+        return issue.message
     reason = str(REJECTION_REASONS.get(issue.code, issue.code))
     if issue.code == "schema":
         # "/recordDetails/interests/0: … is not valid": the path says where, without the values.
@@ -93,8 +99,6 @@ def ingest_job(context: JobContext, *, file: str, dataset: str = "", source: str
         result = ownership_ingest(path=path, dataset=dataset, progress=context.advance)
     except IngestFileError as exc:
         raise JobFailed(str(exc).replace(path.name, name)) from exc
-    except UnicodeDecodeError as exc:
-        raise JobFailed(_g("%(file)s is not UTF-8 text.") % {"file": name}) from exc
     batch = result.batch
     IngestBatch.objects.filter(pk=batch.pk).update(source=(source or name)[:500])
     context.log(

@@ -474,3 +474,79 @@ def debarments_import(
         unchanged=report.unchanged,
         errors=[{"where": where, "reason": reason} for where, reason in report.errors],
     )
+
+
+# --- codelist mappings -------------------------------------------------------------------------
+
+
+class CodelistMappingIn(Schema):
+    field: str
+    local_value: str
+    code: str
+    note: str = ""
+
+
+class CodelistMappingKeyIn(Schema):
+    field: str
+    local_value: str
+
+
+class CodelistMappingOut(Schema):
+    field: str
+    local_value: str
+    code: str
+    note: str
+
+
+class CodelistMappingListOut(Schema):
+    items: list[CodelistMappingOut]
+    count: int
+    codes: dict[str, list[str]]
+
+
+def _codelist_user(request: HttpRequest, permission: str) -> Any:
+    user = getattr(request, "auth", None)
+    if user is None or not user.has_perm(permission):
+        raise HttpError(403, "Your role may not read or change the codelist mappings.")
+    return user
+
+
+@router.get("/codelist-mappings", response=CodelistMappingListOut, summary="A publisher's local names for OCDS codes")
+def codelist_mappings(request: HttpRequest) -> CodelistMappingListOut:
+    """Every mapping (field, the publisher's value, the code it is read as) and the codes of each field.
+    The indicators read a mapped value as its code; any other value outside the codelist is not applicable."""
+    from probity.procurement.codelists import CODELISTS
+    from probity.procurement.models import CodelistMapping
+
+    _codelist_user(request, "procurement.view_codelistmapping")
+    items = [
+        CodelistMappingOut(field=m.field, local_value=m.local_value, code=m.code, note=m.note)
+        for m in CodelistMapping.objects.all()
+    ]
+    codes = {name: sorted(values) for name, values in CODELISTS.items()}
+    return CodelistMappingListOut(items=items, count=len(items), codes=codes)
+
+
+@router.post("/codelist-mappings", response=CodelistMappingOut, summary="Map a publisher's value to an OCDS code")
+def codelist_mapping_set(request: HttpRequest, body: CodelistMappingIn) -> CodelistMappingOut:
+    """Creates or replaces the mapping of ``local_value`` of ``field``; 422 for a field or code outside the
+    codelists."""
+    user = _codelist_user(request, "procurement.change_codelistmapping")
+    try:
+        mapping = services.codelist_mapping_set(
+            field=body.field, local_value=body.local_value, code=body.code, note=body.note, actor=user
+        )
+    except ValueError as exc:
+        raise HttpError(422, str(exc)) from exc
+    return CodelistMappingOut(
+        field=mapping.field, local_value=mapping.local_value, code=mapping.code, note=mapping.note
+    )
+
+
+@router.delete("/codelist-mappings", response=CodelistMappingKeyIn, summary="Remove a mapping")
+def codelist_mapping_delete(request: HttpRequest, body: CodelistMappingKeyIn) -> CodelistMappingKeyIn:
+    """Removes the mapping of ``local_value`` of ``field``; 404 when there is none."""
+    user = _codelist_user(request, "procurement.delete_codelistmapping")
+    if not services.codelist_mapping_delete(field=body.field, local_value=body.local_value, actor=user):
+        raise HttpError(404, "There is no such mapping.")
+    return body

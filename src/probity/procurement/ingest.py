@@ -42,6 +42,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -104,6 +105,13 @@ PAYLOAD_LIMIT = 100_000  # characters of a rejected item kept in the warehouse
 PEEK_LIMIT = 1024 * 1024  # bytes read to decide whether a file is JSON Lines (longer lines: streamed)
 EXACT_POSITION_LIMIT = 64 * 1024 * 1024  # files up to this size are re-read to locate a JSON error
 MEMORY_LIMIT = "1GB"  # DuckDB's own memory for the ingest connection; it spills to disk beyond
+LISTS_OF_OBJECTS = ("parties", "awards", "contracts")  # read as a list of one when written as one object
+MAX_DEPTH = 64  # nesting levels of a release (OCDS itself needs about ten)
+MAX_AMOUNT = 1e18  # largest absolute amount (``….amount``) accepted: beyond, the figure cannot be real
+MAX_NUMBER = 1e40  # largest absolute number anywhere in a release (40 digits before the decimal point)
+# Markers put in place of values the reader cannot hold; a release holding one is rejected, naming the field.
+_NUMBER_MARK = "\x00probity:number:"
+_DEEP_MARK = "\x00probity:too-deep"
 
 # Rejection codes (the release is not used) and what they mean.
 REJECTION_CODES = {
@@ -115,6 +123,8 @@ REJECTION_CODES = {
     "missing_date": "the release has no date, so it cannot be ordered for compiling",
     "invalid_date": "the release date is not an ISO 8601 date-time",
     "invalid_amount": "an amount is not a number",
+    "number_out_of_range": "a number is too large to be real, has too many digits, or is not finite (1e400, NaN)",
+    "too_deep": f"the release is nested more than {MAX_DEPTH} levels deep",
     "wrong_structure": "a field that must be an object or a list of objects is something else",
     "upgrade_failed": "OCDS 1.0 data could not be upgraded to 1.1",
     "linked_releases_only": "a record only links to releases published elsewhere and has no compiledRelease",
@@ -250,7 +260,7 @@ def _looks_like_json_lines(path: Path) -> bool:
             return False  # one line only, or a line too long to be a record: a JSON document
         try:
             value = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         if not isinstance(value, dict):
             return False
@@ -360,6 +370,8 @@ def _payload(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:
+        text = f"({_json_type(value)} nested too deeply to be shown)"
     return text[:PAYLOAD_LIMIT]
 
 
@@ -370,13 +382,14 @@ def _json_lines_items(path: Path, source: str) -> Iterator[_Item]:
                 continue
             try:
                 document = json.loads(raw)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 match = _OCID_IN_TEXT.search(raw)
+                code, reason = _unreadable_line(exc)
                 yield Rejection(
                     source,
                     f"line {number}",
-                    "invalid_json",
-                    f"Invalid JSON: {exc}.",
+                    code,
+                    reason,
                     number,
                     match.group(1).decode("utf-8", "replace") if match else None,
                     payload=raw[:PAYLOAD_LIMIT].decode("utf-8", "replace"),
@@ -385,26 +398,44 @@ def _json_lines_items(path: Path, source: str) -> Iterator[_Item]:
             yield from _document_items(document, None, source, "", number)
 
 
+def _unreadable_line(exc: BaseException) -> tuple[str, str]:
+    """The rejection code and plain reason for a line Python's JSON parser refused."""
+    if isinstance(exc, RecursionError):
+        return "too_deep", f"The line is nested too deeply to be read (OCDS needs at most {MAX_DEPTH} levels)."
+    if "integer string conversion" in str(exc):  # Python refuses integers of more than 4300 digits
+        return "number_out_of_range", "The line holds a number with thousands of digits, which cannot be real."
+    if isinstance(exc, UnicodeDecodeError):
+        return "invalid_json", f"The line is not UTF-8 text ({exc.reason} at byte {exc.start})."
+    return "invalid_json", f"Invalid JSON: {exc}."
+
+
 # Streaming JSON documents (single documents, top-level lists, concatenated JSON) with ijson.
 
 _Events = Iterator[tuple[str, Any]]
 
 
-def _build(event: str, value: Any, events: _Events) -> Any:
+def _build(event: str, value: Any, events: _Events, depth: int = 0) -> Any:
+    """The value starting with ``event``; a container deeper than ``MAX_DEPTH`` is skipped and marked."""
     if event == "start_map":
+        if depth >= MAX_DEPTH:
+            _skip(event, events)
+            return _DEEP_MARK
         built: dict[str, Any] = {}
         for inner, key in events:
             if inner == "end_map":
                 return built
             first, first_value = next(events)
-            built[key] = _build(first, first_value, events)
+            built[key] = _build(first, first_value, events, depth + 1)
         return built
     if event == "start_array":
+        if depth >= MAX_DEPTH:
+            _skip(event, events)
+            return _DEEP_MARK
         items: list[Any] = []
         for inner, inner_value in events:
             if inner == "end_array":
                 return items
-            items.append(_build(inner, inner_value, events))
+            items.append(_build(inner, inner_value, events, depth + 1))
         return items
     return value
 
@@ -429,7 +460,7 @@ def _array(events: _Events) -> Iterator[Any]:
         yield _build(event, value, events)
 
 
-def _declared_version(path: Path, document_index: int) -> str | None:
+def _declared_version(path: Path, document_index: int, bounded: bool = False) -> str | None:
     """The top-level ``version`` of the ``document_index``-th JSON value, found by a second streaming pass.
 
     Needed only when a package puts ``version`` after its releases, which is legal JSON.
@@ -439,7 +470,8 @@ def _declared_version(path: Path, document_index: int) -> str | None:
     depth = 0
     index = -1
     expect_version = False
-    with _open_binary(path) as handle:
+    with _open_binary(path) as raw:
+        handle = _BoundedNumbers(raw) if bounded else raw
         for _prefix, event, value in ijson.parse(handle, multiple_values=True, use_float=True):
             if depth == 0:
                 index += 1
@@ -458,7 +490,9 @@ def _declared_version(path: Path, document_index: int) -> str | None:
     return None
 
 
-def _top_object(events: _Events, path: Path, source: str, index: int, prefix: str) -> Iterator[_Item]:
+def _top_object(
+    events: _Events, path: Path, source: str, index: int, prefix: str, bounded: bool = False
+) -> Iterator[_Item]:
     """One top-level JSON object, streamed: the items of ``releases`` and ``records`` one at a time."""
     head: dict[str, Any] = {}
     version: str | None = None
@@ -475,7 +509,9 @@ def _top_object(events: _Events, path: Path, source: str, index: int, prefix: st
             streamed = True
             saw_releases = saw_releases or key == "releases"
             if not version_known:
-                version = head["version"] if isinstance(head.get("version"), str) else _declared_version(path, index)
+                version = (
+                    head["version"] if isinstance(head.get("version"), str) else _declared_version(path, index, bounded)
+                )
                 version_known = True
             for number, item in enumerate(_array(events)):
                 position = f"{prefix}{key}[{number}]"
@@ -498,9 +534,28 @@ def _top_object(events: _Events, path: Path, source: str, index: int, prefix: st
 
 
 def _stream_items(path: Path, source: str) -> Iterator[_Item]:
+    """The items of a JSON file, streamed. yajl stops at a number it cannot hold (1e400, an integer beyond
+    64 bits); the file is then read again with such numbers marked, from the item where it stopped."""
+    done = 0
+    try:
+        for item in _streamed(path, source, bounded=False):
+            done += 1
+            yield item
+    except _NumberOverflow:
+        for number, item in enumerate(_streamed(path, source, bounded=True)):
+            if number >= done:
+                yield item
+
+
+class _NumberOverflow(Exception):
+    """yajl met a number it cannot hold."""
+
+
+def _streamed(path: Path, source: str, *, bounded: bool) -> Iterator[_Item]:
     import ijson  # heavy: only when a file is streamed
 
-    with _open_binary(path) as handle:
+    with _open_binary(path) as raw:
+        handle = _BoundedNumbers(raw) if bounded else raw
         events: _Events = (
             (event, value) for _prefix, event, value in ijson.parse(handle, multiple_values=True, use_float=True)
         )
@@ -512,7 +567,7 @@ def _stream_items(path: Path, source: str) -> Iterator[_Item]:
                 seen = True
                 prefix = f"value {index + 1}: " if index else ""
                 if event == "start_map":
-                    for item in _top_object(events, path, source, index, prefix):
+                    for item in _top_object(events, path, source, index, prefix, bounded):
                         last_position = item.position
                         yield item
                 elif event == "start_array":
@@ -529,11 +584,80 @@ def _stream_items(path: Path, source: str) -> Iterator[_Item]:
                     )
                 index += 1
         except ijson.JSONError as exc:
+            if not bounded and ("overflow" in str(exc) or "invalid char" in str(exc)):
+                raise _NumberOverflow from exc
             if seen or _has_content(path):
                 yield _invalid_json(path, source, exc, last_position)
                 return
     if not seen:
         yield Rejection(source, "file", "empty_file", "The file is empty (no JSON value in it).")
+
+
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|-?[0-9][0-9.eE+-]*|-?(?:NaN|Infinity)')
+
+
+class _BoundedNumbers:
+    """A byte stream of JSON in which the numbers yajl cannot hold are replaced by marked strings.
+
+    Only used after yajl stopped at such a number: it tokenises every string and number in Python.
+    """
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.pending = b""  # a token that may continue in the next chunk
+        self.ready = bytearray()
+        self.finished = False
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.finished and (size < 0 or len(self.ready) < size):
+            chunk = self.handle.read(self.CHUNK)
+            self.finished = not chunk
+            self.ready += self._rewrite(self.pending + chunk)
+        if size < 0:
+            size = len(self.ready)
+        out = bytes(self.ready[:size])
+        del self.ready[:size]
+        return out
+
+    def _rewrite(self, data: bytes) -> bytes:
+        parts: list[bytes] = []
+        start = 0
+        self.pending = b""
+        for match in _TOKEN.finditer(data):
+            token = match.group()
+            if match.end() == len(data) and not self.finished:
+                parts.append(data[start : match.start()])
+                self.pending = data[match.start() :]
+                return b"".join(parts)
+            if token[:1] != b'"':
+                replacement = _readable_number(token)
+                if replacement is not None:
+                    parts.append(data[start : match.start()])
+                    parts.append(replacement)
+                    start = match.end()
+        parts.append(data[start:])
+        return b"".join(parts)
+
+
+def _readable_number(token: bytes) -> bytes | None:
+    """What to put in place of a number token yajl cannot hold (None: it can, or it is no number at all).
+
+    An integer beyond 64 bits that is not absurdly long is read as a float; anything else is marked.
+    """
+    digits = len(token.lstrip(b"-"))
+    if token.lstrip(b"-")[:1] in (b"N", b"I"):  # NaN, Infinity: Python's JSON, not JSON
+        return b'"\\u0000probity:number:' + token + b'"'
+    try:
+        if b"." in token or b"e" in token or b"E" in token:
+            return None if math.isfinite(float(token)) else b'"\\u0000probity:number:' + token[:40] + b'"'
+        if digits <= 18:
+            return None
+        int(token[:18])  # a number, not something yajl will refuse for its own reasons
+        return token + b".0" if digits <= 40 else b'"\\u0000probity:number:a %d-digit number"' % digits
+    except ValueError:
+        return None
 
 
 def _has_content(path: Path) -> bool:
@@ -564,6 +688,8 @@ def _invalid_json(path: Path, source: str, exc: Exception, after: str) -> Reject
         except json.JSONDecodeError as decode_error:
             line = decode_error.lineno
             detail = f"{decode_error.msg} at line {decode_error.lineno}, column {decode_error.colno}"
+        except (ValueError, RecursionError):  # a number of thousands of digits, nesting too deep: yajl's words
+            pass
     if not detail:
         detail = "unreadable"
     return Rejection(
@@ -642,8 +768,161 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class _OutOfBounds(Exception):
+    """A value of the release that cannot be used: a rejection ``code`` and its plain ``reason``."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _bounds_error(value: Any, path: tuple[Any, ...]) -> _OutOfBounds | None:
+    """Why a number (or a marker left by the reader) at ``path`` cannot be used, or None."""
+    where = _json_path(path)
+    if isinstance(value, str):
+        if value.startswith(_NUMBER_MARK):
+            shown = value[len(_NUMBER_MARK) :]
+            if shown.lstrip("-") in ("NaN", "Infinity"):
+                return _OutOfBounds(
+                    "number_out_of_range", f"The number at {where} is {shown}, which is not a finite number."
+                )
+            return _OutOfBounds(
+                "number_out_of_range",
+                f"The number at {where} is {shown}, too large to be read; no real figure is that large.",
+            )
+        if value == _DEEP_MARK:
+            return _OutOfBounds("too_deep", f"The release is nested more than {MAX_DEPTH} levels deep at {where}.")
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return _OutOfBounds(
+            "number_out_of_range",
+            f"The number at {where} is not a finite number ({value}: too large for a number, or NaN).",
+        )
+    limit = MAX_AMOUNT if path and path[-1] == "amount" else MAX_NUMBER
+    if abs(value) > limit:
+        size = f"a {_digits(value)}-digit number" if isinstance(value, int) else f"{value:.3g}"
+        return _OutOfBounds(
+            "number_out_of_range",
+            f"The {'amount' if limit == MAX_AMOUNT else 'number'} at {where} is {size}, beyond the largest "
+            f"accepted ({limit:.0e}); no real figure is that large.",
+        )
+    return None
+
+
+def _digits(value: int) -> int:
+    """How many digits an integer has (Python will not print one of more than 4300)."""
+    try:
+        return len(str(abs(value)))
+    except ValueError:
+        return int(abs(value).bit_length() * math.log10(2)) + 1
+
+
+class _NeedsPaths(Exception):
+    """The quick walk met something whose message names a field (an invalid date, a number out of bounds,
+    nesting too deep) or a value it does not expect: the walk that tracks paths takes over."""
+
+
+def _date_in_utc(value: str) -> tuple[str, str | None, bool] | None:
+    """A date-time text in UTC ('…Z'), the offset it was converted from ('+0100', None if none or zero), and
+    whether it had no time zone (taken as UTC); None if it is not an ISO 8601 date."""
+    return _date_in_utc_cached(value) if len(value) <= 40 else _date_in_utc_uncached(value)
+
+
+def _date_in_utc_uncached(value: str) -> tuple[str, str | None, bool] | None:
+    moment = _parse_date(value)
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return _utc_text(moment.replace(tzinfo=UTC)), None, True
+    return _utc_text(moment), moment.strftime("%z") if moment.utcoffset() else None, False
+
+
+_date_in_utc_cached = lru_cache(maxsize=8192)(_date_in_utc_uncached)  # publishers repeat dates
+
+
 def _normalise_dates(release: dict[str, Any], fields: frozenset[str]) -> list[_Warning]:
-    """Rewrites date-time fields in UTC ('…Z'); notes offsets and missing time zones once per release."""
+    """Rewrites date-time fields in UTC ('…Z'); notes offsets and missing time zones once per release.
+
+    Raises ``_OutOfBounds`` for a number that is not finite or too large, a number or a level of nesting
+    the reader could not hold (marked), or nesting deeper than ``MAX_DEPTH``.
+
+    A quick walk, which builds no paths, does the common case; at the first thing whose message needs a
+    path it undoes its changes and ``_normalise_dates_traced`` walks the release instead (same order,
+    same result).
+    """
+    offsets: set[str] = set()
+    counts = [0, 0]  # converted from an offset, taken as UTC
+    undo: list[tuple[dict[str, Any], str, str]] = []
+
+    def walk(node: Any, depth: int) -> None:
+        if depth >= MAX_DEPTH:
+            raise _NeedsPaths
+        if type(node) is dict:
+            for key, value in node.items():
+                kind = type(value)
+                if kind is str:
+                    if value[:1] == "\x00":
+                        raise _NeedsPaths
+                    if key in fields:
+                        utc = _date_in_utc(value)
+                        if utc is None:
+                            raise _NeedsPaths
+                        text, offset, assumed = utc
+                        if assumed:
+                            counts[1] += 1
+                        elif offset is not None:
+                            offsets.add(offset)
+                            counts[0] += 1
+                        if text != value:
+                            undo.append((node, key, value))
+                            node[key] = text
+                elif kind is float or kind is int:
+                    if not -MAX_AMOUNT <= value <= MAX_AMOUNT:
+                        raise _NeedsPaths
+                elif kind is dict or kind is list:
+                    walk(value, depth + 1)
+                elif value is not None and kind is not bool:
+                    raise _NeedsPaths
+        else:
+            for value in node:
+                kind = type(value)
+                if kind is dict or kind is list:
+                    walk(value, depth + 1)
+                elif kind is float or kind is int:
+                    if not -MAX_AMOUNT <= value <= MAX_AMOUNT:
+                        raise _NeedsPaths
+                elif kind is str:
+                    if value[:1] == "\x00":
+                        raise _NeedsPaths
+                elif value is not None and kind is not bool:
+                    raise _NeedsPaths
+
+    if type(release) is dict:
+        try:
+            walk(release, 0)
+        except _NeedsPaths:
+            for node, key, value in reversed(undo):
+                node[key] = value
+        else:
+            return _dates_note([], counts[0], counts[1], offsets)
+    return _normalise_dates_traced(release, fields)
+
+
+def _dates_note(invalid: list[_Warning], converted: int, assumed: int, offsets: set[str]) -> list[_Warning]:
+    notes = invalid
+    if converted or assumed:
+        parts = []
+        if converted:
+            parts.append(f"{converted} date(s) converted to UTC from offset(s) {', '.join(sorted(offsets))}")
+        if assumed:
+            parts.append(f"{assumed} date(s) without a time zone taken as UTC")
+        notes.append(_Warning("dates_normalised", "", "; ".join(parts) + "."))
+    return notes
+
+
+def _normalise_dates_traced(release: dict[str, Any], fields: frozenset[str]) -> list[_Warning]:
+    """``_normalise_dates`` keeping each field's path, for the messages that name it."""
     offsets: set[str] = set()
     converted = 0
     assumed = 0
@@ -651,9 +930,26 @@ def _normalise_dates(release: dict[str, Any], fields: frozenset[str]) -> list[_W
 
     def walk(node: Any, path: tuple[Any, ...]) -> None:
         nonlocal converted, assumed
+        if len(path) >= MAX_DEPTH:
+            raise _OutOfBounds(
+                "too_deep", f"The release is nested more than {MAX_DEPTH} levels deep at {_json_path(path)}."
+            )
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in fields and isinstance(value, str):
+                kind = type(value)
+                if kind is float or kind is int:
+                    if -MAX_AMOUNT <= value <= MAX_AMOUNT:
+                        continue
+                    error = _bounds_error(value, (*path, key))
+                    if error is not None:
+                        raise error
+                    continue
+                if kind is str and value[:1] == "\x00":
+                    error = _bounds_error(value, (*path, key))
+                    if error is not None:
+                        raise error
+                    continue
+                if key in fields and kind is str:
                     moment = _parse_date(value)
                     if moment is None:
                         invalid.append(
@@ -677,18 +973,18 @@ def _normalise_dates(release: dict[str, Any], fields: frozenset[str]) -> list[_W
                     walk(value, (*path, key))
         elif isinstance(node, list):
             for number, value in enumerate(node):
-                walk(value, (*path, number))
+                kind = type(value)
+                if kind is dict or kind is list:
+                    walk(value, (*path, number))
+                elif (kind is float or kind is int) and -MAX_AMOUNT <= value <= MAX_AMOUNT:
+                    continue
+                elif kind is float or kind is int or (kind is str and value[:1] == "\x00"):
+                    error = _bounds_error(value, (*path, number))
+                    if error is not None:
+                        raise error
 
     walk(release, ())
-    notes = invalid
-    if converted or assumed:
-        parts = []
-        if converted:
-            parts.append(f"{converted} date(s) converted to UTC from offset(s) {', '.join(sorted(offsets))}")
-        if assumed:
-            parts.append(f"{assumed} date(s) without a time zone taken as UTC")
-        notes.append(_Warning("dates_normalised", "", "; ".join(parts) + "."))
-    return notes
+    return _dates_note(invalid, converted, assumed, offsets)
 
 
 def _numeric(value: str) -> float | None:
@@ -718,9 +1014,102 @@ def _set_at(document: Any, path: list[Any], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _check(candidate: _Candidate) -> _Accepted | Rejection:
-    from ocdskit.upgrade import upgrade_release_10_11  # heavy, and only for OCDS 1.0 input
+def _upgrade_changes_nothing(release: dict[str, Any]) -> bool:
+    """Whether ocdskit's ``upgrade_release_10_11`` would leave ``release`` exactly as it is, log nothing and
+    raise nothing, so that it need not run (JSON Lines declare no version: 1.1 data is read as 1.0).
 
+    True only for the shape of OCDS 1.1: ``parties`` a list of objects with distinct-enough string ids;
+    every organization reference (buyer, procuringEntity, tenderers, suppliers) an object of ``id`` (a
+    string) and ``name``, in that order, naming a party with the same name whose ``roles`` — a sorted list
+    of strings, as the upgrade would leave them — already hold the reference's role; no ``amendment``
+    object in the tender, awards or contracts; every transaction with a ``value``, and no
+    ``providerOrganization`` / ``receiverOrganization`` without its ``payer`` / ``payee``. Anything else
+    (including what would make the upgrade fail) answers False, and the upgrade runs as before.
+    """
+    parties: dict[str, Any] = {}
+    if "parties" in release:
+        listed = release["parties"]
+        if type(listed) is not list:
+            return False
+        for party in listed:
+            if type(party) is not dict or type(party.get("id")) is not str:
+                return False
+            parties[party["id"]] = party  # as ocdskit reads them: the last of a repeated id
+
+    def known(reference: Any, role: str) -> bool:
+        if type(reference) is not dict:
+            return False
+        keys = list(reference)
+        if keys != ["id"] and keys != ["id", "name"]:
+            return False
+        identifier = reference["id"]
+        if type(identifier) is not str:
+            return False
+        party = parties.get(identifier)
+        if party is None:
+            return False
+        if "name" in reference and ("name" not in party or reference["name"] != party["name"]):
+            return False  # the upgrade would log the difference
+        roles = party.get("roles")
+        if type(roles) is not list or role not in roles:
+            return False
+        return all(type(name) is str for name in roles) and roles == sorted(roles)
+
+    def present(node: dict[str, Any], key: str) -> bool:
+        return key in node and node[key] is not None
+
+    def blocks(key: str) -> list[dict[str, Any]] | None:
+        """The awards or contracts (empty if absent), None if they are not a list of objects."""
+        if not present(release, key):
+            return []
+        value = release[key]
+        if type(value) is not list or any(type(block) is not dict or "amendment" in block for block in value):
+            return None
+        return value
+
+    if present(release, "buyer") and not known(release["buyer"], "buyer"):
+        return False
+    if present(release, "tender"):
+        tender = release["tender"]
+        if type(tender) is not dict or "amendment" in tender:
+            return False
+        if present(tender, "procuringEntity") and not known(tender["procuringEntity"], "procuringEntity"):
+            return False
+        if present(tender, "tenderers"):
+            tenderers = tender["tenderers"]
+            if type(tenderers) is not list or not all(known(item, "tenderer") for item in tenderers):
+                return False
+    awards = blocks("awards")
+    contracts = blocks("contracts")
+    if awards is None or contracts is None:
+        return False
+    for award in awards:
+        if present(award, "suppliers"):
+            suppliers = award["suppliers"]
+            if type(suppliers) is not list or not all(known(item, "supplier") for item in suppliers):
+                return False
+    for contract in contracts:
+        if not present(contract, "implementation"):
+            continue
+        implementation = contract["implementation"]
+        if type(implementation) is not dict:
+            return False
+        if not present(implementation, "transactions"):
+            continue
+        transactions = implementation["transactions"]
+        if type(transactions) is not list:
+            return False
+        for transaction in transactions:
+            if type(transaction) is not dict or "value" not in transaction:
+                return False
+            if ("providerOrganization" in transaction and "payer" not in transaction) or (
+                "receiverOrganization" in transaction and "payee" not in transaction
+            ):
+                return False
+    return True
+
+
+def _check(candidate: _Candidate) -> _Accepted | Rejection:
     release = candidate.data
 
     def reject(code: str, reason: str, ocid: str | None = None, release_id: str | None = None) -> Rejection:
@@ -758,7 +1147,11 @@ def _check(candidate: _Candidate) -> _Accepted | Rejection:
     version = candidate.version or (declared if isinstance(declared, str) else None) or "1.0"
     minor = version[:3]
     upgraded = False
-    if minor == "1.0":
+    if minor == "1.0" and _upgrade_changes_nothing(release):
+        upgraded = True  # upgraded as far as the data goes: it is the same as what the upgrade gives
+    elif minor == "1.0":
+        from ocdskit.upgrade import upgrade_release_10_11  # heavy, and only for OCDS 1.0 input
+
         logs = _CapturedLogs()
         try:
             with logs.capture("ocdskit"):
@@ -783,7 +1176,20 @@ def _check(candidate: _Candidate) -> _Accepted | Rejection:
     elif minor != "1.1":
         notes.append(_Warning("unknown_version", "version", f"OCDS version {version!r} is unknown; read as 1.1."))
 
-    notes.extend(_normalise_dates(release, date_time_fields()))
+    for key in LISTS_OF_OBJECTS:
+        if isinstance(release.get(key), dict):  # a publisher wrote one award as the object itself
+            release[key] = [release[key]]
+            notes.append(
+                _Warning(
+                    "object_for_list",
+                    key,
+                    f"'{key}' is one object where OCDS requires a list of objects; read as a list of one.",
+                )
+            )
+    try:
+        notes.extend(_normalise_dates(release, date_time_fields()))
+    except _OutOfBounds as bounds:
+        return reject(bounds.code, bounds.reason, ocid, release_id)
     raw_date = release.get("date")
     if raw_date in (None, ""):
         return reject(

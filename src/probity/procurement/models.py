@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from probity.core.models import Audited, Organisation
+from probity.procurement.codelists import FIELD_LABELS
 
 
 class Debarment(Audited):
@@ -63,3 +64,29 @@ class Debarment(Audited):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CodelistMapping(Audited):
+    """A publisher's local name for an OCDS code, e.g. "公開招標" → ``open`` for ``tender.procurementMethod``.
+
+    The indicators judge a process only on codes they know (``probity.procurement.codelists``); a value
+    mapped here is read as its code before they run, any other unknown value gives "not applicable".
+    """
+
+    FIELD_CHOICES = tuple(FIELD_LABELS.items())
+
+    field = models.CharField(_("field"), max_length=64, choices=FIELD_CHOICES)
+    local_value = models.CharField(_("publisher's value"), max_length=200)
+    code = models.CharField(_("codelist code"), max_length=64)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("field", "local_value")
+        verbose_name = _("codelist mapping")
+        verbose_name_plural = _("codelist mappings")
+        constraints = [models.UniqueConstraint(fields=["field", "local_value"], name="procurement_codelist_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.local_value} → {self.code}"

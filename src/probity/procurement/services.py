@@ -8,6 +8,8 @@
   process outcomes (``indicators.cardinal.PROCESS_OUTCOME_CODES``: all eleven) over the procurement
   data, writes the full pass / flag / not-applicable matrix and the risk scores to the warehouse
   (``probity.procurement.results``) and stores findings through ``core.services.detector_run``.
+- ``codelist_mapping_set`` / ``codelist_mapping_delete``: a publisher's local names for OCDS codes
+  (``probity.procurement.codelists``), applied by ``procurement_detect`` to the indicators' inputs.
 - ``procurement_ingest`` (OCDS packages into compiled releases, ``ingest``) and ``coverage_compute`` /
   ``coverage_store`` (which indicators the data can feed, ``coverage``) are defined beside the code they
   drive and offered here, so that other modules (the demo ingest) use the procurement module's services only.
@@ -30,14 +32,24 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from probity.core.audit import actor_name, audit_record
+from probity.core.audit import actor_name, audit_actor, audit_record
 from probity.core.detectors import get_detector
 from probity.core.models import AuditEntry, Identifier, Organisation
 from probity.core.services import detector_run
+from probity.procurement.codelists import (
+    BEYOND_BID_COLUMNS,
+    BEYOND_COLUMNS,
+    CARDINAL_COLUMNS,
+    CODELISTS,
+    Mapping_,
+    codelist_mapping,
+    map_column,
+)
 from probity.procurement.coverage import coverage_compute as coverage_compute
 from probity.procurement.coverage import coverage_store as coverage_store
 from probity.procurement.flatten import flatten_into_warehouse, merged_by_key
 from probity.procurement.indicators import beyond_inputs, cardinal
+from probity.procurement.indicators.base import ProcurementTables
 from probity.procurement.indicators.beyond import (
     INDICATORS,
     Inputs,
@@ -49,7 +61,7 @@ from probity.procurement.indicators.beyond_inputs import TABLES, name_key
 from probity.procurement.indicators.run import needed_tables, warehouse_tables
 from probity.procurement.indicators.settings import IndicatorSettings
 from probity.procurement.ingest import procurement_ingest as procurement_ingest
-from probity.procurement.models import Debarment
+from probity.procurement.models import CodelistMapping, Debarment
 from probity.procurement.results import (
     BUYER_SCORES_TABLE,
     PROCESS_SCORES_TABLE,
@@ -522,6 +534,64 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+# --- codelist mappings ----------------------------------------------------------------------------
+
+
+def codelist_mapping_set(
+    *, field: str, local_value: str, code: str, note: str = "", actor: User | None = None
+) -> CodelistMapping:
+    """Maps a publisher's ``local_value`` of ``field`` to ``code`` (replacing an earlier mapping of it).
+
+    ``ValueError`` with a plain reason for an unknown field, an empty value or a code outside the codelist.
+    """
+    local_value = local_value.strip()
+    code = code.strip()
+    if field not in CODELISTS:
+        raise ValueError(
+            f"{field!r} is not a codelist field the indicators read; choose one of {', '.join(CODELISTS)}."
+        )
+    if not local_value or len(local_value) > 200:
+        raise ValueError("The publisher's value must be between 1 and 200 characters.")
+    if code not in CODELISTS[field]:
+        raise ValueError(f"{code!r} is not a code of {field}; choose one of {', '.join(sorted(CODELISTS[field]))}.")
+    with audit_actor(actor_name(actor)), transaction.atomic():
+        mapping, _created = CodelistMapping.objects.update_or_create(
+            field=field, local_value=local_value, defaults={"code": code, "note": note[:300]}
+        )
+    return mapping
+
+
+def codelist_mapping_delete(*, field: str, local_value: str, actor: User | None = None) -> bool:
+    """Removes the mapping of ``local_value`` of ``field``; whether there was one."""
+    with audit_actor(actor_name(actor)), transaction.atomic():
+        found = CodelistMapping.objects.filter(field=field, local_value=local_value.strip()).first()
+        if found is None:
+            return False
+        found.delete()
+    return True
+
+
+def mapped_inputs(inputs: Inputs, mapping: Mapping_) -> Inputs:
+    """The beyond-Cardinal indicators' inputs with the publisher's local names read as their codes."""
+    awards, bids = inputs.awards, inputs.bids
+    for field_name, column in BEYOND_COLUMNS.items():
+        awards = map_column(awards, column, mapping.get(field_name, {}))
+    for field_name, column in BEYOND_BID_COLUMNS.items():
+        bids = map_column(bids, column, mapping.get(field_name, {}))
+    return Inputs(awards=awards, bids=bids, register=inputs.register, debarments=inputs.debarments)
+
+
+def _mapped_tables(tables: ProcurementTables, mapping: Mapping_) -> ProcurementTables:
+    """Cardinal's tables with the publisher's local names read as their codes."""
+    if not mapping:
+        return tables
+    changed = dict(tables.items())
+    for field_name, (table, column) in CARDINAL_COLUMNS.items():
+        if table in changed:
+            changed[table] = map_column(changed[table], column, mapping.get(field_name, {}))
+    return ProcurementTables(changed, materialize=tables.materialize)
+
+
 def procurement_detect(
     *,
     releases: Iterable[Mapping[str, Any]] | None = None,
@@ -563,6 +633,7 @@ def procurement_detect(
         raise ValueError(f"unknown indicator code(s) {', '.join(unknown)}; known: {', '.join(known)}")
     selected_cardinal = [c for c in selected if c in CARDINAL_CODES]
     selected = [c for c in selected if c in INDICATORS]
+    mapping = codelist_mapping()  # a publisher's local names for codes, read as the codes
 
     # Flatten before connecting: the releases may be read from the same warehouse. The releases
     # are copied to a file as they are read, for the Cardinal indicators' flattening.
@@ -591,7 +662,7 @@ def procurement_detect(
             write_inputs(warehouse=wh, flattened=flattened, append=append)
         elif from_tables:
             write_inputs_from_tables(warehouse=wh)
-        inputs = read_inputs(warehouse=wh)
+        inputs = mapped_inputs(read_inputs(warehouse=wh), mapping)
         processes = int(wh.execute(inputs.awards.ocid.nunique()).iat[0, 0])
         limit = int(getattr(settings, "PROBITY_PROCUREMENT_FINDINGS_ALL_MAX", FINDINGS_ALL_MAX))
         outcomes = list(findings_for or (["flag", "pass", "not_applicable"] if processes <= limit else ["flag"]))
@@ -646,7 +717,7 @@ def procurement_detect(
         elif any(warehouse_name(name) not in wh.list_tables() for name in names):
             return []  # nothing flattened to judge
         chosen = cardinal_settings or IndicatorSettings.defaults(list(CARDINAL_CODES))
-        tables = warehouse_tables(wh, names)
+        tables = _mapped_tables(warehouse_tables(wh, names), mapping)
         attributes = _process_attributes(wh, matrices)
         added = []
         for code in selected_cardinal:

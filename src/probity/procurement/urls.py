@@ -14,4 +14,5 @@ urlpatterns = [
     path("coverage/", views.coverage, name="coverage"),
     path("ingest/", views.ingest, name="ingest"),
     path("debarments/", views.debarments, name="debarments"),
+    path("codelists/", views.codelists, name="codelists"),
 ]

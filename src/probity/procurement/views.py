@@ -355,3 +355,77 @@ def debarments(request: HttpRequest) -> HttpResponse:
         "job_links": start_links(user=request.user, codes=("procurement.debarment_import",)),
     }
     return render(request, "procurement/debarments.html", context)
+
+
+@login_required
+@permission_required("procurement.view_codelistmapping", raise_exception=True)
+def codelists(request: HttpRequest) -> HttpResponse:
+    """A publisher's local names for OCDS codes: listed, added or replaced, and deleted (``services``)."""
+    from django.contrib import messages
+    from django.contrib.auth.models import User
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import redirect
+
+    from probity.procurement import services
+    from probity.procurement.codelists import CODELISTS, FIELD_LABELS
+    from probity.procurement.models import CodelistMapping
+
+    if request.method == "POST":
+        user = request.user if isinstance(request.user, User) else None
+        action = request.POST.get("action")
+        field = request.POST.get("field", "")
+        local_value = request.POST.get("local_value", "")
+        needed = "procurement.delete_codelistmapping" if action == "delete" else "procurement.change_codelistmapping"
+        if not request.user.has_perm(needed):
+            raise PermissionDenied
+        if action == "delete":
+            if services.codelist_mapping_delete(field=field, local_value=local_value, actor=user):
+                messages.success(request, _("The mapping of “%(value)s” was removed.") % {"value": local_value})
+        else:
+            code = request.POST.get("code", "")
+            try:
+                services.codelist_mapping_set(
+                    field=field,
+                    local_value=local_value,
+                    code=code,
+                    note=request.POST.get("note", ""),
+                    actor=user,
+                )
+            except ValueError:
+                if field not in CODELISTS:
+                    messages.error(request, _("Choose one of the listed fields."))
+                elif not local_value.strip():
+                    messages.error(request, _("Enter the publisher's value as it is written in the data."))
+                else:
+                    messages.error(
+                        request,
+                        _("“%(code)s” is not a code of this field; the codes are: %(codes)s.")
+                        % {"code": code, "codes": ", ".join(sorted(CODELISTS[field]))},
+                    )
+            else:
+                messages.success(
+                    request,
+                    _("“%(value)s” is now read as “%(code)s”.") % {"value": local_value.strip(), "code": code.strip()},
+                )
+        return redirect("procurement:codelists")
+    rows = [
+        {
+            "field": FIELD_LABELS.get(m.field, m.field),
+            "key": m.field,
+            "local_value": m.local_value,
+            "code": m.code,
+            "note": m.note,
+        }
+        for m in CodelistMapping.objects.all()
+    ]
+    fields = [
+        {"key": name, "label": FIELD_LABELS[name], "codes": ", ".join(sorted(codes))}
+        for name, codes in CODELISTS.items()
+    ]
+    context = {
+        "rows": rows,
+        "fields": fields,
+        "can_change": request.user.has_perm("procurement.change_codelistmapping"),
+        "can_delete": request.user.has_perm("procurement.delete_codelistmapping"),
+    }
+    return render(request, "procurement/codelists.html", context)

@@ -55,6 +55,7 @@ class ChannelOut(Schema):
 class ChallengeOut(Schema):
     token: str
     bits: int
+    wait: int
 
 
 class ReportIn(Schema):
@@ -73,6 +74,8 @@ class ReceiptOut(Schema):
 
 class SignInIn(Schema):
     receipt: str
+    challenge: str | None = None
+    solution: str | None = None
 
 
 class ReporterSessionOut(Schema):
@@ -207,10 +210,21 @@ def _client(request: HttpRequest) -> str:
     return str(key) if key else request.META.get("REMOTE_ADDR", "")
 
 
-def _throttled(exc: services.Throttled) -> ApiError:
-    return ApiError(
-        429, "too_many_requests", "Too many attempts; wait before trying again.", {"retry_after": exc.retry_after}
-    )
+def _throttled(exc: services.Throttled, request: HttpRequest | None = None) -> ApiError:
+    """429; with a challenge, the way in now: solve it (or wait ``wait`` seconds) and send it back."""
+    if request is not None:
+        request.reporting_retry_after = exc.retry_after  # type: ignore[attr-defined]  # Retry-After header
+    details: dict[str, Any] = {"retry_after": exc.retry_after}
+    if exc.challenge is not None:
+        details["challenge"] = exc.challenge
+        return ApiError(
+            429,
+            "too_many_requests",
+            "Too many attempts from here: solve the challenge in 'details' (or wait its 'wait' seconds) and send "
+            "it with your next try.",
+            details,
+        )
+    return ApiError(429, "too_many_requests", "Too many attempts; wait before trying again.", details)
 
 
 def _reporter(request: HttpRequest) -> services.ReporterSession:
@@ -232,7 +246,24 @@ def _private_key(request: HttpRequest, user: User) -> PrivateKey:
     password = request.headers.get(PASSWORD_HEADER)
     if password:
         try:
-            return services.staff_keys_unlock(user=user, password=password)
+            return services.staff_keys_unlock(user=user, password=password, via="api")
+        except services.KeyUnlockLocked as exc:
+            request.reporting_retry_after = exc.retry_after  # type: ignore[attr-defined]
+            raise ApiError(
+                429,
+                "key_unlock_locked",
+                f"Too many wrong passwords: your reporting key is locked until {exc.until:%Y-%m-%d %H:%M} UTC, "
+                "even with the right password.",
+                {"retry_after": exc.retry_after, "locked_until": exc.until.isoformat()},
+            ) from exc
+        except services.KdfBusy as exc:
+            request.reporting_retry_after = exc.retry_after  # type: ignore[attr-defined]
+            raise ApiError(
+                503,
+                "busy",
+                "The server is busy opening other keys; try again in a few seconds.",
+                {"retry_after": exc.retry_after},
+            ) from exc
         except DecryptionError as exc:
             raise ApiError(403, "key_locked", "The password does not open your reporting key.") from exc
         except LookupError as exc:
@@ -330,7 +361,7 @@ def challenge_new(request: HttpRequest) -> dict[str, Any]:
     try:
         return services.intake_challenge_new(client=_client(request))
     except services.Throttled as exc:
-        raise _throttled(exc) from exc
+        raise _throttled(exc, request) from exc
 
 
 @router.post(
@@ -346,7 +377,7 @@ def report_file(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any
     try:
         services.intake_guard(client=_client(request), challenge=payload.challenge, solution=payload.solution)
     except services.Throttled as exc:
-        raise _throttled(exc) from exc
+        raise _throttled(exc, request) from exc
     try:
         report, receipt = services.report_submit(channel=channel, answers=payload.answers, identity=payload.identity)
     except services.AnswersInvalid as exc:
@@ -367,9 +398,11 @@ def report_file(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any
 )
 def reporter_session(request: HttpRequest, payload: SignInIn) -> Status[dict[str, Any]]:
     try:
-        session = services.reporter_sign_in(receipt=payload.receipt, client=_client(request))
+        session = services.reporter_sign_in(
+            receipt=payload.receipt, client=_client(request), challenge=payload.challenge, solution=payload.solution
+        )
     except services.Throttled as exc:
-        raise _throttled(exc) from exc
+        raise _throttled(exc, request) from exc
     except LookupError as exc:
         raise ApiError(404, "not_found", "No report has this receipt.") from exc
     token = services.reporter_session_open(session=session)
@@ -533,7 +566,7 @@ def case_list(request: HttpRequest, overdue: bool = False) -> list[dict[str, Any
 
 @router.get(
     "/cases/{reference}",
-    response={200: CaseDetailOut, **errors(403, 404, 409)},
+    response={200: CaseDetailOut, **errors(403, 404, 409, 429, 503)},
     summary="One report assigned to you, decrypted (needs your unlocked key)",
 )
 def case_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
@@ -551,7 +584,7 @@ def case_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
 
 @router.get(
     "/cases/{reference}/attachments/{int:attachment_id}",
-    response={200: None, **errors(403, 404)},
+    response={200: None, **errors(403, 404, 429, 503)},
     summary="Download a file of a report assigned to you (decrypted)",
 )
 def case_attachment(

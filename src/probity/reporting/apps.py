@@ -19,3 +19,13 @@ class ReportingConfig(ModuleConfig):
     jobs = ("jobs",)
     schedules = "jobs.SCHEDULES"
     hooks = {"password_changed": "services.staff_password_change"}
+
+    def ready(self) -> None:
+        super().ready()
+        import logging
+
+        from probity.reporting.middleware import CsrfLogFilter
+
+        csrf_logger = logging.getLogger("django.security.csrf")
+        if not any(isinstance(f, CsrfLogFilter) for f in csrf_logger.filters):
+            csrf_logger.addFilter(CsrfLogFilter())

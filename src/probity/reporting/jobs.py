@@ -116,6 +116,28 @@ def deadlines_job(context: JobContext) -> JobOutcome:
     )
 
 
+@job_kind(
+    "reporting.prune",
+    label=_("Prune the reporting channel's flood-control records"),
+    description=_(
+        "Deletes expired attempt counters, reporter sessions and used anti-flood challenges. They hold only keyed "
+        "hashes; the job shows counts only."
+    ),
+    permission="reporting.manage_channel",
+)
+def prune_job(context: JobContext) -> JobOutcome:
+    from probity.reporting.services import reporting_state_prune
+
+    context.stage(_g("records deleted"))
+    counts = reporting_state_prune()
+    context.advance(sum(counts.values()))
+    return JobOutcome(
+        _g("%(throttles)s counters, %(sessions)s reporter sessions and %(challenges)s used challenges deleted.")
+        % counts,
+        dict(counts),
+    )
+
+
 SCHEDULES = (
     ScheduleDefault(
         code="reporting-retention",
@@ -134,5 +156,11 @@ SCHEDULES = (
         label=_("Daily check of reporting deadlines"),
         kind="reporting.deadlines",
         cron="45 5 * * *",
+    ),
+    ScheduleDefault(
+        code="reporting-prune",
+        label=_("Hourly pruning of expired flood-control records"),
+        kind="reporting.prune",
+        cron="7 * * * *",
     ),
 )

@@ -19,6 +19,8 @@ import datetime
 import functools
 import hashlib
 import hmac
+import logging
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -74,6 +76,11 @@ def scrub_request(request: HttpRequest) -> None:
     referer = str(meta.get("HTTP_REFERER") or "")
     if referer and urlsplit(referer).netloc != request.get_host():
         meta["HTTP_REFERER"] = ""
+    # The same for Origin, which Django's CSRF check writes into its log when it refuses one. A foreign
+    # origin becomes "null" (what browsers send for an opaque origin): still refused, but nameless.
+    origin = str(meta.get("HTTP_ORIGIN") or "")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.get_host():
+        meta["HTTP_ORIGIN"] = "null"
     request.reporting_scrubbed = True  # type: ignore[attr-defined]
 
 
@@ -90,6 +97,34 @@ def harden_response(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _retry_after(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A ``Retry-After`` header where a view asked for one (``request.reporting_retry_after``)."""
+    seconds = getattr(request, "reporting_retry_after", None)
+    if seconds and response.status_code in (429, 503) and not response.has_header("Retry-After"):
+        response["Retry-After"] = str(int(seconds))
+    return response
+
+
+class CsrfLogFilter(logging.Filter):
+    """Takes any address out of Django's CSRF refusals on the reporting paths ("Origin checking failed -
+    https://…", "Referer checking failed - https://…"): where a reporter came from stays out of the logs
+    even where the middleware did not run first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        path = str(getattr(request, "path", "") or "")
+        if not path.startswith(REPORTING_PREFIXES) or not record.args:
+            return True
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        record.args = tuple(
+            _ADDRESS.sub("(address removed)", value) if isinstance(value, str) else value for value in args
+        )
+        return True
+
+
+_ADDRESS = re.compile(r"(?<= - )\S+(?= does not match)|[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+
+
 class ReporterPrivacyMiddleware:
     """Scrubs identifying headers from every request to the reporting channel (pages and API)."""
 
@@ -99,7 +134,7 @@ class ReporterPrivacyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(REPORTING_PREFIXES):
             scrub_request(request)
-            return harden_response(self.get_response(request))
+            return harden_response(_retry_after(request, self.get_response(request)))
         return self.get_response(request)
 
 
@@ -112,6 +147,6 @@ def reporter_privacy(view: View) -> View:
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         scrub_request(request)
-        return harden_response(view(request, *args, **kwargs))
+        return harden_response(_retry_after(request, view(request, *args, **kwargs)))
 
     return wrapped  # type: ignore[return-value]

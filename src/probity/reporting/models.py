@@ -412,3 +412,60 @@ class DisclosureRequest(Audited):
 
     def __str__(self) -> str:
         return f"disclosure request {self.pk} ({self.state})"
+
+
+# --- flood control and reporter sessions: shared by every worker, kept across restarts -------------------
+
+
+class ReportingThrottle(models.Model):
+    """A counter of attempts (wrong receipts, wrong key passwords, challenges handed out, reports sent).
+
+    ``key`` is a keyed HMAC of what is counted (``services._throttle_key``): the HMAC of a client's address
+    under a key derived from the pepper and the day, or of a staff member's id — never an address. Rows
+    whose ``expires_at`` has passed count nothing and are deleted by the ``reporting.prune`` job.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reporting throttle")
+        verbose_name_plural = _("reporting throttles")
+
+    def __str__(self) -> str:
+        return f"throttle {self.kind} ({self.count})"
+
+
+class ReporterSessionState(models.Model):
+    """A signed-in reporter between requests: a keyed hash of the session id and, wrapped with the key in the
+    reporter's cookie, the report and its keys. Without the cookie the row says nothing, not even which
+    report it belongs to."""
+
+    session_hash = models.CharField(max_length=64, unique=True)
+    wrapped = models.BinaryField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("reporter session")
+        verbose_name_plural = _("reporter sessions")
+
+    def __str__(self) -> str:
+        return "reporter session"
+
+
+class UsedChallenge(models.Model):
+    """A proof-of-work challenge already spent (challenges are signed, not stored: only spent ones are kept,
+    until they would have expired anyway)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("used challenge")
+        verbose_name_plural = _("used challenges")
+
+    def __str__(self) -> str:
+        return "used challenge"

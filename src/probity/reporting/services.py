@@ -10,8 +10,24 @@ Keys in short (details in docs/reference/reporting.md and crypto.py):
   people who may read them (``ReportKeyGrant``) and, for content and identity, wrapped with a key derived
   from the reporter's receipt;
 * a **reporter** signs in with the receipt (``reporter_sign_in``, throttled) and gets a
-  ``ReporterSession`` holding the unwrapped content and identity keys, kept between requests only in the
-  cache, wrapped with a key that lives in the reporter's cookie (``reporter_session_open``/``…_resume``).
+  ``ReporterSession`` holding the unwrapped content and identity keys, kept between requests in the
+  database (``ReporterSessionState``), wrapped with a key that lives in the reporter's cookie
+  (``reporter_session_open``/``…_resume``).
+
+Flood control (``ReportingThrottle``, ``UsedChallenge``) lives in the database too, so every worker shares it
+and a restart does not reset it; rows are keyed by keyed HMACs (never an address) and pruned by the
+``reporting.prune`` job (``reporting_state_prune``):
+
+* **receipts** — a client (a keyed HMAC of its address, the key derived from the pepper and the day) gets
+  ``SIGN_IN_CLIENT_FAILURES`` wrong receipts free; after that every try needs a solved proof of work whose
+  difficulty doubles with each further failure (or, without JavaScript, a wait that doubles). Many failures
+  from everywhere ask everyone for the base proof of work. The right receipt is never refused outright:
+  the attacker slows himself.
+* **challenges** are signed, not stored (``intake_challenge_new``); only a spent one is remembered, until it
+  would have expired; a client gets at most ``CHALLENGE_CLIENT_LIMIT`` an hour.
+* **staff key passwords** — ``staff_keys_unlock`` counts wrong passwords per staff member (whatever the
+  address), locks the key after ``KEY_UNLOCK_FAILURES`` (the right password is refused too, until a time it
+  names), audits every try, and runs at most ``KDF_CONCURRENCY`` Argon2id derivations at once per process.
 
 Errors: ``ValueError`` (bad input, shown to the user), ``PermissionDenied`` (no right), ``Throttled``
 (too many attempts; ``retry_after`` seconds), ``crypto.DecryptionError`` (wrong password or receipt).
@@ -24,16 +40,17 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, timedelta
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -54,8 +71,11 @@ from probity.reporting.models import (
     Report,
     ReportAssignment,
     ReportEntry,
+    ReporterSessionState,
+    ReportingThrottle,
     ReportKeyGrant,
     StaffKey,
+    UsedChallenge,
 )
 from probity.reporting.notifications import notify_disclosure_request, notify_new_report, notify_reporter_message
 from probity.reporting.selectors import report_timeline
@@ -64,6 +84,8 @@ __all__ = [
     "AnswersInvalid",
     "DecryptionError",
     "Throttled",
+    "KeyUnlockLocked",
+    "KdfBusy",
     "ReporterSession",
     "ReportKeys",
     "UploadLike",
@@ -107,6 +129,7 @@ __all__ = [
     "report_delete",
     "report_export",
     "attachment_add",
+    "reporting_state_prune",
 ]
 
 STAFF_KEY_COOKIE = "probity_reporting_key"
@@ -114,11 +137,13 @@ STAFF_KEY_COOKIE_SALT = "probity.reporting.staff-key"
 STAFF_SESSION_FIELD = "reporting_wrapped_key"
 REPORTER_SESSION_SECONDS = 30 * 60
 
-# Throttling of receipt guesses: per client (hashed address) and across all clients.
+# Throttling of receipt guesses: per client (keyed hash of the address) a few free failures, then a proof of
+# work that doubles with each failure; many failures overall ask everyone for the base proof of work.
 SIGN_IN_CLIENT_FAILURES = 5
-SIGN_IN_CLIENT_WINDOW = 15 * 60
+SIGN_IN_CLIENT_WINDOW = 60 * 60  # sliding: a client's failures are forgotten an hour after the last one
 SIGN_IN_GLOBAL_FAILURES = 200
 SIGN_IN_GLOBAL_WINDOW = 60 * 60
+SIGN_IN_POW_MAX_EXTRA_BITS = 6  # at most 64 times the base work (or wait)
 # Flood control of submissions.
 SUBMIT_CLIENT_LIMIT = 10
 SUBMIT_CLIENT_WINDOW = 60 * 60
@@ -127,15 +152,51 @@ SUBMIT_GLOBAL_WINDOW = 60 * 60
 CHALLENGE_SECONDS = 60 * 60
 CHALLENGE_CLIENT_LIMIT = 200
 CHALLENGE_MIN_WAIT = 5  # seconds a challenge must be old when submitted without a proof of work
-CACHE_PREFIX = "probity:reporting:"
+CHALLENGE_SALT = "probity.reporting.challenge"
+# Staff key passwords: per staff member, whatever the address.
+KEY_UNLOCK_FAILURES = 5
+KEY_UNLOCK_LOCK_SECONDS = 15 * 60  # the first lock; each further failure doubles it
+KEY_UNLOCK_LOCK_MAX_SECONDS = 24 * 60 * 60
+KEY_UNLOCK_MEMORY_SECONDS = 24 * 60 * 60  # failures are forgotten a day after the last one
+# Argon2id derivations of staff keys (256 MiB each by default) running at once in this process.
+KDF_CONCURRENCY = max(1, int(getattr(settings, "PROBITY_REPORTING_KDF_CONCURRENCY", 2)))
+KDF_SLOTS = threading.BoundedSemaphore(KDF_CONCURRENCY)
+KDF_WAIT_SECONDS = 2.0
+KDF_RETRY_SECONDS = 5
 
 
 class Throttled(Exception):
-    """Too many attempts from this client (or overall); try again after ``retry_after`` seconds."""
+    """Too many attempts from this client (or overall); try again after ``retry_after`` seconds.
 
-    def __init__(self, retry_after: int, message: str = "too many attempts; please wait and try again") -> None:
+    ``challenge`` (``{"token", "bits", "wait"}``), when set, is a way in now: solve it (or wait ``wait``
+    seconds) and send it with the next try."""
+
+    def __init__(
+        self,
+        retry_after: int,
+        message: str = "too many attempts; please wait and try again",
+        *,
+        challenge: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.challenge = challenge
+
+
+class KeyUnlockLocked(Throttled):
+    """Too many wrong passwords for this staff member's key: refused, even the right one, until ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        retry_after = max(1, int((until - timezone.now()).total_seconds()))
+        super().__init__(retry_after, f"the reporting key is locked until {until:%Y-%m-%d %H:%M} UTC")
+        self.until = until
+
+
+class KdfBusy(Throttled):
+    """Other keys are being opened right now (each needs much memory); try again in a few seconds."""
+
+    def __init__(self) -> None:
+        super().__init__(KDF_RETRY_SECONDS, "the server is busy opening other keys; try again in a few seconds")
 
 
 class AnswersInvalid(ValueError):
@@ -170,57 +231,156 @@ def _event(report: Report | None, event: str, *, actor: User, details: dict[str,
     )
 
 
-# --- cache-held rate limits -------------------------------------------------------------------
+# --- flood control, held in the database (shared by every worker, kept across restarts) ------------
 
 
-def _rotating_secret() -> bytes:
-    """A random secret that lives only in the cache and is replaced every day."""
-    key = f"{CACHE_PREFIX}client-secret:{_today().isoformat()}"
-    value = cache.get(key)
-    if value is None:
-        cache.add(key, secrets.token_hex(32), 2 * 24 * 60 * 60)
-        value = cache.get(key)
-    return str(value).encode()
+def _state_secret(purpose: str) -> bytes:
+    """A key for the keyed hashes of flood control, derived from the pepper (never stored)."""
+    return hashlib.sha256(f"probity-reporting-{purpose}:".encode() + receipts.pepper()).digest()
 
 
 def client_fingerprint(*, address: str) -> str:
-    """An unlinkable-after-a-day tag of a client address, for rate limits only (never stored in the DB)."""
-    return hmac.new(_rotating_secret(), (address or "-").encode(), hashlib.sha256).hexdigest()[:32]
+    """An unlinkable-after-a-day tag of a client address (keyed HMAC; the key is derived from the pepper and
+    the day, so it is not in the database), for rate limits only."""
+    key = _state_secret(f"client:{_today().isoformat()}")
+    return hmac.new(key, (address or "-").encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _count(key: str, window: int) -> int:
-    full = f"{CACHE_PREFIX}{key}"
-    cache.add(full, 0, window)
+def _throttle_key(kind: str, subject: str) -> str:
+    return hmac.new(_state_secret("throttle"), f"{kind}:{subject}".encode(), hashlib.sha256).hexdigest()
+
+
+def _throttle_row(kind: str, subject: str) -> ReportingThrottle | None:
+    """The live counter of ``kind`` for ``subject``, or None (never counted, or expired)."""
+    return ReportingThrottle.objects.filter(key=_throttle_key(kind, subject), expires_at__gt=timezone.now()).first()
+
+
+def _peek(kind: str, subject: str = "all") -> int:
+    row = _throttle_row(kind, subject)
+    return row.count if row is not None else 0
+
+
+def _hit(
+    kind: str,
+    subject: str,
+    window: int,
+    *,
+    sliding: bool = False,
+    lock: Callable[[int], int] | None = None,
+) -> ReportingThrottle:
+    """Counts one more for ``subject``; the count ends ``window`` seconds after the first (or, ``sliding``,
+    the latest) one. ``lock(count)`` gives the seconds to lock for (0: none). Atomic across workers."""
+    key = _throttle_key(kind, subject)
+    now = timezone.now()
+    with transaction.atomic():
+        row = ReportingThrottle.objects.select_for_update().filter(key=key).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = ReportingThrottle.objects.create(key=key, kind=kind, count=0, expires_at=now)
+            except IntegrityError:
+                row = ReportingThrottle.objects.select_for_update().get(key=key)
+        if row.expires_at <= now:
+            row.count = 0
+            row.locked_until = None
+        row.count += 1
+        if sliding or row.count == 1:
+            row.expires_at = now + timedelta(seconds=window)
+        locked_for = lock(row.count) if lock is not None else 0
+        if locked_for:
+            row.locked_until = now + timedelta(seconds=locked_for)
+            row.expires_at = max(row.expires_at, row.locked_until)
+        row.save(update_fields=["count", "expires_at", "locked_until"])
+    return row
+
+
+def _forget(kind: str, subject: str) -> None:
+    ReportingThrottle.objects.filter(key=_throttle_key(kind, subject)).delete()
+
+
+def reporting_state_prune(*, now: datetime | None = None) -> dict[str, int]:
+    """Deletes expired counters, reporter sessions and spent challenges (the ``reporting.prune`` job)."""
+    now = now or timezone.now()
+    throttles, _ = ReportingThrottle.objects.filter(expires_at__lte=now).delete()
+    sessions, _ = ReporterSessionState.objects.filter(expires_at__lte=now).delete()
+    challenges, _ = UsedChallenge.objects.filter(expires_at__lte=now).delete()
+    return {"throttles": throttles, "sessions": sessions, "challenges": challenges}
+
+
+def _pow_bits() -> int:
+    return int(getattr(settings, "PROBITY_REPORTING_POW_BITS", 16))
+
+
+def _challenge_issue(*, purpose: str, bits: int, wait: int, client: str) -> dict[str, Any]:
+    """A signed challenge (nothing is stored); ``client`` gets at most ``CHALLENGE_CLIENT_LIMIT`` an hour."""
+    if client and _hit("challenge", client_fingerprint(address=client), SUBMIT_CLIENT_WINDOW).count > (
+        CHALLENGE_CLIENT_LIMIT
+    ):
+        raise Throttled(SUBMIT_CLIENT_WINDOW)
+    payload = {"p": purpose, "b": bits, "w": wait, "t": round(timezone.now().timestamp(), 3)}
+    payload["n"] = secrets.token_urlsafe(9)
+    token = signing.dumps(payload, salt=CHALLENGE_SALT)
+    return {"token": token, "bits": bits, "wait": wait}
+
+
+def _challenge_read(token: str, *, purpose: str) -> dict[str, Any]:
+    """The payload of a challenge we issued for ``purpose``; ValueError for a forged, altered or old one."""
     try:
-        return int(cache.incr(full))
-    except ValueError:  # expired between add and incr
-        cache.set(full, 1, window)
-        return 1
+        payload = signing.loads(token, salt=CHALLENGE_SALT, max_age=CHALLENGE_SECONDS)
+    except signing.BadSignature as exc:
+        raise ValueError("the form has expired or was already sent; please reload it") from exc
+    if not isinstance(payload, dict) or payload.get("p") != purpose:
+        raise ValueError("the form has expired or was already sent; please reload it")
+    return payload
 
 
-def _peek(key: str) -> int:
-    return int(cache.get(f"{CACHE_PREFIX}{key}") or 0)
+def _challenge_solved(token: str, solution: str, bits: int) -> bool:
+    return _leading_zero_bits(hashlib.sha256(f"{token}:{solution}".encode()).digest()) >= bits
+
+
+def _challenge_spend(token: str, payload: Mapping[str, Any]) -> None:
+    """Marks a challenge used; ValueError if it already was (by this or any other worker)."""
+    expires = datetime.fromtimestamp(float(payload["t"]) + CHALLENGE_SECONDS, tz=timezone.get_current_timezone())
+    try:
+        with transaction.atomic():
+            UsedChallenge.objects.create(digest=hashlib.sha256(token.encode()).hexdigest(), expires_at=expires)
+    except IntegrityError as exc:
+        raise ValueError("the form has expired or was already sent; please reload it") from exc
 
 
 def intake_challenge_new(*, bits: int | None = None, client: str = "") -> dict[str, Any]:
-    """A one-use challenge for a report form: ``{"token", "bits"}``.
+    """A one-use challenge for a report form: ``{"token", "bits", "wait"}``.
 
     A client with JavaScript finds a ``solution`` such that SHA-256(token + ":" + solution) starts with
     ``bits`` zero bits (hashcash); a client without JavaScript may submit without a solution once the
     challenge is ``CHALLENGE_MIN_WAIT`` seconds old (a cost in time, not CPU). ``PROBITY_REPORTING_POW_BITS``
-    sets ``bits`` (default 16). With ``client`` (the raw address or its pseudonym) one client may get at
-    most ``CHALLENGE_CLIENT_LIMIT`` challenges an hour (``Throttled`` beyond), so nobody can flood the
-    cache with challenges.
+    sets ``bits`` (default 16). The token is signed, not stored, so a flood of challenges fills nothing;
+    with ``client`` (the raw address or its pseudonym) one client may get at most ``CHALLENGE_CLIENT_LIMIT``
+    challenges an hour (``Throttled`` beyond).
     """
-    fingerprint = client_fingerprint(address=client) if client else ""
-    if client and _count(f"challenge:{fingerprint}", SUBMIT_CLIENT_WINDOW) > CHALLENGE_CLIENT_LIMIT:
-        raise Throttled(SUBMIT_CLIENT_WINDOW)
-    wanted = bits if bits is not None else int(getattr(settings, "PROBITY_REPORTING_POW_BITS", 16))
-    token = secrets.token_urlsafe(18)
-    cache.set(
-        f"{CACHE_PREFIX}challenge:{token}", {"bits": wanted, "issued": timezone.now().timestamp()}, CHALLENGE_SECONDS
-    )
-    return {"token": token, "bits": wanted}
+    surge = _submit_surge()
+    wanted = (bits if bits is not None else _pow_bits()) + surge
+    return _challenge_issue(purpose="report", bits=wanted, wait=CHALLENGE_MIN_WAIT * 2**surge, client=client)
+
+
+def intake_challenge_terms(token: str) -> dict[str, Any]:
+    """``{"token", "bits", "wait"}`` of a report challenge we issued (to show the same one again); a token
+    that is not one of ours gets the base terms, and ``intake_guard`` will refuse it."""
+    try:
+        payload = _challenge_read(token, purpose="report")
+    except ValueError:
+        return {"token": token, "bits": _pow_bits(), "wait": CHALLENGE_MIN_WAIT}
+    return {"token": token, "bits": int(payload["b"]), "wait": int(payload["w"])}
+
+
+def _submit_surge() -> int:
+    """Extra proof-of-work bits while everyone together sends more than ``SUBMIT_GLOBAL_LIMIT`` reports an
+    hour: one more bit (twice the work, or twice the wait) for each further limit's worth, at most
+    ``SIGN_IN_POW_MAX_EXTRA_BITS``. A flood makes every sender pay more; it never shuts the channel."""
+    total = _peek("submit-all")
+    if total < SUBMIT_GLOBAL_LIMIT:
+        return 0
+    return min(SIGN_IN_POW_MAX_EXTRA_BITS, 1 + (total - SUBMIT_GLOBAL_LIMIT) // SUBMIT_GLOBAL_LIMIT)
 
 
 def _leading_zero_bits(digest: bytes) -> int:
@@ -247,27 +407,32 @@ def pow_solve(*, token: str, bits: int) -> str:
 def intake_guard(*, client: str, challenge: str | None, solution: str | None = None) -> None:
     """Flood control before a submission: a valid one-use challenge and the rate limits.
 
-    ``client`` is the raw client address (``request.META["REMOTE_ADDR"]``): it is only hashed with a
-    daily secret held in the cache. Raises ``ValueError`` for a missing, used or unsolved challenge and
-    ``Throttled`` when this client or everyone together submitted too much.
+    ``client`` is the raw client address (or its pseudonym): it is only used as a keyed hash. Raises
+    ``ValueError`` for a missing, forged, used or unsolved challenge and ``Throttled`` when this client sent
+    too much. Everyone together is never refused: while more than ``SUBMIT_GLOBAL_LIMIT`` reports an hour
+    arrive, challenges cost more (``_submit_surge``), and one issued before the surge is answered with
+    ``Throttled`` carrying a new, dearer one.
     """
     if not challenge:
         raise ValueError("the form has expired; please reload it")
-    stored = cache.get(f"{CACHE_PREFIX}challenge:{challenge}")
-    if stored is None:
-        raise ValueError("the form has expired or was already sent; please reload it")
+    payload = _challenge_read(challenge, purpose="report")
+    surge = _submit_surge()
+    if surge and int(payload["b"]) < _pow_bits() + surge:
+        fresh = _challenge_issue(
+            purpose="report", bits=_pow_bits() + surge, wait=CHALLENGE_MIN_WAIT * 2**surge, client=client
+        )
+        raise Throttled(int(fresh["wait"]), "many reports are arriving; send the form again", challenge=fresh)
     if solution:
-        digest = hashlib.sha256(f"{challenge}:{solution}".encode()).digest()
-        if _leading_zero_bits(digest) < int(stored["bits"]):
+        if not _challenge_solved(challenge, solution, int(payload["b"])):
             raise ValueError("the anti-flood check failed; please reload the form")
-    elif timezone.now().timestamp() - float(stored["issued"]) < CHALLENGE_MIN_WAIT:
+    elif timezone.now().timestamp() - float(payload["t"]) < max(float(payload["w"]), CHALLENGE_MIN_WAIT):
         raise Throttled(CHALLENGE_MIN_WAIT, "please wait a few seconds before sending the form")
     tag = client_fingerprint(address=client)
-    if _peek(f"submit:{tag}") >= SUBMIT_CLIENT_LIMIT or _peek("submit:all") >= SUBMIT_GLOBAL_LIMIT:
+    if _peek("submit", tag) >= SUBMIT_CLIENT_LIMIT:
         raise Throttled(SUBMIT_CLIENT_WINDOW)
-    cache.delete(f"{CACHE_PREFIX}challenge:{challenge}")
-    _count(f"submit:{tag}", SUBMIT_CLIENT_WINDOW)
-    _count("submit:all", SUBMIT_GLOBAL_WINDOW)
+    _challenge_spend(challenge, payload)
+    _hit("submit", tag, SUBMIT_CLIENT_WINDOW)
+    _hit("submit-all", "all", SUBMIT_GLOBAL_WINDOW)
 
 
 # --- staff keys ---------------------------------------------------------------------------------
@@ -279,7 +444,14 @@ def _wrap_for(secret: str, private_key: PrivateKey) -> tuple[bytes, crypto.KdfPa
 
 
 def _unwrap_with(secret: str, wrapped: bytes, salt: bytes, opslimit: int, memlimit: int) -> PrivateKey:
-    key = crypto.derive_key(secret, crypto.KdfParams(bytes(salt), opslimit, memlimit))
+    """Opens a wrapped staff key; at most ``KDF_CONCURRENCY`` derivations at once (``KdfBusy`` when the
+    server is busy for longer than ``KDF_WAIT_SECONDS``)."""
+    if not KDF_SLOTS.acquire(timeout=KDF_WAIT_SECONDS):
+        raise KdfBusy
+    try:
+        key = crypto.derive_key(secret, crypto.KdfParams(bytes(salt), opslimit, memlimit))
+    finally:
+        KDF_SLOTS.release()
     return PrivateKey(crypto.unwrap(key, bytes(wrapped)))
 
 
@@ -315,12 +487,26 @@ def staff_keys_create(*, user: User, password: str, replace: bool = False) -> st
     return recovery_key
 
 
-def staff_keys_unlock(*, user: User, password: str) -> PrivateKey:
-    """The user's private key, opened with their password. Raises LookupError (no key pair) or
-    ``DecryptionError`` (wrong password)."""
-    staff_key = StaffKey.objects.filter(user=user).first()
-    if staff_key is None:
-        raise LookupError("this user has no reporting key pair")
+def _key_lock_seconds(failures: int) -> int:
+    if failures < KEY_UNLOCK_FAILURES:
+        return 0
+    doublings = min(failures - KEY_UNLOCK_FAILURES, 16)
+    return int(min(KEY_UNLOCK_LOCK_SECONDS * 2**doublings, KEY_UNLOCK_LOCK_MAX_SECONDS))
+
+
+def _key_unlock_audit(user: User, outcome: str, via: str) -> None:
+    """One audit entry per try to open a staff key: who, how and the outcome — never the password or address."""
+    audit_record(
+        action=AuditEntry.Action.OTHER,
+        actor=actor_name(user),
+        object_type="reporting.staff_key",
+        object_id=str(user.pk),
+        object_label=user.get_username(),
+        details={"event": "key_unlock", "outcome": outcome, "via": via},
+    )
+
+
+def _open_staff_key(staff_key: StaffKey, password: str) -> PrivateKey:
     return _unwrap_with(
         password,
         staff_key.password_wrapped,
@@ -328,6 +514,35 @@ def staff_keys_unlock(*, user: User, password: str) -> PrivateKey:
         staff_key.password_opslimit,
         staff_key.password_memlimit,
     )
+
+
+def staff_keys_unlock(*, user: User, password: str, via: str = "service") -> PrivateKey:
+    """The user's private key, opened with their password. Raises LookupError (no key pair),
+    ``DecryptionError`` (wrong password), ``KeyUnlockLocked`` (after ``KEY_UNLOCK_FAILURES`` wrong passwords,
+    whatever the address: even the right one is refused until the time it names; each further failure
+    doubles the lock) or ``KdfBusy`` (too many keys being opened at once). Every try is audited with
+    ``via`` ("page", "api", "cli"), never the password."""
+    staff_key = StaffKey.objects.filter(user=user).first()
+    if staff_key is None:
+        raise LookupError("this user has no reporting key pair")
+    subject = str(user.pk)
+    row = _throttle_row("key-unlock", subject)
+    if row is not None and row.locked_until is not None and row.locked_until > timezone.now():
+        _key_unlock_audit(user, "locked", via)
+        raise KeyUnlockLocked(row.locked_until)
+    try:
+        private_key = _open_staff_key(staff_key, password)
+    except KdfBusy:
+        _key_unlock_audit(user, "busy", via)
+        raise
+    except DecryptionError:
+        _hit("key-unlock", subject, KEY_UNLOCK_MEMORY_SECONDS, sliding=True, lock=_key_lock_seconds)
+        _key_unlock_audit(user, "wrong_password", via)
+        raise
+    if row is not None:
+        _forget("key-unlock", subject)
+    _key_unlock_audit(user, "success", via)
+    return private_key
 
 
 def staff_keys_rewrap(*, user: User, private_key: PrivateKey, new_password: str) -> None:
@@ -352,10 +567,16 @@ def staff_password_change(*, user: User, old_password: str, new_password: str) -
     ``user.set_password(new_password)``. Raises ``HookRefused`` (with the sentence for the user) if the
     old password does not open the key: the password must not change then, or the key would be lost.
     """
-    if not StaffKey.objects.filter(user=user).exists():
+    staff_key = StaffKey.objects.filter(user=user).first()
+    if staff_key is None:
         return False
     try:
-        private_key = staff_keys_unlock(user=user, password=old_password)
+        # The old password was checked by the password change itself: no key-unlock throttle here.
+        private_key = _open_staff_key(staff_key, old_password)
+    except KdfBusy as exc:
+        raise HookRefused(
+            gettext("The server is busy opening other keys, so the password was not changed. Try again in a minute.")
+        ) from exc
     except DecryptionError as exc:
         raise HookRefused(
             gettext(
@@ -858,28 +1079,68 @@ def report_intake_by_staff(
 # --- reporter sessions ----------------------------------------------------------------------
 
 
-def _throttle_check(tag: str) -> None:
-    if _peek(f"signin-fail:{tag}") >= SIGN_IN_CLIENT_FAILURES:
-        raise Throttled(SIGN_IN_CLIENT_WINDOW)
-    if _peek("signin-fail:all") >= SIGN_IN_GLOBAL_FAILURES:
-        raise Throttled(SIGN_IN_GLOBAL_WINDOW)
+def _sign_in_requirement(tag: str) -> tuple[int, int] | None:
+    """The proof of work (bits) or wait (seconds) this client must pay for its next try, or None (free)."""
+    failures = _peek("signin", tag)
+    if failures >= SIGN_IN_CLIENT_FAILURES:
+        extra = min(failures - SIGN_IN_CLIENT_FAILURES, SIGN_IN_POW_MAX_EXTRA_BITS)
+        return _pow_bits() + extra, CHALLENGE_MIN_WAIT * 2**extra
+    if _peek("signin-all") >= SIGN_IN_GLOBAL_FAILURES:
+        return _pow_bits(), CHALLENGE_MIN_WAIT
+    return None
 
 
-def reporter_sign_in(*, receipt: str, client: str = "") -> ReporterSession:
-    """Opens a report with its receipt. Raises ``Throttled`` after 5 failures from one client in 15 minutes
-    (or 200 failures overall in an hour), and ``LookupError`` ("no report has this receipt") otherwise
-    for a wrong receipt. ``client`` is the raw client address, only hashed (daily secret, cache only).
+def _sign_in_pay(*, client: str, tag: str, challenge: str | None, solution: str | None) -> None:
+    """Checks the proof of work (or the wait) this client owes; ``Throttled`` with a fresh challenge if not paid."""
+    need = _sign_in_requirement(tag)
+    if need is None:
+        return
+    bits, wait = need
+    if challenge:
+        try:
+            payload = _challenge_read(challenge, purpose="receipt")
+        except ValueError:
+            payload = None
+        if payload is not None and int(payload["b"]) >= bits:
+            age = timezone.now().timestamp() - float(payload["t"])
+            paid = (
+                _challenge_solved(challenge, solution, int(payload["b"]))
+                if solution
+                else age >= max(int(payload["w"]), wait)
+            )
+            if paid:
+                try:
+                    _challenge_spend(challenge, payload)
+                except ValueError:
+                    pass
+                else:
+                    return
+    fresh = _challenge_issue(purpose="receipt", bits=bits, wait=wait, client=client)
+    raise Throttled(wait, "too many attempts; solve the new challenge or wait, then try again", challenge=fresh)
+
+
+def reporter_sign_in(
+    *, receipt: str, client: str = "", challenge: str | None = None, solution: str | None = None
+) -> ReporterSession:
+    """Opens a report with its receipt. ``client`` is the raw client address (or its pseudonym), only used as
+    a keyed hash. Raises ``LookupError`` ("no report has this receipt") for a wrong receipt.
+
+    A client gets ``SIGN_IN_CLIENT_FAILURES`` wrong receipts free (an hour after its last failure, it starts
+    again); after that every try, right or wrong, raises ``Throttled`` carrying a ``challenge`` unless it
+    brings one solved (``challenge`` and ``solution``; or, without a solution, one at least ``wait`` seconds
+    old) — each further failure doubles the work. After ``SIGN_IN_GLOBAL_FAILURES`` failures from everyone in
+    an hour, every client pays the base work: never a refusal of the right receipt.
     Does not call ``authenticate()``: nothing is logged about the reporter."""
     tag = client_fingerprint(address=client)
-    _throttle_check(tag)
+    _sign_in_pay(client=client, tag=tag, challenge=challenge, solution=solution)
     try:
         lookup = receipts.receipt_lookup_hash(receipt)
     except ValueError:
         lookup = ""
     report = Report.objects.select_related("channel").filter(lookup_hash=lookup).first() if lookup else None
     if report is None:
-        _count(f"signin-fail:{tag}", SIGN_IN_CLIENT_WINDOW)
-        _count("signin-fail:all", SIGN_IN_GLOBAL_WINDOW)
+        _hit("signin", tag, SIGN_IN_CLIENT_WINDOW, sliding=True)
+        _hit("signin-all", "all", SIGN_IN_GLOBAL_WINDOW)
         raise LookupError("no report has this receipt")
     params = crypto.KdfParams(bytes(report.receipt_salt), report.receipt_opslimit, report.receipt_memlimit)
     receipt_key = crypto.derive_key(receipts.receipt_normalise(receipt), params)
@@ -888,22 +1149,28 @@ def reporter_sign_in(*, receipt: str, client: str = "") -> ReporterSession:
     return ReporterSession(report=report, keys=ReportKeys(report=report, content=content, identity=identity))
 
 
+def _session_hash(session_id: str) -> str:
+    return hmac.new(_state_secret("reporter-session"), session_id.encode(), hashlib.sha256).hexdigest()
+
+
 def reporter_session_open(*, session: ReporterSession) -> str:
     """Keeps a signed-in reporter for ``REPORTER_SESSION_SECONDS``: returns a token for a cookie (or the
-    ``X-Reporter-Session`` header of the API). The cache holds the keys wrapped; the token holds the
-    wrapping key, so neither alone opens anything, and nothing goes to the database."""
+    ``X-Reporter-Session`` header of the API). The database holds a keyed hash of the session id and the
+    report and its keys wrapped; the token holds the wrapping key, so neither alone opens anything (nor says
+    which report it is)."""
     session_id = secrets.token_urlsafe(18)
     cookie_key = crypto.new_file_key()
     payload = json.dumps(
         {
+            "report": session.report.pk,
             "content": base64.b64encode(bytes(session.keys.content)).decode(),
             "identity": base64.b64encode(bytes(session.keys.identity or b"")).decode(),
         }
     ).encode()
-    cache.set(
-        f"{CACHE_PREFIX}reporter:{session_id}",
-        {"report": session.report.pk, "keys": crypto.wrap(cookie_key, payload)},
-        REPORTER_SESSION_SECONDS,
+    ReporterSessionState.objects.create(
+        session_hash=_session_hash(session_id),
+        wrapped=crypto.wrap(cookie_key, payload),
+        expires_at=timezone.now() + timedelta(seconds=REPORTER_SESSION_SECONDS),
     )
     session.token = f"{session_id}.{base64.urlsafe_b64encode(cookie_key).decode()}"
     return session.token
@@ -914,18 +1181,21 @@ def reporter_session_resume(*, token: str | None) -> ReporterSession | None:
     if not token or "." not in token:
         return None
     session_id, _, key_text = token.partition(".")
-    stored = cache.get(f"{CACHE_PREFIX}reporter:{session_id}")
+    now = timezone.now()
+    stored = ReporterSessionState.objects.filter(session_hash=_session_hash(session_id), expires_at__gt=now).first()
     if stored is None:
         return None
     try:
-        payload = json.loads(crypto.unwrap(base64.urlsafe_b64decode(key_text), stored["keys"]))
+        payload = json.loads(crypto.unwrap(base64.urlsafe_b64decode(key_text), bytes(stored.wrapped)))
     except (DecryptionError, ValueError, TypeError):
         return None
-    report = Report.objects.select_related("channel").filter(pk=stored["report"]).first()
+    report = Report.objects.select_related("channel").filter(pk=payload["report"]).first()
     if report is None:
-        cache.delete(f"{CACHE_PREFIX}reporter:{session_id}")
+        stored.delete()
         return None
-    cache.touch(f"{CACHE_PREFIX}reporter:{session_id}", REPORTER_SESSION_SECONDS)
+    renewed = now + timedelta(seconds=REPORTER_SESSION_SECONDS)
+    if renewed - stored.expires_at > timedelta(minutes=1):  # one write a minute at most
+        ReporterSessionState.objects.filter(pk=stored.pk).update(expires_at=renewed)
     identity_bytes = base64.b64decode(payload["identity"])
     keys = ReportKeys(
         report=report,
@@ -937,7 +1207,7 @@ def reporter_session_resume(*, token: str | None) -> ReporterSession | None:
 
 def reporter_session_close(*, token: str | None) -> None:
     if token and "." in token:
-        cache.delete(f"{CACHE_PREFIX}reporter:{token.partition('.')[0]}")
+        ReporterSessionState.objects.filter(session_hash=_session_hash(token.partition(".")[0])).delete()
 
 
 # --- staff access ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -230,7 +231,12 @@ def _step_two(
             max_files=channel.max_attachments,
             max_file_bytes=channel.max_attachment_bytes,
         )
-    ticket = ticket or services.intake_challenge_new()
+    if ticket is None:
+        try:
+            ticket = services.intake_challenge_new(client=_client(request))
+        except services.Throttled:
+            first.add_error(None, _("Too many report forms were opened from here. Please try again later."))
+            return render(request, "reporting/report_step1.html", {"channel": channel, "form": first}, status=429)
     hidden = forms.QuestionnaireStepOneForm(
         initial={forms.FIELD_PREFIX + key: value for key, value in answers.items()},
         questions=channel.questionnaire,
@@ -245,7 +251,7 @@ def _step_two(
             "first_form": hidden,
             "ticket": ticket["token"],
             "pow_bits": ticket["bits"],
-            "wait_seconds": services.CHALLENGE_MIN_WAIT,
+            "wait_seconds": ticket["wait"],
             "challenge_error": challenge_error,
         },
         status=status,
@@ -305,7 +311,13 @@ def _report(request: HttpRequest, channel: Channel, handler: ReportingUploadHand
             return _step_two(
                 request, channel, first, second, challenge_error=message, ticket=_reuse_ticket(ticket_token), status=429
             )
-        message = _("Too many reports were sent from here or in total. Please try again later.")
+        if exc.challenge is not None:  # a surge: everyone pays more, nobody is turned away
+            message = _(
+                "Many reports are arriving at the moment. Your answers are kept: send the form again; "
+                "your browser may take a little longer to prepare it."
+            )
+            return _step_two(request, channel, first, second, challenge_error=message, status=429)
+        message = _("Too many reports were sent from here. Please try again later.")
         return _step_two(request, channel, first, second, challenge_error=message, status=429)
     except ValueError:
         message = _("The form had expired or was already sent. Check your answers and send it again.")
@@ -334,7 +346,7 @@ def _report(request: HttpRequest, channel: Channel, handler: ReportingUploadHand
 
 def _reuse_ticket(token: str) -> dict[str, Any]:
     """The same challenge again (it is still valid: it is consumed only when a report passes)."""
-    return {"token": token, "bits": int(getattr(settings, "PROBITY_REPORTING_POW_BITS", 16))}
+    return services.intake_challenge_terms(token)
 
 
 @reporter_privacy
@@ -343,11 +355,19 @@ def receipt_sign_in(request: HttpRequest) -> HttpResponse:
     form = forms.ReceiptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            session = services.reporter_sign_in(receipt=form.cleaned_data["receipt"], client=_client(request))
-        except services.Throttled:
-            return render(
-                request, "reporting/receipt.html", {"form": forms.ReceiptForm(), "throttled": True}, status=429
+            session = services.reporter_sign_in(
+                receipt=form.cleaned_data["receipt"],
+                client=_client(request),
+                challenge=request.POST.get("ticket") or None,
+                solution=request.POST.get("pow_nonce") or None,
             )
+        except services.Throttled as exc:
+            context: dict[str, Any] = {"form": forms.ReceiptForm(), "throttled": True}
+            if exc.challenge is not None:
+                context.update(
+                    ticket=exc.challenge["token"], pow_bits=exc.challenge["bits"], wait_seconds=exc.challenge["wait"]
+                )
+            return render(request, "reporting/receipt.html", context, status=429)
         except (LookupError, ValueError, services.DecryptionError):
             form.add_error("receipt", _("No report has this receipt. Check the digits and try again."))
         else:
@@ -513,6 +533,18 @@ def _unlock_redirect(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(f"{reverse('reporting:keys')}?next={request.get_full_path()}")
 
 
+def _key_locked_message(until: datetime.datetime) -> str:
+    when = date_format(timezone.localtime(until), "DATETIME_FORMAT")
+    return _(
+        "Too many wrong passwords were tried for your key, so it is locked until %(when)s, even with the right "
+        "password. If these tries were not yours, tell your administrator."
+    ) % {"when": when}
+
+
+def _busy_message() -> str:
+    return _("The server is busy opening other keys. Wait a few seconds and try again.")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def keys(request: HttpRequest) -> HttpResponse:
@@ -538,7 +570,7 @@ def keys(request: HttpRequest) -> HttpResponse:
             except ValueError:
                 form.add_error("password", _("That is not your password."))
             else:
-                private_key = services.staff_keys_unlock(user=user, password=password)
+                private_key = services.staff_keys_unlock(user=user, password=password, via="page")
                 response = render(request, "reporting/keys.html", {"recovery_key": recovery_key, "has_key": True})
                 services.staff_key_cookie_set(
                     response=response,
@@ -548,7 +580,13 @@ def keys(request: HttpRequest) -> HttpResponse:
                 return response
         elif action == "unlock" and has_key:
             try:
-                private_key = services.staff_keys_unlock(user=user, password=password)
+                private_key = services.staff_keys_unlock(user=user, password=password, via="page")
+            except services.KeyUnlockLocked as exc:
+                form.add_error(None, _key_locked_message(exc.until))
+                return render(request, "reporting/keys.html", context, status=429)
+            except services.KdfBusy:
+                form.add_error(None, _busy_message())
+                return render(request, "reporting/keys.html", context, status=503)
             except (services.DecryptionError, LookupError):
                 form.add_error("password", _("That password does not open your key."))
             else:
@@ -576,6 +614,9 @@ def key_recover(request: HttpRequest) -> HttpResponse:
                 new_recovery_key = services.staff_keys_recover(
                     user=user, recovery_key=form.cleaned_data["recovery_key"], new_password=password
                 )
+            except services.KdfBusy:
+                form.add_error(None, _busy_message())
+                return render(request, "reporting/key_recover.html", {"form": form}, status=503)
             except (services.DecryptionError, LookupError, ValueError):
                 form.add_error("recovery_key", _("That recovery key does not open your key."))
             else:

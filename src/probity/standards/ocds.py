@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import re
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,70 @@ def release_validator() -> Validator:
     return Draft4Validator(schema, registry=registry)
 
 
+def _distinct_ids(items: list[Any]) -> bool:
+    """Whether every item is an object with a string ``id`` and no two ids are equal: then no two items are
+    equal, so ``uniqueItems`` holds without comparing the items whole."""
+    ids = set()
+    for item in items:
+        if type(item) is not dict:
+            return False
+        value = item.get("id")
+        if type(value) is not str:
+            return False
+        ids.add(value)
+    return len(ids) == len(items)
+
+
+# The fast check only gives a verdict, so the code fastjsonschema generates is trimmed of work done for
+# error messages on every call (a field's name built with ``format(**locals())`` before each nested check);
+# its ``uniqueItems`` test (every item turned into frozensets) first asks ``_distinct_ids``; and an enum of
+# strings (a chain of ``isinstance(v, str) and v == 'AED' or …``, 300 long for currencies) becomes one
+# look-up in a frozenset. No edit can change a verdict; if fastjsonschema's output changes shape, they
+# simply stop matching.
+_NAME_ARGUMENT = re.compile(r'custom_formats, \(name_prefix or "data"\) \+ "[^"\n]*"\.format\(\*\*locals\(\)\)\)')
+_UNIQUE_ITEMS = re.compile(r"if (\w+)_len > len\(set\(fn\((\w+)\) for \2 in \1\)\):")
+_ENUM_LINE = re.compile(
+    r"^(?P<indent> *)if not \((?P<terms>(?:isinstance\()?(?P<var>\w+)(?:, str\) | is None).*)\):$", re.MULTILINE
+)
+_ENUM_TERM = re.compile(
+    r"isinstance\((?P<var>\w+), str\) and (?P=var) == (?P<text>'(?:[^'\\]|\\.)*')|(?P<none>\w+) is None"
+)
+
+
+def _enum_sets(code: str, namespace: dict[str, Any]) -> str:
+    """``code`` with each enum of strings (and null) tested by membership in a frozenset put in ``namespace``."""
+    import ast
+
+    def replace(line: re.Match[str]) -> str:
+        variable = line["var"]
+        texts: list[str] = []
+        allows_none = False
+        position = 0
+        terms = line["terms"]
+        while True:
+            term = _ENUM_TERM.match(terms, position)
+            if term is None or (term["var"] or term["none"]) != variable:
+                return line[0]  # not a plain enum of strings: left as generated
+            if term["none"]:
+                allows_none = True
+            else:
+                texts.append(ast.literal_eval(term["text"]))
+            position = term.end()
+            if position == len(terms):
+                break
+            if not terms.startswith(" or ", position):
+                return line[0]
+            position += 4
+        name = f"_ENUM_{len(namespace)}"
+        namespace[name] = frozenset(texts)
+        test = f"isinstance({variable}, str) and {variable} in {name}"
+        if allows_none:
+            test += f" or {variable} is None"
+        return f"{line['indent']}if not ({test}):"
+
+    return _ENUM_LINE.sub(replace, code)
+
+
 @lru_cache(maxsize=1)
 def _fast_release_check() -> Any:
     import fastjsonschema
@@ -111,7 +176,20 @@ def _fast_release_check() -> Any:
     # No defaults filled in (the data must stay as published), no format checks (as jsonschema
     # by default), and no handler that could fetch a remote $ref.
     refuse = {scheme: _refuse_retrieval for scheme in ("http", "https", "file", "ftp")}
-    return fastjsonschema.compile(release_schema(), handlers=refuse, use_default=False, use_formats=False)
+    code = fastjsonschema.compile_to_code(
+        release_schema(), handlers=refuse, use_default=False, use_formats=False, detailed_exceptions=False
+    )
+    code = _NAME_ARGUMENT.sub("custom_formats, name_prefix)", code)
+    code = _UNIQUE_ITEMS.sub(
+        r"if \1_len > 1 and not _distinct_ids(\1) and \1_len > len(set(fn(\2) for \2 in \1)):", code
+    )
+    first = re.search(r"^def (\w+)\(", code, re.MULTILINE)
+    if first is None:  # not the code fastjsonschema writes: its own compiled function, untrimmed
+        return fastjsonschema.compile(release_schema(), handlers=refuse, use_default=False, use_formats=False)
+    namespace: dict[str, Any] = {"_distinct_ids": _distinct_ids}
+    code = _enum_sets(code, namespace)
+    exec(compile(code, "<OCDS release schema, fastjsonschema>", "exec"), namespace)  # noqa: S102 - generated from the bundled schema
+    return namespace[first.group(1)]
 
 
 def release_is_valid(release: Any) -> bool:

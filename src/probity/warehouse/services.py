@@ -181,11 +181,16 @@ class DuckDBWarehouse(Warehouse):
     engine = "duckdb"
     sql_dialect = SQL_DIALECTS["duckdb"]
 
-    def __init__(self, location: str, *, read_only: bool = False) -> None:
+    def __init__(self, location: str, *, read_only: bool = False, sandboxed: bool = False) -> None:
+        """``sandboxed`` (for SQL that people type; implies ``read_only``): the engine itself refuses every
+        file, other database and extension (``enable_external_access = false``), and the configuration is
+        locked so that a query cannot switch that back on."""
         import duckdb
         import ibis
 
+        read_only = read_only or sandboxed
         self.read_only = read_only
+        self.sandboxed = sandboxed
         if location == ":memory:":
             if read_only:
                 raise ConfigurationError("An in-memory DuckDB warehouse cannot be opened read-only.")
@@ -204,13 +209,17 @@ class DuckDBWarehouse(Warehouse):
                     f"The folder for the DuckDB warehouse file {path} cannot be created "
                     f"({exc.strerror or _reason(exc)}); set PROBITY_WAREHOUSE to a file in a writable folder."
                 ) from exc
+        config: dict[str, Any] = {"enable_external_access": False} if sandboxed else {}
         try:
-            self._backend = ibis.duckdb.connect(self.location, read_only=read_only)
+            self._backend = ibis.duckdb.connect(self.location, read_only=read_only, **config)
         except (duckdb.Error, OSError) as exc:
             raise ConfigurationError(
                 f"The DuckDB warehouse file {self.location} cannot be opened ({_reason(exc)}); "
                 "check that the folder is writable and that no other program holds the file."
             ) from exc
+        if sandboxed:
+            # After Ibis' own settings (time zone, no Python replacement scans): from here on, no SET works.
+            self._backend.con.execute("SET lock_configuration = true")
 
     @property
     def backend(self) -> BaseBackend:
@@ -472,15 +481,19 @@ class SparkWarehouse(Warehouse):
 # --- factory ----------------------------------------------------------------------------------
 
 
-def warehouse_connect(*, setting: WarehouseSetting | None = None, read_only: bool = False) -> Warehouse:
+def warehouse_connect(
+    *, setting: WarehouseSetting | None = None, read_only: bool = False, sandboxed: bool = False
+) -> Warehouse:
     """Opens the warehouse named by ``setting`` (default: ``settings.PROBITY_WAREHOUSE``).
 
-    ``read_only`` opens a DuckDB file so that nothing can be written (Spark has no such mode;
-    callers that take SQL from people must check it with ``read_only_query``).
+    ``read_only`` opens a DuckDB file so that nothing can be written (Spark has no such mode).
+    ``sandboxed`` (DuckDB; implies ``read_only``) also lets the engine read nothing but the warehouse's
+    own tables: no files, other databases or extensions. SQL that people type goes through
+    ``warehouse_query``, which checks it with ``read_only_query`` and runs it on such a connection.
     """
     setting = setting or settings.PROBITY_WAREHOUSE
     if setting.engine == "duckdb":
-        return DuckDBWarehouse(setting.location, read_only=read_only)
+        return DuckDBWarehouse(setting.location, read_only=read_only, sandboxed=sandboxed)
     if setting.engine == "spark":
         return SparkWarehouse(setting.location)
     raise ConfigurationError(
@@ -489,9 +502,11 @@ def warehouse_connect(*, setting: WarehouseSetting | None = None, read_only: boo
 
 
 @contextmanager
-def warehouse_connection(*, setting: WarehouseSetting | None = None, read_only: bool = False) -> Iterator[Warehouse]:
+def warehouse_connection(
+    *, setting: WarehouseSetting | None = None, read_only: bool = False, sandboxed: bool = False
+) -> Iterator[Warehouse]:
     """``warehouse_connect`` as a context manager: the connection is closed on leaving the block."""
-    warehouse = warehouse_connect(setting=setting, read_only=read_only)
+    warehouse = warehouse_connect(setting=setting, read_only=read_only, sandboxed=sandboxed)
     try:
         yield warehouse
     finally:
@@ -555,6 +570,69 @@ def read_only_query(*, query: str, dialect: str) -> str:
         if isinstance(node, forbidden):
             raise ValueError(f"Only read-only SELECT queries are allowed; this one contains {node.key.upper()}.")
     return text
+
+
+FILE_ACCESS_REFUSED = "The query may read only the warehouse's tables, not files, other databases or extensions."
+
+
+class QueryFailed(ValueError):
+    """The engine could not run a query (an unknown table, a type error …); the message says why."""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    frame: pd.DataFrame  # at most ``limit`` rows
+    more: bool  # the query has more rows than were returned
+
+
+def _refused_file_access(exc: BaseException) -> bool:
+    import duckdb
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, duckdb.PermissionException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@contextmanager
+def _no_sql_on_files(warehouse: Warehouse) -> Iterator[None]:
+    """On Spark (which has no sandbox), switches off ``SELECT … FROM csv.`/path``` for the block."""
+    if not isinstance(warehouse, SparkWarehouse):
+        yield
+        return
+    conf = warehouse.session.conf
+    before = conf.get("spark.sql.runSQLOnFiles", "true")
+    conf.set("spark.sql.runSQLOnFiles", "false")
+    try:
+        yield
+    finally:
+        conf.set("spark.sql.runSQLOnFiles", before or "true")
+
+
+def warehouse_query(*, query: str, limit: int, setting: WarehouseSetting | None = None) -> QueryResult:
+    """Runs one read-only SELECT that a person typed and returns its first ``limit`` rows.
+
+    The text is checked first (``read_only_query``: one SELECT, no writes), then run on a sandboxed
+    connection, so the engine itself refuses files, other databases and extensions whatever the text
+    check let through. ``ValueError`` says why a query is refused, ``QueryFailed`` (a ``ValueError``)
+    why the engine could not run it; ``ConfigurationError`` when the warehouse cannot be opened.
+    """
+    setting = setting or settings.PROBITY_WAREHOUSE
+    # Checked before connecting: starting Spark only to refuse the query would waste seconds.
+    text = read_only_query(query=query, dialect=SQL_DIALECTS.get(setting.engine, "duckdb"))
+    with (
+        warehouse_connection(setting=setting, read_only=True, sandboxed=True) as warehouse,
+        _no_sql_on_files(warehouse),
+    ):
+        try:
+            frame = warehouse.execute(warehouse.sql(text).limit(limit + 1))
+        except Exception as exc:  # the engine's own error says what is wrong with the query
+            if _refused_file_access(exc):
+                raise ValueError(FILE_ACCESS_REFUSED) from exc
+            raise QueryFailed(f"The query failed: {_reason(exc)}") from exc
+    return QueryResult(frame=frame.head(limit), more=len(frame) > limit)
 
 
 # --- catalogue --------------------------------------------------------------------------------

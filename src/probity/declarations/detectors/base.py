@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from probity.core.detectors import Detector
@@ -31,6 +31,34 @@ def amount_in(value: Any, base: str, on: date) -> Decimal | None:
     if value["currency"] == base:  # rate 1: multiplying by Decimal(1) keeps the exponent, so this is the same
         return Decimal(value["amount"]).quantize(CENT)
     return (Decimal(value["amount"]) * rate_for(value["currency"], base, on)).quantize(CENT)
+
+
+def share_of(row: Mapping[str, Any]) -> Decimal:
+    """The declarant's share of an asset, in percent: ``share_percent`` when it is a number, else 100.
+
+    ``value`` is the whole asset's value and ``share_percent`` the share owned (as the Ukrainian register
+    files co-owned property); a share outside 0–100 is DECL-ARITHMETIC's to report and is capped here.
+    """
+    share = row.get("share_percent")
+    if isinstance(share, bool) or not isinstance(share, int | float | str | Decimal):
+        return Decimal(100)
+    try:
+        percent = Decimal(str(share))
+    except InvalidOperation:
+        return Decimal(100)
+    if not percent.is_finite():
+        return Decimal(100)
+    return min(Decimal(100), max(Decimal(0), percent))
+
+
+def owned_value(row: Mapping[str, Any], base: str, on: date) -> Decimal | None:
+    """The part of an asset the declarant owns, in ``base``: the whole ``value`` (or a cash row's
+    ``amount``) times ``share_percent`` / 100. None when the value is not provided. Raises MissingRate."""
+    whole = amount_in(row.get("value", row.get("amount")), base, on)
+    if whole is None:
+        return None
+    share = share_of(row)
+    return whole if share == 100 else (whole * share / 100).quantize(CENT)
 
 
 def subject_of(item: Item) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """Checks of the declared figures (registered with ``probity.core.detectors``).
 
-* DECL-WEALTH: wealth reconciliation between consecutive declarations of one declarant.
+* DECL-WEALTH: wealth reconciliation between consecutive declarations of one declarant, as one
+  identity (``Reconciliation``): change in net worth = income − expenditure + other inflows − other
+  outflows + revaluations + unexplained; net worth counts each asset at the share owned.
 * DECL-ARITHMETIC: completeness, totals, impossible dates, shares over 100 %, negative values,
   a house without land, a garage without a vehicle.
-* DECL-CROSSYEAR: assets that vanish or appear without a matching sale, purchase, gift or inheritance.
+* DECL-CROSSYEAR: assets that vanish or appear without a sale, purchase, gift or inheritance that
+  names them (matched asset by asset, ``assets``).
 
 Each finding's evidence carries ``weight`` (a parameter of its detector); a declaration's risk score
 is the sum of the weights of its flags (``selectors.risk_scores``). Subjects are declarations
@@ -12,8 +15,8 @@ is the sum of the weights of its flags (``selectors.risk_scores``). Subjects are
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,11 +25,21 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from probity.core.detectors import Judgement, Parameter, register
+from probity.declarations.detectors.assets import (
+    ASSET_PURCHASE,
+    GIFT_GIVEN,
+    RECEIVED_KINDS,
+    changes,
+    row_path,
+)
 from probity.declarations.detectors.base import (
+    CENT,
     INFLOW_INCOME_KINDS,
     SUBJECT,
     DeclarationDetector,
     amount_in,
+    owned_value,
+    share_of,
     subject_of,
     weight,
 )
@@ -56,18 +69,188 @@ def _sum(rows: list[dict[str, Any]], key: str, base: str, on: date) -> tuple[Dec
 
 
 def net_worth(content: dict[str, Any], base: str) -> tuple[Decimal, Decimal, Decimal, int]:
-    """(assets, liabilities, net worth, values not provided) in ``base`` at the period end."""
+    """(assets, liabilities, net worth, values not provided) in ``base`` at the period end.
+
+    Assets count the share owned: ``value`` is the whole asset's value and ``share_percent`` the
+    declarant's share (100 when not given), so one flat filed as two 50 % rows counts once.
+    """
     on = period_end(content)
     assets, missing = Decimal(0), 0
     for section in ASSET_SECTIONS:
         for row in content.get(section) or []:
-            amount = amount_in(row.get("value", row.get("amount")), base, on)
+            amount = owned_value(row, base, on)
             if amount is None:
                 missing += 1
             else:
                 assets += amount
     debts, missing_debts = _sum(content.get("liabilities") or [], "amount", base, on)
     return assets, debts, assets - debts, missing + missing_debts
+
+
+# Assets whose value may change while held without money changing hands. Construction is not one of
+# them: what it gains is what was spent on it.
+REVALUED_SECTIONS = frozenset(ASSET_PURCHASE) - {"unfinished_construction"}
+
+
+def _quantity_factor(old: dict[str, Any], new: dict[str, Any]) -> Decimal:
+    """For securities whose quantity changed: the part of the new value that is the old quantity."""
+    before, after = old.get("quantity"), new.get("quantity")
+    if isinstance(before, int | float) and isinstance(after, int | float) and before > 0 and after > 0:
+        return Decimal(str(before)) / Decimal(str(after))
+    return Decimal(1)
+
+
+@dataclass
+class Reconciliation:
+    """``change in net worth = income − expenditure + other inflows − other outflows + revaluations
+    + unexplained``, every term in one currency, every declared transaction counted once.
+
+    * income: the period's regular income (salary, business, dividends, interest, rent, pension, other);
+    * expenditure: consumption and other spending (purchases, sales and loan repayments swap one asset
+      or debt for another and are left out; gifts given are outflows);
+    * other inflows: gifts, prizes and inheritances received, and the proceeds of each sale once,
+      whether declared in ``income``, in ``expenditures`` or in both;
+    * other outflows: each asset sold or given away at its value in the previous declaration (the
+      share owned), an asset bought and sold within the year at its purchase price, and gifts of money;
+    * revaluations: assets held in both years whose value changed (the share owned at the earlier
+      share; for securities, the earlier quantity).
+    """
+
+    currency: str
+    assets_before: Decimal
+    liabilities_before: Decimal
+    before: Decimal
+    assets_after: Decimal
+    liabilities_after: Decimal
+    after: Decimal
+    income: Decimal = Decimal(0)
+    expenditure: Decimal = Decimal(0)
+    gifts_received: Decimal = Decimal(0)
+    proceeds: Decimal = Decimal(0)
+    outflows: Decimal = Decimal(0)
+    revaluations: Decimal = Decimal(0)
+    gains: Decimal = Decimal(0)
+    missing: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def change(self) -> Decimal:
+        return self.after - self.before
+
+    @property
+    def inflows(self) -> Decimal:
+        return self.gifts_received + self.proceeds
+
+    @property
+    def unexplained(self) -> Decimal:
+        return self.change - self.income + self.expenditure - self.inflows + self.outflows - self.revaluations
+
+    @property
+    def means(self) -> Decimal:
+        """Lawful means of the period: income, gifts received and what sales gained over the assets' value."""
+        return self.income + self.gifts_received + max(Decimal(0), self.gains)
+
+    def terms(self) -> dict[str, str]:
+        """Every term of the identity, as text with cents."""
+        return {
+            "before": str(self.before.quantize(CENT)),
+            "after": str(self.after.quantize(CENT)),
+            "change": str(self.change.quantize(CENT)),
+            "income": str(self.income.quantize(CENT)),
+            "expenditure": str(self.expenditure.quantize(CENT)),
+            "inflows": str(self.inflows.quantize(CENT)),
+            "outflows": str(self.outflows.quantize(CENT)),
+            "revaluations": str(self.revaluations.quantize(CENT)),
+            "unexplained": str(self.unexplained.quantize(CENT)),
+            "means": str(self.means.quantize(CENT)),
+        }
+
+    def identity(self) -> str:
+        t = self.terms()
+        return (
+            f"change in net worth {t['change']} = lawful income {t['income']} - expenditure {t['expenditure']}"
+            f" + other lawful inflows {t['inflows']} - other outflows {t['outflows']}"
+            f" + revaluations {t['revaluations']} + unexplained {t['unexplained']} {self.currency}"
+        )
+
+
+def _amount(row: dict[str, Any], key: str, base: str, on: date, counter: list[int]) -> Decimal:
+    amount = amount_in(row.get(key), base, on)
+    if amount is None:
+        counter[0] += 1
+        return Decimal(0)
+    return amount
+
+
+def reconcile(before: dict[str, Any], after: dict[str, Any], base: str) -> Reconciliation:
+    """The wealth identity between two consecutive declarations, in ``base``. Raises MissingRate."""
+    assets_before, debts_before, worth_before, missing_before = net_worth(before, base)
+    assets_after, debts_after, worth_after, missing_after = net_worth(after, base)
+    was, on = period_end(before), period_end(after)
+    result = Reconciliation(base, assets_before, debts_before, worth_before, assets_after, debts_after, worth_after)
+    missing = [missing_before + missing_after]
+    for row in after.get("income") or []:
+        if row.get("kind") not in INFLOW_INCOME_KINDS:
+            result.income += _amount(row, "amount", base, on, missing)
+        elif row.get("kind") in RECEIVED_KINDS:
+            result.gifts_received += _amount(row, "amount", base, on, missing)
+    for row in after.get("expenditures") or []:
+        if row.get("kind") not in CONSUMPTION_EXCLUDED and row.get("kind") != GIFT_GIVEN:
+            result.expenditure += _amount(row, "amount", base, on, missing)
+
+    found = changes(before, after)
+    for disposal in found.disposals:
+        paths = ", ".join(row_path(row) for row in disposal.rows)
+        proceeds = disposal.proceeds
+        received = _amount(proceeds[2], "amount", base, on, missing) if proceeds is not None else Decimal(0)
+        if disposal.asset is not None:
+            left = owned_value(disposal.asset.row, base, was)
+            if left is None:
+                missing[0] += 1
+                left = Decimal(0)
+            what = "sale" if proceeds is not None else "gift given"
+            line = f"{what} of {disposal.asset.label()} ({paths})"
+            if proceeds is not None:
+                line += f": proceeds {received} {base} counted once"
+            line += f"; it leaves net worth at its previous value {left} {base}"
+        elif proceeds is not None and disposal.bought is not None:
+            left = _amount(disposal.bought[2], "amount", base, on, missing)
+            line = (
+                f"sale of an asset bought within the year ({paths}): proceeds {received} {base} counted once; "
+                f"its purchase ({row_path(disposal.bought)}) for {left} {base} leaves net worth"
+            )
+        elif proceeds is not None:
+            left = Decimal(0)
+            line = (
+                f"sale of an asset in neither declaration, with no declared purchase ({paths}): "
+                f"proceeds {received} {base} counted once, in full"
+            )
+        else:
+            left = _amount(disposal.rows[0][2], "amount", base, on, missing)
+            line = f"gift given ({paths}): {left} {base}"
+        result.proceeds += received
+        result.outflows += left
+        if proceeds is not None:
+            result.gains += received - left
+        result.lines.append(line)
+    for asset in found.unexplained_vanished:
+        left = owned_value(asset.row, base, was)
+        result.lines.append(
+            f"{asset.label()} vanished with no declared sale or gift: its previous value "
+            f"{'not provided' if left is None else f'{left} {base}'} is gone from net worth unexplained"
+        )
+    for old, new in found.held:
+        if old.section not in REVALUED_SECTIONS:
+            continue
+        earlier, whole = owned_value(old.row, base, was), amount_in(new.value, base, on)
+        if earlier is None or whole is None:
+            continue
+        now = (whole * share_of(old.row) / 100 * _quantity_factor(old.row, new.row)).quantize(CENT)
+        if now != earlier:
+            result.revaluations += now - earlier
+            result.lines.append(f"revaluation of {new.label()}: the share owned went from {earlier} to {now} {base}")
+    result.missing = missing[0]
+    return result
 
 
 def _no_earlier_declaration(subject: dict[str, Any]) -> Judgement:
@@ -78,21 +261,40 @@ def _no_earlier_declaration(subject: dict[str, Any]) -> Judgement:
     )
 
 
+# The identity, every term named (a message id holds at most 300 characters).
+WEALTH_FLAG = gettext_noop(
+    "Net worth went from %(before)s to %(after)s %(currency)s: change %(change)s = lawful income %(income)s"
+    " - expenditure %(expenditure)s + other lawful inflows %(inflows)s - other outflows %(outflows)s"
+    " + revaluations %(revaluations)s + unexplained %(unexplained)s %(currency)s, which is not explained."
+)
+WEALTH_PASS = gettext_noop(
+    "Net worth went from %(before)s to %(after)s %(currency)s: change %(change)s = lawful income %(income)s"
+    " - expenditure %(expenditure)s + other lawful inflows %(inflows)s - other outflows %(outflows)s"
+    " + revaluations %(revaluations)s + unexplained %(unexplained)s %(currency)s, below the thresholds."
+)
+
+
 @register
 class WealthReconciliation(DeclarationDetector):
     code = "DECL-WEALTH"
     title = _("Unexplained wealth between declarations")
     description = _(
-        "Change in net worth between consecutive declarations plus declared expenditure, minus lawful income "
-        "and other lawful inflows, is the amount the declarations do not explain; it is flagged when it is "
-        "above both an absolute and a relative threshold (share of lawful income)."
+        "Reconciles consecutive declarations with one identity: change in net worth = lawful income - "
+        "expenditure + other lawful inflows (gifts, prizes, inheritances, sale proceeds) - other outflows "
+        "(assets sold or given away at their previous value, gifts of money) + revaluations (assets held in "
+        "both years) + unexplained. Each declared transaction counts once; assets count at the share owned. "
+        "The unexplained amount is flagged when it is above both an absolute and a relative threshold "
+        "(share of lawful means)."
     )
     subject_type = SUBJECT
     fields = (
         "real_estate",
+        "unfinished_construction",
+        "valuables",
         "vehicles",
         "securities",
         "corporate_rights",
+        "intangible_assets",
         "cash_and_accounts",
         "liabilities",
         "income",
@@ -103,7 +305,13 @@ class WealthReconciliation(DeclarationDetector):
             "absolute_threshold", 10000.0, _("unexplained amount (reporting currency) above which to flag"), float
         ),
         Parameter(
-            "relative_threshold", 0.5, _("unexplained amount as a share of lawful income above which to flag"), float
+            "relative_threshold",
+            0.5,
+            _(
+                "unexplained amount as a share of lawful means (income, gifts received, gains on sales) above which "
+                "to flag"
+            ),
+            float,
         ),
         Parameter("weight", 5.0, _("weight of a flag in the declaration's risk score"), float),
     )
@@ -116,22 +324,7 @@ class WealthReconciliation(DeclarationDetector):
                 continue
             base = reporting_currency(item.content) or "XXX"
             try:
-                assets_before, debts_before, before, missing_before = net_worth(previous.content, base)
-                assets_after, debts_after, after, missing_after = net_worth(item.content, base)
-                on = period_end(item.content)
-                income_rows = item.content.get("income") or []
-                lawful_income, missing_income = _sum(
-                    [r for r in income_rows if r.get("kind") not in INFLOW_INCOME_KINDS], "amount", base, on
-                )
-                inflows, missing_inflows = _sum(
-                    [r for r in income_rows if r.get("kind") in INFLOW_INCOME_KINDS], "amount", base, on
-                )
-                expenditure, missing_spent = _sum(
-                    [r for r in item.content.get("expenditures") or [] if r.get("kind") not in CONSUMPTION_EXCLUDED],
-                    "amount",
-                    base,
-                    on,
-                )
+                figures = reconcile(previous.content, item.content, base)
             except MissingRate as exc:
                 yield Judgement(
                     **subject,
@@ -140,46 +333,34 @@ class WealthReconciliation(DeclarationDetector):
                     params={"reason": str(exc)},
                 )
                 continue
-            change = after - before
-            unexplained = change + expenditure - lawful_income - inflows
-            explained_by = lawful_income + inflows
-            ratio = float(unexplained / explained_by) if explained_by > 0 else None
+            unexplained, means = figures.unexplained, figures.means
+            ratio = float(unexplained / means) if means > 0 else None
+            terms = figures.terms()
             evidence = {
                 "currency": base,
                 "previous_declaration": previous.declaration.pk,
-                "net_worth_before": str(before),
-                "assets_before": str(assets_before),
-                "liabilities_before": str(debts_before),
-                "net_worth_after": str(after),
-                "assets_after": str(assets_after),
-                "liabilities_after": str(debts_after),
-                "net_worth_change": str(change),
-                "expenditure": str(expenditure),
-                "lawful_income": str(lawful_income),
-                "other_lawful_inflows": str(inflows),
-                "unexplained": str(unexplained),
-                "unexplained_share_of_income": None if ratio is None else round(ratio, 4),
-                "values_not_provided": missing_before
-                + missing_after
-                + missing_income
-                + missing_inflows
-                + missing_spent,
-                "arithmetic": (
-                    f"({after} - {before}) + {expenditure} - {lawful_income} - {inflows} = {unexplained} {base}"
-                ),
+                "net_worth_before": terms["before"],
+                "assets_before": str(figures.assets_before),
+                "liabilities_before": str(figures.liabilities_before),
+                "net_worth_after": terms["after"],
+                "assets_after": str(figures.assets_after),
+                "liabilities_after": str(figures.liabilities_after),
+                "net_worth_change": terms["change"],
+                "lawful_income": terms["income"],
+                "expenditure": terms["expenditure"],
+                "other_lawful_inflows": terms["inflows"],
+                "other_outflows": terms["outflows"],
+                "revaluations": terms["revaluations"],
+                "unexplained": terms["unexplained"],
+                "lawful_means": terms["means"],
+                "unexplained_share_of_means": None if ratio is None else round(ratio, 4),
+                "transactions": figures.lines,
+                "values_not_provided": figures.missing,
+                "arithmetic": figures.identity(),
                 "thresholds": {"absolute": params["absolute_threshold"], "relative": params["relative_threshold"]},
                 "weight": weight(params),
             }
-            numbers = {
-                "before": str(before),
-                "after": str(after),
-                "change": str(change),
-                "expenditure": str(expenditure),
-                "income": str(lawful_income),
-                "inflows": str(inflows),
-                "unexplained": str(unexplained),
-                "currency": base,
-            }
+            numbers = {key: value for key, value in terms.items() if key != "means"} | {"currency": base}
             over_absolute = unexplained > Decimal(str(params["absolute_threshold"]))
             over_relative = ratio is None or ratio > params["relative_threshold"]
             if over_absolute and over_relative:
@@ -188,24 +369,12 @@ class WealthReconciliation(DeclarationDetector):
                     outcome="flag",
                     evidence=evidence,
                     params=numbers,
-                    score=min(1.0, float(unexplained / (unexplained + explained_by))),
-                    message=gettext_noop(
-                        "Net worth went from %(before)s to %(after)s %(currency)s (change %(change)s); with "
-                        "%(expenditure)s of expenditure and %(income)s of lawful income plus %(inflows)s of other "
-                        "lawful inflows, %(unexplained)s %(currency)s is not explained."
-                    ),
+                    score=min(1.0, float(unexplained / (unexplained + max(means, Decimal(0))))),
+                    message=WEALTH_FLAG,
                 )
             else:
                 yield Judgement(
-                    **subject,
-                    outcome="pass",
-                    evidence=evidence,
-                    params=numbers,
-                    score=0.0,
-                    message=gettext_noop(
-                        "Net worth went from %(before)s to %(after)s %(currency)s; lawful income and inflows "
-                        "explain the change (unexplained: %(unexplained)s %(currency)s, below the thresholds)."
-                    ),
+                    **subject, outcome="pass", evidence=evidence, params=numbers, score=0.0, message=WEALTH_PASS
                 )
 
 
@@ -321,58 +490,23 @@ class ArithmeticControl(DeclarationDetector):
                 )
 
 
-CROSSYEAR_SECTIONS = {
-    "real_estate": "real_estate_purchase",
-    "unfinished_construction": "real_estate_purchase",
-    "vehicles": "vehicle_purchase",
-    "securities": "securities_purchase",
-    "corporate_rights": "securities_purchase",
-    "valuables": "other_asset_purchase",
-    "intangible_assets": "other_asset_purchase",
-}
-
-
-def _asset_key(section: str, row: dict[str, Any]) -> tuple[str, str, str, str]:
-    text = row.get("company") or row.get("make_model") or row.get("description") or ""
-    text = text if isinstance(text, str) else ""
-    return section, str(row.get("owner")), str(row.get("kind")), " ".join(text.lower().split())
+# Kept for callers: each asset section with the expenditure kind that buys it.
+CROSSYEAR_SECTIONS = ASSET_PURCHASE
 
 
 def crossyear_issues(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    old: dict[tuple[str, str, str, str], list[Any]] = defaultdict(list)
-    new: dict[tuple[str, str, str, str], list[Any]] = defaultdict(list)
-    for section in CROSSYEAR_SECTIONS:
-        for row in before.get(section) or []:
-            old[_asset_key(section, row)].append(row)
-        for row in after.get(section) or []:
-            new[_asset_key(section, row)].append(row)
-    spent: dict[Any, int] = defaultdict(int)
-    for row in after.get("expenditures") or []:
-        spent[row.get("kind")] += 1
-    gifts = sum(1 for r in after.get("income") or [] if r.get("kind") in ("gift", "inheritance", "prize"))
-    sales = (
-        spent["sale"]
-        + spent["gift_given"]
-        + sum(1 for r in after.get("income") or [] if r.get("kind") == "sale_of_property")
-    )
-    issues = []
-    for key in sorted(set(old) | set(new)):
-        section, owner, kind, text = key
-        appeared = len(new.get(key, [])) - len(old.get(key, []))
-        for _n in range(max(0, appeared)):
-            purchase = CROSSYEAR_SECTIONS[section]
-            if spent[purchase] > 0:
-                spent[purchase] -= 1
-            elif gifts > 0:
-                gifts -= 1
-            else:
-                issues.append(f"appeared: {section} {kind} '{text}' of {owner} without a purchase, gift or inheritance")
-        for _n in range(max(0, -appeared)):
-            if sales > 0:
-                sales -= 1
-            else:
-                issues.append(f"vanished: {section} {kind} '{text}' of {owner} without a sale or gift")
-    return issues
+    """Assets that appeared or vanished with no declared transaction naming them, each named."""
+    found = changes(before, after)
+    issues = [
+        (asset, f"appeared: {asset.label()} without a purchase, gift or inheritance that names it")
+        for asset in found.unexplained_appeared
+    ] + [
+        (asset, f"vanished: {asset.label()} without a sale or gift that names it")
+        for asset in found.unexplained_vanished
+    ]
+    order = list(ASSET_PURCHASE)
+    issues.sort(key=lambda pair: (order.index(pair[0].section), pair[0].owner, pair[0].kind, pair[1]))
+    return [text for _asset, text in issues]
 
 
 @register
@@ -380,10 +514,13 @@ class CrossYearConsistency(DeclarationDetector):
     code = "DECL-CROSSYEAR"
     title = _("Assets that appear or vanish between declarations")
     description = _(
-        "Compares a declaration with the declarant's previous one: an asset that appears without a declared "
-        "purchase, gift or inheritance, or vanishes without a declared sale or gift, is flagged."
+        "Compares a declaration with the declarant's previous one, asset by asset: an asset that appears "
+        "without a declared purchase, gift or inheritance that names it, or vanishes without a declared sale "
+        "or gift that names it (by registration or registry number, name, kind or value), is flagged and "
+        "named. One transaction declared in two sections explains one asset."
     )
     subject_type = SUBJECT
+    fields = (*ASSET_PURCHASE, "income", "expenditures")
     parameters = (Parameter("weight", 2.0, _("weight of a flag in the declaration's risk score"), float),)
 
     def evaluate(self, params: Mapping[str, Any]) -> Iterator[Judgement]:

@@ -17,9 +17,11 @@ found, so the risk score (``selectors.risk_scores``) rises with every signal.
 * ``assets_abroad`` — assets, accounts or companies in another country than the declarant's (the
   declaration's body's country, else the ``home_country`` parameter): ``country`` and ``jurisdiction``
   fields, and a real-estate ``location`` ending in an ISO 3166-1 alpha-2 code (``"Limassol, CY"``).
-  Assets abroad are harder to verify and a common place to hide wealth.
+  Assets abroad are harder to verify and a common place to hide wealth. Each is shown at the share
+  owned (``value`` is the whole asset's value, ``share_percent`` the share; 100 when not given).
 * ``luxury_items`` — valuables and vehicles worth at least ``luxury_value``, or of a luxury kind
-  (``luxury_kinds``: boats and aircraft by default). A lifestyle beyond lawful means.
+  (``luxury_kinds``: boats and aircraft by default), judged on the whole item's value (a yacht owned
+  half is still a yacht); the share owned is shown beside it. A lifestyle beyond lawful means.
 
 Outcomes: flag with every signal found; not applicable when no signal is found and the income-based
 signals could not be checked (no regular income declared, or a currency without a rate); pass
@@ -38,7 +40,14 @@ from django.utils.translation import gettext_noop
 
 from probity.core.detectors import Judgement, Parameter, register
 from probity.core.models import PublicBody
-from probity.declarations.detectors.base import INFLOW_INCOME_KINDS, SUBJECT, DeclarationDetector, amount_in, subject_of
+from probity.declarations.detectors.base import (
+    INFLOW_INCOME_KINDS,
+    SUBJECT,
+    DeclarationDetector,
+    amount_in,
+    owned_value,
+    subject_of,
+)
 from probity.declarations.rates import MissingRate
 from probity.declarations.schema import ASSET_SECTIONS, period_end, reporting_currency
 from probity.declarations.selectors import Item, iter_latest_items
@@ -208,8 +217,7 @@ def lifestyle_signals(
                 for index, row in enumerate(content.get(section) or []):
                     country = _country_of(section, row)
                     if country and country != home_country:
-                        value = row.get("value", row.get("amount"))
-                        amount = amount_in(value, base, on)
+                        amount = owned_value(row, base, on)  # the share owned
                         abroad.append(
                             {
                                 "path": f"{section}[{index}]",
@@ -239,15 +247,18 @@ def lifestyle_signals(
         luxury = []
         for section in ("valuables", "vehicles"):
             for index, row in enumerate(content.get(section) or []):
+                # a luxury item is one by its whole value, whatever share of it is owned
                 amount = amount_in(row.get("value"), base, on)
                 by_kind = str(row.get("kind", "")).lower() in kinds
                 if by_kind or (amount is not None and amount >= limit):
+                    owned = owned_value(row, base, on)
                     luxury.append(
                         {
                             "path": f"{section}[{index}]",
                             "kind": row.get("kind"),
                             "description": _row_text(row, "make_model", "description"),
                             "value": None if amount is None else str(amount),
+                            "owned_value": None if owned is None else str(owned),
                             "reason": "luxury kind" if by_kind else f"value at least {float(limit):g} {base}",
                             "owner": row.get("owner"),
                         }

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from probity.declarations.schema import FieldError, load_schema, validate_content
+from probity.declarations.schema import FIELD_LABELS, FieldError, load_schema, validate_content
 
 
 @dataclass(frozen=True)
@@ -61,46 +61,6 @@ SECTION_TITLES: dict[str, Any] = {
     "expenditures": _("Significant expenditures and transactions"),
     "outside_employment": _("Outside employment and positions"),
     "memberships": _("Memberships"),
-}
-
-FIELD_LABELS: dict[str, Any] = {
-    "owner": _("Owner"),
-    "address": _("Address"),
-    "description": _("Description"),
-    "notes": _("Notes"),
-    "kind": _("Kind"),
-    "location": _("Location"),
-    "area_m2": _("Area (m²)"),
-    "share_percent": _("Share (%)"),
-    "acquired": _("Acquired on"),
-    "value": _("Value"),
-    "started": _("Started on"),
-    "make_model": _("Make and model"),
-    "year": _("Year of manufacture"),
-    "registration": _("Registration number"),
-    "issuer": _("Issuer"),
-    "quantity": _("Quantity"),
-    "company": _("Company"),
-    "registry_number": _("Registry number"),
-    "jurisdiction": _("Country (two letters)"),
-    "nature": _("Nature of control"),
-    "source": _("Source"),
-    "amount": _("Amount"),
-    "institution": _("Bank or institution"),
-    "account_number": _("Account number"),
-    "country": _("Country (two letters)"),
-    "creditor": _("Creditor"),
-    "creditor_is_bank": _("The creditor is a bank"),
-    "date": _("Date"),
-    "counterparty": _("Counterparty"),
-    "organisation": _("Organisation"),
-    "role": _("Role"),
-    "start": _("Start"),
-    "end": _("End"),
-    "relation": _("Relation"),
-    "name": _("Name"),
-    "birth_date": _("Date of birth"),
-    "national_id": _("National identity number"),
 }
 
 CHOICE_LABELS: dict[str, Any] = {
@@ -243,9 +203,25 @@ def step_of_path(path: str) -> str:
     return "header" if head in HEADER_PATHS else "review"
 
 
+REQUIRED = re.compile(r"^the field '([^']+)' is required$")
+
+
+def field_path(error: FieldError) -> str:
+    """The path of the field a problem is about: a missing field's own path (``declarant`` → ``declarant.name``)."""
+    required = REQUIRED.match(error.message)
+    if required is None:
+        return error.path
+    return f"{error.path}.{required.group(1)}" if error.path else required.group(1)
+
+
+def step_of_error(error: FieldError) -> str:
+    """The step that shows the field a problem is about."""
+    return step_of_path(field_path(error))
+
+
 def step_errors(content: dict[str, Any], step: str) -> list[FieldError]:
     """The problems of ``content`` that belong to ``step`` (every problem for ``review``)."""
     errors = validate_content(content)
     if step == "review":
         return errors
-    return [e for e in errors if step_of_path(e.path) == step]
+    return [e for e in errors if step_of_error(e) == step]

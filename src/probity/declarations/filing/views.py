@@ -36,6 +36,7 @@ from probity.declarations.forms import (
     StartForm,
     attach_errors,
     error_field,
+    error_text,
     header_content,
     header_data,
     header_error_field,
@@ -135,7 +136,7 @@ def _section_forms(
                 (error_field(match["section"], match["rest"] or "", error.message), error.message)
             )
         else:
-            loose.append(str(error))
+            loose.append(error_text(error))
     sections = []
     for section in step.sections:
         cls = row_form_class(section)
@@ -166,7 +167,7 @@ def _header_form(content: dict[str, Any], errors: list[FieldError] | None) -> tu
     for error in errors or []:
         name = header_error_field(error)
         if name is None:
-            loose.append(str(error))
+            loose.append(error_text(error))
         else:
             pairs.append((name, error.message))
     attach_errors(form, pairs)
@@ -389,7 +390,7 @@ def _review(request: HttpRequest, draft: DeclarationDraft, status: int = 200) ->
     ]
     grouped = []
     for step in STEPS:
-        step_errors = [e for e in errors if steps.step_of_path(e.path) == step.name]
+        step_errors = [error_text(e) for e in errors if steps.step_of_error(e) == step.name]
         if step_errors:
             grouped.append({"step": step, "errors": step_errors})
     family = [

@@ -372,6 +372,8 @@ WEALTH_TERMS = (
     ("expenditure", _("plus declared expenditure")),
     ("lawful_income", _("minus lawful income")),
     ("other_lawful_inflows", _("minus other lawful inflows (gifts, prizes, inheritances, sales)")),
+    ("other_outflows", _("plus other outflows (assets sold or given away at their previous value, gifts of money)")),
+    ("revaluations", _("minus revaluations of assets held in both years")),
     ("unexplained", _("= unexplained amount")),
 )
 

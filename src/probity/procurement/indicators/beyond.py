@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from probity.core.detectors import Parameter
+from probity.procurement.codelists import CODELISTS
 from probity.procurement.indicators.beyond_inputs import day_date
 
 # Ibis and pandas are imported in the functions that build expressions or read frames: registering the
@@ -111,8 +112,29 @@ def _valid_award(a: ir.Table) -> ir.BooleanValue:
     return a.award_id.notnull() & (a.award_status.isnull() | (a.award_status == "active"))
 
 
-def _no_award(a: ir.Table) -> tuple[Any, str, str]:
-    return (~_valid_award(a), NOT_APPLICABLE, "missing_field: awards")
+def _no_award(a: ir.Table) -> tuple[Any, str, Any]:
+    """Not applicable without a valid award; an award status outside the codelist is named as such."""
+    import ibis
+
+    unknown = _unknown(a.award_status, "awards.status")
+    reason = ibis.cases(
+        (a.award_id.notnull() & unknown[0], unknown[2]), else_=ibis.literal("missing_field: awards", type="string")
+    )
+    return (~_valid_award(a), NOT_APPLICABLE, reason)
+
+
+def _unknown(value: Any, field: str, *known: list[str]) -> tuple[Any, str, Any]:
+    """Not applicable when ``value`` is given but is neither a code of ``field``'s codelist nor a value the
+    indicator's parameters name: the reason ``unknown_code: <field> = <value>``. (Map a publisher's own
+    names to codes on the codelist page.)"""
+    import ibis
+
+    accepted = sorted(CODELISTS[field].union(*[set(values) for values in known]))
+    return (
+        value.notnull() & ~value.isin(accepted),
+        NOT_APPLICABLE,
+        ibis.literal(f"unknown_code: {field} = ", type="string") + value,
+    )
 
 
 def _excluded(a: ir.Table) -> Any:
@@ -146,6 +168,7 @@ def _non_open(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
     return _judge(
         a.mutate(e_method=a.method, e_method_details=a.method_details),
         (a.method.isnull(), NOT_APPLICABLE, "missing_field: tender.procurementMethod"),
+        _unknown(a.method, "tender.procurementMethod", _methods(params["open_methods"])),
         (~a.method.isin(_methods(params["open_methods"])), FLAG, None),
     )
 
@@ -179,6 +202,7 @@ def _no_call(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
     return _judge(
         a.mutate(e_method=a.method, e_tender_start=a.tender_start_day),
         (a.method.isnull(), NOT_APPLICABLE, "missing_field: tender.procurementMethod"),
+        _unknown(a.method, "tender.procurementMethod", _methods(params["call_required_methods"])),
         (~a.method.isin(_methods(params["call_required_methods"])), NOT_APPLICABLE, _excluded(a)),
         (a.tender_start_day.isnull(), FLAG, None),
     )
@@ -222,6 +246,7 @@ def _decision_period(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
             e_minimum=_int(params["minimum_days"]),
         ),
         _no_award(a),
+        _unknown(a.method, "tender.procurementMethod", _methods(params["excluded_methods"])),
         (a.method.isin(_methods(params["excluded_methods"])), NOT_APPLICABLE, _excluded(a)),
         (a.tender_end_day.isnull(), NOT_APPLICABLE, "missing_field: tender.tenderPeriod.endDate"),
         (a.award_day.isnull(), NOT_APPLICABLE, "missing_field: awards.date"),
@@ -681,6 +706,7 @@ def _repeat_direct(inputs: Inputs, params: Mapping[str, Any]) -> ir.Table:
         j,
         _no_award(j),
         (j.method.isnull(), NOT_APPLICABLE, "missing_field: tender.procurementMethod"),
+        _unknown(j.method, "tender.procurementMethod", direct),
         (~j.method.isin(direct), NOT_APPLICABLE, _excluded(j)),
         (j.supplier_key.isnull(), NOT_APPLICABLE, "missing_field: awards.suppliers.id"),
         (j.buyer_id.isnull(), NOT_APPLICABLE, "missing_field: buyer.id"),

@@ -149,6 +149,12 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _objects(value: Any) -> list[Any]:
+    """A list of objects; one object written where OCDS wants a list (a real publisher's ``awards``) is a
+    list of one (the ingest warns about it: ``object_for_list``)."""
+    return [value] if isinstance(value, Mapping) else _list(value)
+
+
 def party_identifier(party: Mapping[str, Any]) -> str | None:
     """The party's main identifier number (``identifier.id``), as registers and debarment lists quote it."""
     return _text(_dict(party.get("identifier")).get("id"))
@@ -171,7 +177,7 @@ def release_rows(release: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list
     ocid = _text(release.get("ocid"))
     if ocid is None:
         raise ValueError("the release has no ocid")
-    parties = {_text(p.get("id")): p for p in _list(release.get("parties")) if isinstance(p, Mapping)}
+    parties = {_text(p.get("id")): p for p in _objects(release.get("parties")) if isinstance(p, Mapping)}
     tender = _dict(release.get("tender"))
     buyer = _dict(release.get("buyer")) or _dict(tender.get("procuringEntity"))
     period = _dict(tender.get("tenderPeriod"))
@@ -191,11 +197,11 @@ def release_rows(release: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list
     }
     tender_year = int(day_date(base["tender_start_day"])[:4]) if base["tender_start_day"] is not None else None  # type: ignore[index]
     contracts_by_award: dict[str | None, list[Mapping[str, Any]]] = {}
-    for contract in _list(release.get("contracts")):
+    for contract in _objects(release.get("contracts")):
         if isinstance(contract, Mapping):
             contracts_by_award.setdefault(_text(contract.get("awardID")), []).append(contract)
     rows: list[dict[str, Any]] = []
-    for award in _list(release.get("awards")):
+    for award in _objects(release.get("awards")):
         if not isinstance(award, Mapping):
             continue
         award_id = _text(award.get("id"))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_noop
 
+from probity.procurement.codelists import CODELISTS
 from probity.procurement.indicators.base import (
     Indicator,
     ProcurementTables,
@@ -239,8 +240,10 @@ def _method_reasons(frame: ir.Table, methods: frozenset[str]) -> list[Reason]:
     if not methods:
         return []
     method = frame.procurement_method
+    known = sorted(CODELISTS["tender.procurementMethod"] | methods)
     return [
         (method.isnull(), "missing_field: tender.procurementMethod"),
+        (~method.isin(known), "unknown_code: tender.procurementMethod = " + method),
         (~method.isin(sorted(methods)), "excluded_procedure: " + method),
     ]
 

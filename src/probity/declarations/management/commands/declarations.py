@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from probity.core.audit import audit_actor
@@ -74,9 +75,15 @@ class Command(FilingCommands, VerificationCommands, PublicationCommands):
                 tqdm(desc=path.name, unit=" declarations", file=sys.stderr, disable=None) as bar,
                 audit_actor("system:declarations-import"),
             ):
-                report = declaration_import(
-                    path=path, progress=bar.update, batch_size=1 if one_by_one else IMPORT_BATCH
-                )
+                try:
+                    report = declaration_import(
+                        path=path, progress=bar.update, batch_size=1 if one_by_one else IMPORT_BATCH
+                    )
+                except OSError as exc:  # a folder that cannot be listed, a file that cannot be opened
+                    self.stderr.write(
+                        _("%(path)s: cannot be read (%(reason)s)") % {"path": path, "reason": exc.strerror}
+                    )
+                    return 2
             if report.created:
                 # As the import job does: the new declarations are verified by a background job.
                 verification_queue()

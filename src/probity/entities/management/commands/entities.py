@@ -21,6 +21,23 @@ ONE_BY_ONE_HELP = (
 )
 
 
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    """The files to import: files as given, folders' JSON and JSON Lines files by name; a path that is
+    neither stops the command before anything is imported (exit 2)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(JSON_SUFFIXES)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise CommandError(f"{path} is not a file or folder", returncode=2)
+    return found
+
+
 def _batch_size(one_by_one: bool) -> int:
     return 1 if one_by_one else services.IMPORT_BATCH
 
@@ -40,7 +57,9 @@ class Command(SubcommandCommand):
 
     def add_subcommands(self, subcommands: Subcommands) -> None:
         imp = subcommands.add("import-ftm", self.import_ftm, help="import FtM entities from JSON Lines files")
-        imp.add_argument("files", nargs="+", type=Path, help="FtM JSON Lines files (.ftm.jsonl)")
+        imp.add_argument(
+            "files", nargs="+", type=Path, help="FtM JSON Lines files (.ftm.jsonl) or JSON arrays, or folders of them"
+        )
         imp.add_argument("--dataset", default="", help="dataset name (default: the file name without .ftm.jsonl)")
         imp.add_argument("--report", type=Path, default=None, help="write the full report as JSON here")
         imp.add_argument("--one-by-one", action="store_true", help=ONE_BY_ONE_HELP)
@@ -74,26 +93,29 @@ class Command(SubcommandCommand):
         **options: Any,
     ) -> None:
         reports = {}
-        for path in files:
-            if not path.is_file():
-                raise CommandError(f"{path} is not a file", returncode=2)
+        for path in _files(files):
             name = dataset or path.name.removesuffix(".jsonl").removesuffix(".ftm").removesuffix(".json")
-            with path.open(encoding="utf-8") as handle:
-                total = sum(1 for _ in handle)
+            total = services.ftm_count_lines(path=path)
             with (
                 tqdm(total=total, desc=name, file=sys.stderr, disable=verbosity < 1) as bar,
                 audit_actor(services.AUDIT_ACTOR),
             ):
-                result = services.ftm_import(
-                    source=path, dataset=name, progress=bar.update, batch_size=_batch_size(one_by_one)
-                )
+                try:
+                    result = services.ftm_import(
+                        source=path, dataset=name, progress=bar.update, batch_size=_batch_size(one_by_one)
+                    )
+                except OSError as exc:
+                    raise CommandError(f"{path} cannot be read ({exc.strerror or exc})", returncode=2) from exc
             reports[str(path)] = result.as_json()
             self.stdout.write(
                 f"{path}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
                 f"{result.rejected} rejected, {len(result.warnings)} values dropped"
             )
             for error in result.errors[:50]:
-                self.stderr.write(f"  line {error['line']} ({error['id'] or 'no id'}): {error['reason']}")
+                where = f"line {error['line']}"
+                if error.get("record", error["line"]) != error["line"]:
+                    where = f"record {error['record']} (line {error['line']})"
+                self.stderr.write(f"  {path}: {where} ({error['id'] or 'no id'}): {error['reason']}")
         if report:
             report.write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
         if any(r["rejected"] for r in reports.values()):

@@ -14,6 +14,22 @@ from probity.ownership.models import IngestIssue, Party
 from probity.ownership.selectors import ownership_view, parties_search
 from probity.ownership.services import IngestFileError, ownership_ingest
 
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    """The files to ingest: files as given, folders' JSON and JSON Lines files by name; a path that is
+    neither stops the command before anything is ingested (exit 2)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(JSON_SUFFIXES)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise CommandError(f"{path} is not a file or folder", returncode=2)
+    return found
+
 
 def _threshold(raw: str) -> float:
     try:
@@ -35,7 +51,7 @@ class Command(SubcommandCommand):
 
     def add_subcommands(self, subcommands: Subcommands) -> None:
         ingest = subcommands.add("ingest", self.ingest, help="ingest BODS files (JSON array, package or JSON Lines)")
-        ingest.add_argument("files", nargs="+", type=Path, help="BODS files")
+        ingest.add_argument("files", nargs="+", type=Path, help="BODS files, or folders of them")
         ingest.add_argument("--dataset", default="default", help="name of the register the files belong to")
         ingest.add_argument("--show", type=int, default=20, help="issues to print per file (default 20)")
         parties = subcommands.add("parties", self.parties, help="list parties whose name contains a text")
@@ -59,9 +75,7 @@ class Command(SubcommandCommand):
     def ingest(self, files: list[Path], dataset: str, show: int, verbosity: int, **_options: Any) -> None:
         rejected = 0
         stream: Any = self.stderr._out
-        for path in files:
-            if not path.is_file():
-                raise CommandError(f"{path} is not a file", returncode=2)
+        for path in _files(files):
             with tqdm(desc=path.name, unit=" statements", file=stream, disable=verbosity < 1, leave=False) as bar:
                 try:
                     result = ownership_ingest(path=path, dataset=dataset, progress=bar.update)

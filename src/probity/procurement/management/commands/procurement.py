@@ -5,6 +5,7 @@
     probity procurement indicators FILE [-s SETTINGS] [--format json|csv] [-o OUT]
     probity procurement coverage [FILE] [--format table|json|cardinal] [--store]
     probity procurement debarment import FILE [--format csv|ftm] | debarment list [--active-on DAY]
+    probity procurement codelist-map list | set FIELD LOCAL CODE [--note TEXT] | delete FIELD LOCAL
     probity procurement detect [FILE] [--indicators CODES] [--param CODE.NAME=VALUE] [--findings auto|flags|all]
 
 Each subcommand is a function that adds its arguments to its parser and a method of ``Command``
@@ -251,7 +252,21 @@ SUMMARIES = {
     "debarment": "the debarment register: import a CSV or FollowTheMoney list, or list it",
     "detect": "run the beyond-Cardinal risk indicators, store findings and the risk scores per process, buyer, "
     "supplier",
+    "codelist-map": "a publisher's local names for OCDS codes (e.g. 公開招標 → open), read as the codes by the "
+    "indicators: list, set or delete them",
 }
+
+
+def codelist_set_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("field", help="the OCDS field, e.g. tender.procurementMethod or awards.status")
+    parser.add_argument("local", help="the publisher's value, as written in the data")
+    parser.add_argument("code", help="the OCDS code it means, e.g. open")
+    parser.add_argument("--note", default="", help="why (shown on the codelist page)")
+
+
+def codelist_delete_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("field", help="the OCDS field")
+    parser.add_argument("local", help="the publisher's value")
 
 
 class Command(SubcommandCommand):
@@ -274,6 +289,50 @@ class Command(SubcommandCommand):
         debarment_import_arguments(debarment.add("import", self.debarment_import, help=DEBARMENT_IMPORT_HELP))
         debarment_list_arguments(debarment.add("list", self.debarment_list, help="print the debarment register"))
         add("detect", self.detect, detect_arguments)
+        codelist = subcommands.group(
+            "codelist-map", help=SUMMARIES["codelist-map"], description=SUMMARIES["codelist-map"]
+        )
+        codelist.add("list", self.codelist_list, help="print the mappings and the codes of each field")
+        codelist_set_arguments(codelist.add("set", self.codelist_set, help="map a local value to a code"))
+        codelist_delete_arguments(codelist.add("delete", self.codelist_delete, help="remove a mapping"))
+
+    def codelist_list(self, **options: Any) -> int:
+        from probity.procurement.codelists import CODELISTS
+        from probity.procurement.models import CodelistMapping
+
+        out = self.stdout
+        rows = list(CodelistMapping.objects.all())
+        for row in rows:
+            out.write(f"{row.field}\t{row.local_value}\t→ {row.code}" + (f"\t({row.note})" if row.note else ""))
+        out.write(f"{len(rows)} mapping(s). Codes by field:")
+        for field_name, codes in CODELISTS.items():
+            out.write(f"  {field_name}: {', '.join(sorted(codes))}")
+        return 0
+
+    def codelist_set(self, **options: Any) -> int:
+        from probity.core.audit import audit_actor
+        from probity.procurement.services import codelist_mapping_set
+
+        try:
+            with audit_actor("system:cli"):
+                mapping = codelist_mapping_set(
+                    field=options["field"], local_value=options["local"], code=options["code"], note=options["note"]
+                )
+        except ValueError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        self.stdout.write(f"{mapping.field}: {mapping.local_value!r} is now read as {mapping.code!r}.")
+        return 0
+
+    def codelist_delete(self, **options: Any) -> int:
+        from probity.core.audit import audit_actor
+        from probity.procurement.services import codelist_mapping_delete
+
+        with audit_actor("system:cli"):
+            found = codelist_mapping_delete(field=options["field"], local_value=options["local"])
+        if not found:
+            raise CommandError(f"There is no mapping of {options['local']!r} for {options['field']}.", returncode=2)
+        self.stdout.write(f"{options['field']}: {options['local']!r} is no longer mapped.")
+        return 0
 
     def indicators(self, **options: Any) -> int:
         path = Path(options["file"])

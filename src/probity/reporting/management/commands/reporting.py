@@ -300,9 +300,11 @@ class Command(SubcommandCommand):
             raise _usage(f"{output} is not empty")
         password = self._secret(f"Password of {handler.get_username()}: ", stdin)
         try:
-            private_key = services.staff_keys_unlock(user=handler, password=password)
+            private_key = services.staff_keys_unlock(user=handler, password=password, via="cli")
             keys = services.report_keys_for_staff(report=report, user=handler, private_key=private_key)
             case_file = services.report_export(report=report, user=handler, private_key=private_key)
+        except services.Throttled as exc:  # the key is locked after wrong passwords, or the server is busy
+            raise CommandError(str(exc)) from exc
         except DecryptionError as exc:
             raise CommandError("the password does not open this user's key") from exc
         except (LookupError, PermissionError) as exc:

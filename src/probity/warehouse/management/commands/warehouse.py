@@ -11,12 +11,11 @@ import argparse
 from datetime import UTC
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError
 
 from probity.config import ConfigurationError
 from probity.core.commands import SubcommandCommand, Subcommands
-from probity.warehouse.services import SQL_DIALECTS, read_only_query, warehouse_connection, warehouse_status
+from probity.warehouse.services import warehouse_query, warehouse_status
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 10_000
@@ -112,23 +111,11 @@ class Command(SubcommandCommand):
     def query(self, *, sql: str, limit: int, **options: Any) -> None:
         if not 1 <= limit <= MAX_LIMIT:
             raise CommandError(f"--limit must be between 1 and {MAX_LIMIT}.")
-        # Checked before connecting: starting Spark only to refuse the query would waste seconds.
-        dialect = SQL_DIALECTS.get(settings.PROBITY_WAREHOUSE.engine, "duckdb")
         try:
-            query = read_only_query(query=sql, dialect=dialect)
-        except ValueError as exc:
+            result = warehouse_query(query=sql, limit=limit)
+        except (ValueError, ConfigurationError) as exc:
             raise CommandError(str(exc)) from exc
-        try:
-            with warehouse_connection(read_only=True) as warehouse:
-                try:
-                    frame = warehouse.execute(warehouse.sql(query).limit(limit + 1))
-                except Exception as exc:  # the engine's own error says what is wrong with the query
-                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    raise CommandError(f"The query failed: {reason}") from exc
-        except ConfigurationError as exc:
-            raise CommandError(str(exc)) from exc
-        more = len(frame) > limit
-        frame = frame.head(limit)
+        frame, more = result.frame, result.more
         headers = [str(column) for column in frame.columns]
         rows = [[_cell(value) for value in record] for record in frame.itertuples(index=False, name=None)]
         self.stdout.write(_text_table(headers, rows))
