@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,11 +178,14 @@ def _examples(folder: Path) -> list[dict[str, Any]]:
     return found
 
 
-MUTATIONS = st.sampled_from(["drop", "number", "text", "list", "null", "negative", "code"])
+MUTATIONS = st.sampled_from(["drop", "number", "text", "list", "null", "negative", "code", "other_code"])
+# Codes of other codelists: each is a known code somewhere, so it can pass one test and fail another
+# (an entity address of type "placeOfBirth", an "arrangement" whose subtype is "stateAgency" …).
+OTHER_CODES = ["placeOfBirth", "registered", "arrangement", "stateAgency", "trust", "entity", "noBeneficialOwners"]
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -204,6 +208,70 @@ def test_the_compiled_validator_agrees_with_the_full_one(bods_examples: Path, da
         change = data.draw(MUTATIONS)
         if change == "drop":
             del node[key]
+        elif change == "other_code":
+            node[key] = data.draw(st.sampled_from(OTHER_CODES))
         else:
             node[key] = {"number": 7, "text": "x", "list": ["x"], "null": None, "negative": -5, "code": "nope"}[change]
     assert statement_check_fast(statement) == bods.statement_check(statement)
+
+
+def _with_unknown_codes(statement: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Copies of ``statement`` with one codelist value (a string field named like a coded one) changed."""
+    coded = {"type", "subtype", "reason", "personType", "recordStatus", "directOrIndirect", "motivation", "status"}
+
+    def walk(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in coded and isinstance(value, str):
+                    yield (*path, key)
+                yield from walk(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from walk(value, (*path, index))
+
+    for path in walk(statement, ()):
+        for code in ("nope", *OTHER_CODES):
+            changed = copy.deepcopy(statement)
+            node: Any = changed
+            for step in path[:-1]:
+                node = node[step]
+            node[path[-1]] = code
+            yield changed
+
+
+def test_codelist_warnings_come_without_the_full_validator(
+    bods_examples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement whose only problems are codelist values gets the full validator's warnings, in its
+    order and words, without the full validator being run (it cost most of a re-ingest's validation)."""
+    cases = [
+        (changed, bods.statement_check(changed))
+        for statement in _examples(bods_examples)
+        for changed in _with_unknown_codes(statement)
+    ]
+    warned = [(changed, expected) for changed, expected in cases if expected.ok and expected.warnings]
+    assert len(warned) > 100
+
+    def refuse(statement: Any) -> bods.StatementCheck:
+        raise AssertionError("the full validator was asked")
+
+    for changed, expected in cases:  # structural problems still get the full validator's messages
+        if not expected.ok:
+            assert statement_check_fast(changed) == expected
+    monkeypatch.setattr(bods, "statement_check", refuse)
+    for changed, expected in warned:
+        if not any(code == "share_out_of_range" for code, _ in expected.warnings):
+            assert statement_check_fast(changed) == expected
+
+
+def test_a_code_allowed_in_general_but_not_for_the_record_is_reported(bods_examples: Path) -> None:
+    """An entity's address of type "placeOfBirth" is a known address type but not one an entity may
+    have: the full validator warns, and so must the fast check (it used to ignore the entity's own list)."""
+    statement = next(s for s in _examples(bods_examples) if s.get("recordType") == "entity")
+    statement = copy.deepcopy(statement)
+    statement["recordDetails"]["addresses"] = [{"type": "placeOfBirth", "address": "1 Main Street"}]
+    expected = bods.statement_check(statement)
+    assert expected.warnings == [
+        ("unknown_code", "recordDetails/addresses/0/type: 'placeOfBirth' is not in the codelist")
+    ]
+    assert statement_check_fast(statement) == expected

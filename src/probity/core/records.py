@@ -88,6 +88,23 @@ _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
+JSON_SUFFIXES = (".json", *JSON_LINES_SUFFIXES)
+
+
+def json_files(paths: list[Path]) -> list[Path]:
+    """The files to read: files as given, and each folder's JSON and JSON Lines files by name. A path that is
+    neither raises ``FileNotFoundError`` naming it, so a command stops before anything is stored."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(JSON_SUFFIXES)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path} is not a file or folder")
+    return found
+
+
 def scan(text: str, start: int, *, complete: bool = False) -> tuple[int | None, int]:
     """Where the JSON value at ``text[start]`` ends (``None``: not within ``text``) and how deep it nests.
 

@@ -113,8 +113,28 @@ def _quality_warnings(statement: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+# The fast check compiles the bundled schema with fastjsonschema in four forms (any statement, and one for
+# each ``recordType``, the ``allOf`` of ``if recordType is …`` replaced by the one branch that applies, so
+# that no failing ``if`` builds an exception), each strict and "relaxed": in the relaxed form a codelist
+# ``enum`` that only yields a warning becomes ``"type": "string"``. Under ``if``, ``not``, ``anyOf`` and
+# ``oneOf`` a code decides a verdict, so there the schema (and what it refers to) stays strict. A statement
+# the strict form accepts has no problem; one only the relaxed form accepts has only codelist warnings,
+# found by ``_codelist_warnings`` in the full validator's order and words; any other goes to
+# ``bods.statement_check``. A ``oneOf`` of branches of different types becomes an ``anyOf`` (the same
+# verdict, without an exception for each branch that does not match), and a ``$ref`` with keywords beside
+# it an ``allOf`` (fastjsonschema, as draft 7, would ignore them: an entity's address typed "placeOfBirth").
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "patternProperties", "dependentSchemas"})
+_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_ONE = frozenset(
+    {"items", "additionalProperties", "if", "then", "else", "not", "contains", "propertyNames", "unevaluatedItems"}
+)
+_DECIDING = frozenset({"if", "not", "anyOf", "oneOf"})
+_ANNOTATIONS = frozenset({"title", "description", "$comment", "codelist", "openCodelist", "propertyOrder", "examples"})
+_RELAXED = "-codes-apart"
+
+
 def _absolute_refs(node: Any, base: str) -> Any:
-    """A schema document with its ``#/…`` references made absolute (``urn:entity#/…``) for fastjsonschema."""
+    """A schema document with its ``#/…`` references made absolute (``urn:entity#/…``)."""
     if isinstance(node, dict):
         out = {key: _absolute_refs(value, base) for key, value in node.items() if key != "$schema"}
         if isinstance(out.get("$ref"), str) and out["$ref"].startswith("#"):
@@ -125,25 +145,150 @@ def _absolute_refs(node: Any, base: str) -> Any:
     return node
 
 
+def _types_apart(schemas: list[Any]) -> bool:
+    """Whether no value can pass two of ``schemas``: each requires one JSON type, none the same (nor
+    integer and number)."""
+    types = []
+    for schema in schemas:
+        while isinstance(schema, dict) and set(schema) - _ANNOTATIONS == {"$ref"}:
+            schema = _resolve(schema["$ref"])
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        if not isinstance(kind, str):
+            return False
+        types.append("number" if kind == "integer" else kind)
+    return len(set(types)) == len(types)
+
+
+def _compilable(node: Any, *, relaxed: bool) -> Any:
+    """A node of an ``_absolute_refs`` document for fastjsonschema: a ``$ref`` with keywords beside it
+    becomes an ``allOf`` (fastjsonschema, as draft 7, would ignore them), and when ``relaxed`` a codelist
+    ``enum`` outside ``_DECIDING`` becomes ``"type": "string"`` and references go to the relaxed documents."""
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _compilable(sub, relaxed=relaxed) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            if key == "oneOf" and _types_apart(value):
+                key = "anyOf"  # at most one can pass: the first that does ends the test, no exception for the rest
+            out[key] = [_compilable(sub, relaxed=relaxed and key not in _DECIDING) for sub in value]
+        elif key in _SCHEMA_ONE:
+            out[key] = _compilable(value, relaxed=relaxed and key not in _DECIDING)
+        elif key == "$ref" and isinstance(value, str) and relaxed:
+            document, hash_sign, pointer = value.partition("#")
+            out[key] = document + _RELAXED + hash_sign + pointer
+        elif key == "$id" and isinstance(value, str) and relaxed:
+            out[key] = value + _RELAXED
+        elif key == "enum" and relaxed and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out.setdefault("type", "string")
+        else:
+            out[key] = value
+    if "$ref" in out and set(out) - _ANNOTATIONS - {"$ref"}:
+        reference = out.pop("$ref")
+        return {"allOf": [{"$ref": reference}, out]}
+    return out
+
+
+def _record_type_branch(definition: dict[str, Any], record_type: str | None) -> dict[str, Any]:
+    """The statement definition for statements whose ``recordType`` is ``record_type``: of the
+    ``if recordType is X then …`` parts of its ``allOf``, only the ``then`` of X is kept."""
+    if record_type is None:
+        return definition
+    kept = []
+    for part in definition.get("allOf", []):
+        condition = part.get("if") if isinstance(part, dict) and set(part) == {"if", "then"} else None
+        field = (
+            condition.get("properties") if isinstance(condition, dict) and set(condition) == {"properties"} else None
+        )
+        test = field.get("recordType") if isinstance(field, dict) and set(field) == {"recordType"} else None
+        if isinstance(test, dict) and set(test) == {"const"}:
+            if test["const"] == record_type:
+                kept.append(part["then"])
+        else:
+            kept.append(part)
+    return {**definition, "allOf": kept}
+
+
 @functools.cache
-def _compiled_validator() -> Callable[[Any], Any]:
+def _published_documents() -> dict[str, Any]:
+    """The bundled schema documents by URI, references made absolute."""
+    return {uri: _absolute_refs(document, uri) for uri, document in bods.schemas().items()}
+
+
+@functools.cache
+def _compiled_documents() -> dict[str, Any]:
+    """The documents for fastjsonschema by URI: strict (``urn:entity``) and relaxed (``urn:entity-codes-apart``)."""
+    published = _published_documents()
+    documents = {uri: _compilable(document, relaxed=False) for uri, document in published.items()}
+    documents.update({uri + _RELAXED: _compilable(document, relaxed=True) for uri, document in published.items()})
+    return documents
+
+
+@functools.cache
+def _compiled_validator(record_type: str | None = None, *, relaxed: bool = False) -> Callable[[Any], Any]:
     """The bundled BODS 0.4 statement schema compiled once to Python (fastjsonschema, formats off as in
-    ``jsonschema``). It only says yes or no: a statement it refuses goes to ``bods.statement_check`` for
-    the plain messages (errors and codelist warnings) the full validator gives."""
-    documents = {uri: _absolute_refs(document, uri) for uri, document in bods.schemas().items()}
-    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "$ref": "urn:statement#/$defs/Statement"}
+    ``jsonschema``) for statements of ``record_type`` (None: any), strict or relaxed. It only says yes or no."""
+    documents = _compiled_documents()
+    statement = documents["urn:statement" + (_RELAXED if relaxed else "")]["$defs"]["Statement"]
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#", **_record_type_branch(statement, record_type)}
     return fastjsonschema.compile(schema, handlers={"urn": documents.__getitem__}, use_formats=False)
 
 
+def _resolve(reference: str) -> Any:
+    document, _, pointer = reference.partition("#")
+    node: Any = _published_documents()[document]
+    for part in pointer.split("/")[1:]:
+        node = node[part]
+    return node
+
+
+def _codelist_warnings(schema: Any, instance: Any, path: tuple[Any, ...], found: list[tuple[str, str]]) -> None:
+    """The ``unknown_code`` warnings ``bods.statement_check`` gives for a statement whose only problems are
+    codelist values, walking the published schema in the order (and with the words) of ``jsonschema``."""
+    if not isinstance(schema, dict):
+        return
+    for key, value in schema.items():
+        if key == "$ref":
+            _codelist_warnings(_resolve(value), instance, path, found)
+        elif key == "properties" and isinstance(instance, dict):
+            for name, sub in value.items():
+                if name in instance:
+                    _codelist_warnings(sub, instance[name], (*path, name), found)
+        elif key == "items" and isinstance(instance, list):
+            for index, item in enumerate(instance):
+                _codelist_warnings(value, item, (*path, index), found)
+        elif key == "allOf":
+            for sub in value:
+                _codelist_warnings(sub, instance, path, found)
+        elif key == "if":
+            branch = "then" if bods.statement_validator().evolve(schema=value).is_valid(instance) else "else"
+            if branch in schema:
+                _codelist_warnings(schema[branch], instance, path, found)
+        elif key == "enum" and isinstance(instance, str) and instance not in value:
+            found.append(("unknown_code", f"{bods._where(path)}: {instance!r} is not in the codelist"))
+
+
 def statement_check_fast(statement: Any) -> bods.StatementCheck:
-    """``bods.statement_check`` with the same result, many times faster for statements without problems."""
-    if isinstance(statement, dict):
-        try:
-            _compiled_validator()(statement)
-        except Exception:  # noqa: BLE001 - any refusal (or surprise) goes to the full validator
-            return bods.statement_check(statement)
+    """``bods.statement_check`` with the same result, many times faster for statements without problems
+    other than codelist values."""
+    if not isinstance(statement, dict):
+        return bods.statement_check(statement)
+    kind = statement.get("recordType")
+    record_type = kind if type(kind) is str and kind in bods.RECORD_TYPES else None
+    try:
+        _compiled_validator(record_type)(statement)
+    except Exception:  # noqa: BLE001, S110 - a refusal: is it only codelist values?
+        pass
+    else:
         return bods.StatementCheck()
-    return bods.statement_check(statement)
+    try:
+        _compiled_validator(record_type, relaxed=True)(statement)
+    except Exception:  # noqa: BLE001 - any refusal (or surprise) goes to the full validator
+        return bods.statement_check(statement)
+    check = bods.StatementCheck()
+    _codelist_warnings(_resolve("urn:statement#/$defs/Statement"), statement, (), check.warnings)
+    return check if check.warnings else bods.statement_check(statement)
 
 
 class _Upgrader:

@@ -556,9 +556,8 @@ def _streamed(path: Path, source: str, *, bounded: bool) -> Iterator[_Item]:
 
     with _open_binary(path) as raw:
         handle = _BoundedNumbers(raw) if bounded else raw
-        events: _Events = (
-            (event, value) for _prefix, event, value in ijson.parse(handle, multiple_values=True, use_float=True)
-        )
+        # basic_parse: the events without the prefix ijson.parse builds for each (a tenth of the time).
+        events: _Events = ijson.basic_parse(handle, multiple_values=True, use_float=True)
         index = 0
         seen = False
         last_position = "the start of the file"

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from probity.core.audit import audit_actor
 from probity.core.commands import SubcommandCommand, Subcommands
+from probity.core.records import json_files
 from probity.entities import names as entity_names
 from probity.entities import screening, services
 
@@ -21,21 +22,13 @@ ONE_BY_ONE_HELP = (
 )
 
 
-JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
-
-
 def _files(paths: list[Path]) -> list[Path]:
-    """The files to import: files as given, folders' JSON and JSON Lines files by name; a path that is
-    neither stops the command before anything is imported (exit 2)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(JSON_SUFFIXES)))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise CommandError(f"{path} is not a file or folder", returncode=2)
-    return found
+    """The files to read (``json_files``); a path that is neither a file nor a folder stops the command
+    before anything is imported (exit 2)."""
+    try:
+        return json_files(paths)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc), returncode=2) from exc
 
 
 def _batch_size(one_by_one: bool) -> int:

@@ -10,25 +10,19 @@ from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from probity.core.commands import SubcommandCommand, Subcommands
+from probity.core.records import json_files
 from probity.ownership.models import IngestIssue, Party
 from probity.ownership.selectors import ownership_view, parties_search
 from probity.ownership.services import IngestFileError, ownership_ingest
 
-JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
-
 
 def _files(paths: list[Path]) -> list[Path]:
-    """The files to ingest: files as given, folders' JSON and JSON Lines files by name; a path that is
-    neither stops the command before anything is ingested (exit 2)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(JSON_SUFFIXES)))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise CommandError(f"{path} is not a file or folder", returncode=2)
-    return found
+    """The files to read (``json_files``); a path that is neither a file nor a folder stops the command
+    before anything is ingested (exit 2)."""
+    try:
+        return json_files(paths)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc), returncode=2) from exc
 
 
 def _threshold(raw: str) -> float:
