@@ -11,6 +11,7 @@ import random
 import time
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -165,3 +166,22 @@ def test_spark_tables_survive_a_new_session_and_can_be_replaced(spark_warehouse:
     assert again.execute(again.table("earlier_run").a.sum()).iat[0, 0] == 5
     assert again.list_tables() == sorted(again.list_tables())
     assert not any(name.startswith("probity_staging_") for name in again.list_tables())
+
+
+@pytest.mark.spark
+def test_spark_query_cannot_read_files(spark_warehouse: SparkWarehouse, tmp_path: Path) -> None:
+    """Spark has no sandbox; its SQL on files (``csv.`/path```) is switched off while a typed query runs
+    (issue 15). Here, with the other Spark tests that need no database, so that the one Spark session of
+    the run is started after the modules whose own Spark sessions stop the process's context."""
+    from probity.warehouse.services import warehouse_query
+
+    secret = "secret-marker-4711"
+    (tmp_path / "secret.txt").write_text(f"{secret}\n")
+    (tmp_path / "secret.csv").write_text(f"name\n{secret}\n")
+    setting = WarehouseSetting("spark", spark_warehouse.location)
+    for sql in (f"SELECT * FROM text.`{tmp_path}/secret.txt`", f"SELECT * FROM csv.`{tmp_path}/secret.csv`"):
+        with pytest.raises(ValueError) as raised:
+            result = warehouse_query(query=sql, limit=5, setting=setting)
+            assert secret not in result.frame.to_string()  # reached only before the fix
+        assert secret not in str(raised.value)
+    assert spark_warehouse.session.conf.get("spark.sql.runSQLOnFiles") == "true"  # restored afterwards

@@ -12,8 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
 
-from probity.config import WarehouseSetting
-from probity.warehouse.services import SparkWarehouse, warehouse_connection, warehouse_load_table
+from probity.warehouse.services import warehouse_connection, warehouse_load_table
 
 pytestmark = pytest.mark.django_db
 
@@ -104,17 +103,3 @@ def test_warehouse_query_service_uses_the_locked_connection(loaded: None, secret
     assert list(result.frame.columns) == ["buyer"] and not result.more
     with pytest.raises(ValueError, match="only the warehouse's tables"):
         warehouse_query(query=f"SELECT * FROM read_text('{secret_files}/secret.txt')", limit=5)
-
-
-@pytest.mark.spark
-def test_spark_query_cannot_read_files(
-    spark_warehouse: SparkWarehouse, secret_files: Path, settings: pytest.FixtureRequest
-) -> None:
-    """Spark has no sandbox; its SQL on files (``csv.`/path```) is switched off while a typed query runs."""
-    settings.PROBITY_WAREHOUSE = WarehouseSetting("spark", spark_warehouse.location)  # type: ignore[attr-defined]
-    for sql in (f"SELECT * FROM text.`{secret_files}/secret.txt`", f"SELECT * FROM csv.`{secret_files}/secret.csv`"):
-        with pytest.raises(CommandError) as raised:
-            output = run("query", sql)
-            assert SECRET not in output  # reached only before the fix
-        assert SECRET not in str(raised.value)
-    assert spark_warehouse.session.conf.get("spark.sql.runSQLOnFiles") == "true"  # restored afterwards
