@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from probity.entities import services
 from probity.entities.models import Entity
+from tests.record_files import write_records
 
 pytestmark = pytest.mark.django_db
 
@@ -40,14 +41,11 @@ def good(n: int) -> dict[str, Any]:
     return {"id": f"good-{n}", "schema": "Company", "properties": {"name": [f"Company {n} Ltd"]}}
 
 
+CUT = b'{"id": "cut'  # the start of a record the truncated array stops in
+
+
 def write(path: Path, items: list[bytes], lines: bool, truncate: bool = False) -> None:
-    if lines:
-        path.write_bytes(b"\n".join(items) + b"\n")
-        return
-    text = b"[\n" + b",\n".join(items) + b"\n]"
-    if truncate:  # the file stops in the middle of a record
-        text = text[:-2] + (b",\n" if items else b"") + b'{"id": "cut'
-    path.write_bytes(text)
+    write_records(path, items, lines=lines, truncate=CUT if truncate else b"")
 
 
 def stored(dataset: str) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 FUZZ_EXAMPLES = int(os.environ.get("PROBITY_FUZZ_EXAMPLES", "150"))
 
@@ -23,3 +24,26 @@ fuzz_settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
     database=None,
 )
+
+# Bytes that break JSON in interesting ways: structure, number and escape characters, bad UTF-8.
+JSON_BYTES = st.sampled_from(list(b'[]{}",:0123456789.eE+-\\ \n\xff\xc3tfnu'))
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seed: bytes, empty: bytes) -> bytes:
+    """``seed`` with a few bytes replaced, inserted or deleted, or cut short (``empty`` if nothing is left)."""
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
+        at = draw(st.integers(min_value=0, max_value=len(data) - 1))
+        action = draw(st.sampled_from(["replace", "insert", "delete", "cut"]))
+        if action == "replace":
+            data[at] = draw(JSON_BYTES)
+        elif action == "insert":
+            data[at:at] = bytes(draw(st.lists(JSON_BYTES, min_size=1, max_size=20)))
+        elif action == "delete" and len(data) > 1:
+            del data[at]
+        elif action == "cut":
+            del data[at:]
+        if not data:
+            data = bytearray(empty)
+    return bytes(data)

@@ -21,6 +21,7 @@ from probity.ownership.models import IngestIssue, Statement
 from probity.ownership.services import ownership_ingest, statement_check_fast
 from probity.standards import bods
 from tests.ownership.test_ingest import entity, person
+from tests.record_files import write_records
 
 # Bad records as the text a publisher's file holds; each must be rejected on its own.
 BAD_RECORDS: dict[str, bytes] = {
@@ -46,14 +47,11 @@ def good(n: int, tag: str) -> dict[str, Any]:
     return statement
 
 
+CUT = b'{"statementId": "cut'  # the start of a record the truncated array stops in
+
+
 def write(path: Path, items: list[bytes], lines: bool, truncate: bool = False) -> None:
-    if lines:
-        path.write_bytes(b"\n".join(items) + b"\n")
-        return
-    text = b"[\n" + b",\n".join(items) + b"\n]"
-    if truncate:  # the file stops in the middle of a record
-        text = text[:-2] + (b",\n" if items else b"") + b'{"statementId": "cut'
-    path.write_bytes(text)
+    write_records(path, items, lines=lines, truncate=CUT if truncate else b"")
 
 
 def stored(dataset: str) -> list[str]:
