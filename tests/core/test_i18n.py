@@ -42,6 +42,9 @@ ALLOWED_LATIN = {
     "ISO",
     "OCDS",
     "BODS",
+    "CSV",
+    "FollowTheMoney",
+    "FtM",
 }
 TECHNICAL = re.compile(
     r"^(?:[A-Z0-9]+(?:-[A-Z0-9]+)+|[a-z_]+\.[a-z_]+|[a-z_]+:?|[a-z0-9_]+(?:/[a-z0-9_]*)+|prb_\w*|\d[\w:.-]*)$"

@@ -13,14 +13,15 @@ class CoreConfig(ModuleConfig):
     url_prefix = ""
     api_routers = (
         ("", "api.account"),
-        ("", "api.bodies"),
-        ("", "api.people"),
-        ("", "api.organisations"),
+        ("", "people_api.bodies"),  # core's read router with the writes of people_api
+        ("", "people_api.people"),  # core's read router with the writes of people_api
+        ("", "people_api.organisations"),  # core's read router with the writes of people_api
         ("", "api.detectors"),
         ("", "api.findings_router"),
         ("", "api.audit"),
         ("", "api.tokens"),
         ("", "job_api.router"),
+        ("", "link_api.router"),
     )
     navigation = "navigation.NAV_ITEMS"
     detectors = ("detectors.shared_identifier",)

@@ -196,6 +196,82 @@ def data_changed(*, source: str, reason: str = "", exclude: Collection[str] = ()
     ]
 
 
+# --- linking (``core.links``) ------------------------------------------------------------------------
+
+
+def links_announce(run: Any, *, reason: str) -> list[Job]:
+    """After a linking pass (``core.links.LinkRun``): queues the detectors that read a source whose links
+    changed, so they judge what a new or removed link affects."""
+    queued: list[Job] = []
+    for source in run.sources_changed():
+        queued.extend(data_changed(source=source, reason=reason))
+    return queued
+
+
+def _link_summary(run: Any) -> JobOutcome:
+    total = run.total
+    return JobOutcome(
+        _g(
+            "%(records)s record(s) linked again: %(made)s link(s) made, %(removed)s removed, %(kept)s kept; "
+            "%(created)s core record(s) created."
+        )
+        % {
+            "records": run.records,
+            "made": total.made,
+            "removed": total.removed,
+            "kept": total.kept,
+            "created": total.created,
+        },
+        {
+            "records": run.records,
+            "made": total.made,
+            "removed": total.removed,
+            "kept": total.kept,
+            "created": total.created,
+        },
+    )
+
+
+@job_kind(
+    "core.link",
+    label=_("Link the records a change touched"),
+    description=_(
+        "Links the records that imports and edits touched to people and organisations, then queues the "
+        "detectors that read a source whose links changed."
+    ),
+    permission="core.decide_recordlink",
+    startable=False,
+)
+def link_job(context: JobContext) -> JobOutcome:
+    from probity.core.links import links_drain
+
+    context.stage(_g("records linked"))
+    run = links_drain(progress=context.advance)
+    queued = links_announce(run, reason="links changed")
+    if queued:
+        context.log(_g("%(n)s detector(s) were queued to judge the changed links.") % {"n": len(queued)})
+    return _link_summary(run)
+
+
+@job_kind(
+    "core.relink",
+    label=_("Link all records again"),
+    description=_(
+        "Runs every linker over all its records: people and organisations of declarations, registers and "
+        "lists are linked again; an analyst's confirmed and rejected links stay as decided."
+    ),
+    permission="core.decide_recordlink",
+)
+def relink_job(context: JobContext) -> JobOutcome:
+    from probity.core.links import relink_all
+
+    run = relink_all(progress=context.advance, stage=lambda label: context.stage(label))
+    queued = links_announce(run, reason="relink")
+    if queued:
+        context.log(_g("%(n)s detector(s) were queued to judge the changed links.") % {"n": len(queued)})
+    return _link_summary(run)
+
+
 SCHEDULES = (
     ScheduleDefault(
         code="jobs-upkeep",

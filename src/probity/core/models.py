@@ -650,3 +650,87 @@ class Job(models.Model):
         if not self.progress_total:
             return None
         return max(0, min(100, round(100 * self.progress_done / self.progress_total)))
+
+
+# --- the graph: links between source records and core people and organisations ---------------------
+
+
+class RecordLink(models.Model):
+    """One link between a record of a source (a register party, a person named in a declaration …) and a core
+    person or organisation, with why it was made (``rule`` and the parameters of its sentence) and its state.
+
+    Linkers (``core.links``) make and remove automatic links; an analyst's confirm or reject stays: a rejected
+    link is never made again automatically and a confirmed one is never removed automatically.
+    """
+
+    class State(models.TextChoices):
+        AUTOMATIC = "automatic", _("Made automatically")
+        CONFIRMED = "confirmed", _("Confirmed by an analyst")
+        REJECTED = "rejected", _("Rejected by an analyst")
+
+    source = models.CharField(_("source"), max_length=64, help_text=_("the kind of record, e.g. ownership.party"))
+    source_key = models.CharField(_("record"), max_length=200)
+    source_label = models.CharField(_("record name"), max_length=300, blank=True)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, null=True, blank=True, related_name="record_links", verbose_name=_("person")
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="record_links",
+        verbose_name=_("organisation"),
+    )
+    rule = models.CharField(_("rule"), max_length=64)
+    reason_params = models.JSONField(_("reason"), default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.AUTOMATIC)
+    decided_by = models.CharField(_("decided by"), max_length=150, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("made"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("record link")
+        verbose_name_plural = _("record links")
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=False, organisation__isnull=True)
+                | models.Q(person__isnull=True, organisation__isnull=False),
+                name="recordlink_exactly_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "source_key", "person"],
+                condition=models.Q(person__isnull=False),
+                name="recordlink_one_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "source_key", "organisation"],
+                condition=models.Q(organisation__isnull=False),
+                name="recordlink_one_per_organisation",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["source", "source_key"], name="recordlink_source"),
+            models.Index(fields=["state", "rule"], name="recordlink_state_rule"),
+        ]
+        permissions = [("decide_recordlink", "Can confirm or reject links between records")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.source_key} → {self.person_id or self.organisation_id}"
+
+
+class LinkTouch(models.Model):
+    """A record a change touched, waiting for the linking job (``core.link``) to link it again."""
+
+    kind = models.CharField(max_length=64)
+    key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="linktouch_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"

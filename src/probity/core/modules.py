@@ -21,6 +21,8 @@ attribute              contributes
 ``dashboard_tiles``    ``DashboardTile``\\s on the dashboard, each a count for the signed-in user
 ``public_datasets``    ``PublicDataset``\\s the public portal may publish
 ``hooks``              ``{hook name: "services.function"}``: what it does when core announces an event
+``linkers``            ``Linker``\\s: how its records join the graph of people and organisations (``core.links``)
+``profile_sections``   ``ProfileSection``\\s on the page of a person or an organisation (``core.profiles``)
 =====================  =======================================================================
 
 Hooks core announces: ``password_changed`` (``user``, ``old_password``, ``new_password``), called
@@ -124,6 +126,8 @@ class ModuleConfig(AppConfig):
     dashboard_tiles: str | None = None
     public_datasets: str | None = None
     hooks: Mapping[str, str] = MappingProxyType({})
+    linkers: str | None = None
+    profile_sections: str | None = None
 
     def ready(self) -> None:
         for package in (*self.detectors, *self.jobs):
@@ -237,3 +241,13 @@ def hook_receivers(hook: str) -> list[Callable[..., Any]]:
 def hook_call(hook: str, **arguments: Any) -> list[Any]:
     """Calls every receiver of ``hook`` with ``arguments`` (keywords); returns their answers."""
     return [receiver(**arguments) for receiver in hook_receivers(hook)]
+
+
+def linkers() -> list[Any]:
+    """Every module's ``core.links.Linker``\\s, in module order."""
+    return _contributed("linkers")
+
+
+def profile_sections() -> list[Any]:
+    """Every module's ``core.profiles.ProfileSection``\\s, in module order."""
+    return _contributed("profile_sections")

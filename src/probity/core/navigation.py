@@ -17,6 +17,7 @@ NAV_ITEMS = (
     NavItem("core:bodies", _("Public bodies"), "core.view_publicbody", FIRST),
     NavItem("core:people", _("People"), None, FIRST),
     NavItem("core:organisations", _("Organisations"), "core.view_organisation", FIRST),
+    NavItem("core:links", _("Links across sources"), "core.view_recordlink", FIRST),
     NavItem("warehouse:status", _("Warehouse"), "core.run_detector", FIRST),
     NavItem("core:jobs", _("Jobs"), None, LAST),  # everyone follows their own jobs
     NavItem("core:audit", _("Audit log"), "core.view_auditentry", LAST),

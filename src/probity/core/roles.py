@@ -36,6 +36,7 @@ ALL_ROLES = tuple(ROLE_LABELS)
 STAFF_ROLES = frozenset({ADMINISTRATOR, ANALYST, VERIFIER, CASE_HANDLER, AUDITOR})
 
 CORE_MODELS = ("publicbody", "person", "personname", "familyrelation", "organisation", "position", "identifier")
+GRAPH_MODELS = ("person", "personname", "familyrelation", "organisation", "identifier")
 
 # Permission codenames per role, as "app_label.codename".
 ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -49,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "core.view_auditentry",
         "core.verify_auditentry",
         "core.manage_jobs",
+        "core.view_recordlink",
+        "core.decide_recordlink",
         "core.view_job",
         "core.view_schedule",
         "core.change_schedule",
@@ -61,6 +64,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     },
     ANALYST: {
         *(f"core.view_{model}" for model in CORE_MODELS),
+        # manage the graph of people and organisations; public bodies and positions stay the administrators'
+        *(f"core.{action}_{model}" for model in GRAPH_MODELS for action in ("add", "change")),
+        "core.view_recordlink",
+        "core.decide_recordlink",
         "core.view_finding",
         "core.triage_finding",
         "core.view_detectorrun",
@@ -76,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     CASE_HANDLER: {"core.view_publicbody", "core.view_position"},  # cases: only those assigned (rules.py)
     AUDITOR: {
         *(f"core.view_{model}" for model in CORE_MODELS),
+        "core.view_recordlink",
         "core.view_finding",
         "core.view_detectorrun",
         "core.view_auditentry",

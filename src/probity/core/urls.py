@@ -1,6 +1,6 @@
 from django.urls import path
 
-from probity.core import job_views, views
+from probity.core import job_views, link_views, people_views, views
 
 app_name = "core"
 
@@ -16,9 +16,24 @@ urlpatterns = [
     path("findings/<int:pk>/", views.finding_detail, name="finding"),
     path("detectors/", views.detectors, name="detectors"),
     path("bodies/", views.bodies, name="bodies"),
-    path("people/", views.people, name="people"),
-    path("people/<int:pk>/", views.person_detail, name="person"),
-    path("organisations/", views.organisations, name="organisations"),
+    path("people/", people_views.people_list, name="people"),
+    path("people/new/", people_views.subject_edit, {"kind": "person"}, name="person_new"),
+    path("people/import/", people_views.records_import, name="records_import"),
+    path("people/<int:pk>/", people_views.profile_page, {"kind": "person"}, name="person"),
+    path("people/<int:pk>/edit/", people_views.subject_edit, {"kind": "person"}, name="person_edit"),
+    path("people/<int:pk>/family/", people_views.family_add, name="family_add"),
+    path("people/<int:pk>/positions/new/", people_views.position_edit, name="position_new"),
+    path("people/<int:pk>/positions/<int:position_id>/", people_views.position_edit, name="position_edit"),
+    path("organisations/", people_views.organisations_list, name="organisations"),
+    path("organisations/new/", people_views.subject_edit, {"kind": "organisation"}, name="organisation_new"),
+    path("organisations/<int:pk>/", people_views.profile_page, {"kind": "organisation"}, name="organisation"),
+    path("organisations/<int:pk>/edit/", people_views.subject_edit, {"kind": "organisation"}, name="organisation_edit"),
+    path("records/<str:kind>/<int:pk>/merge/", people_views.subject_merge, name="subject_merge"),
+    path("records/<str:kind>/<int:pk>/split/", people_views.subject_split, name="subject_split"),
+    path("records/<str:kind>/<int:pk>/export.ftm", people_views.profile_export, name="subject_export"),
+    path("records/undo/<int:sequence>/", people_views.undo, name="record_undo"),
+    path("bodies/new/", people_views.body_edit, name="body_new"),
+    path("bodies/<int:pk>/edit/", people_views.body_edit, name="body_edit"),
     path("audit/", views.audit_log, name="audit"),
     path("jobs/", job_views.jobs, name="jobs"),
     path("jobs/start/", job_views.job_start, name="job_start"),
@@ -28,4 +43,6 @@ urlpatterns = [
     path("jobs/schedules/", job_views.schedules, name="schedules"),
     path("jobs/schedules/<int:pk>/", job_views.schedule_detail, name="schedule"),
     path("jobs/schedules/<int:pk>/run/", job_views.schedule_run, name="schedule_run"),
+    path("links/", link_views.links, name="links"),
+    path("links/<int:pk>/decide/", link_views.link_decide_view, name="link_decide"),
 ]

@@ -27,7 +27,7 @@ from probity.core import selectors, services
 from probity.core.audit import audit_record, audit_verify, latest_anchor
 from probity.core.detectors import detector_registry
 from probity.core.forms import FindingFilterForm, OTPCodeForm, SignInForm, TokenCreateForm, TriageForm
-from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding, Organisation, Person, PublicBody
+from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding, PublicBody
 from probity.core.modules import HookRefused, hook_call
 from probity.core.roles import ADMINISTRATOR, declarant_second_factor_required, needs_second_factor, user_roles
 from probity.core.rules import visible_to
@@ -246,36 +246,6 @@ def bodies(request: HttpRequest) -> HttpResponse:
 
     walk(None, 0, set())
     return render(request, "core/bodies.html", {"rows": rows})
-
-
-@login_required
-def people(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    people = visible_to(request.user, Person.objects.all())
-    queryset = selectors.search_by_name(queryset=people, query=query).order_by("name")
-    return render(request, "core/people.html", {"page": _page(request, queryset), "q": query})
-
-
-@login_required
-def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = get_object_or_404(visible_to(request.user, Person.objects.all()), pk=pk)
-    context = {
-        "person": person,
-        "names": person.names.all(),
-        "identifiers": person.identifiers.all(),
-        "positions": person.positions.select_related("body"),
-        "relatives": person.relatives.select_related("relative"),
-    }
-    return render(request, "core/person_detail.html", context)
-
-
-@login_required
-@permission_required("core.view_organisation", raise_exception=True)
-def organisations(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    queryset = selectors.search_by_name(queryset=Organisation.objects.all(), query=query)
-    queryset = queryset.prefetch_related("identifiers").order_by("name")
-    return render(request, "core/organisations.html", {"page": _page(request, queryset), "q": query})
 
 
 @login_required

@@ -16,6 +16,8 @@ class DeclarationsConfig(ModuleConfig):
     role_permissions = "roles.ROLE_PERMISSIONS"
     detectors = ("detectors",)
     jobs = ("jobs",)
+    profile_sections = "profile.SECTIONS"
+    linkers = "linking.LINKERS"
     schedules = "jobs.SCHEDULES"
     subject_types = (SubjectType("declaration", _("Declaration")),)
 

@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from probity.core.audit import actor_name, audit_as, audit_record
+from probity.core.links import link_queue, links_touch
 from probity.core.models import AuditEntry, Person, PublicBody
 from probity.declarations.adapters import from_demo, is_demo_document
 from probity.declarations.models import Declaration, DeclarationVersion, ExchangeRate
@@ -179,6 +180,8 @@ def declaration_submit(
         from probity.declarations.events import verification_queue
 
         verification_queue()
+        # The family members it names join the graph of people (``declarations.linking``), in the background.
+        links_touch("declarations.declaration", [declaration.pk])
     return SubmitResult(declaration, version, True)
 
 
@@ -632,6 +635,7 @@ def _write_batch(pending: list[_Pending], report: ImportReport, actor: User | No
                     "versions": written,
                 },
             )
+            links_touch("declarations.declaration", {row[1] for row in written}, queue=False)
     report.created += len(written)
 
 
@@ -1209,6 +1213,8 @@ def declaration_import(
     with audit_as(actor), _fewer_collections():
         for file in _files(path):
             _import_file(file, report, actor, progress, batch_size)
+    if report.created:
+        link_queue()  # the family members of the new declarations join the graph (``declarations.linking``)
     return report
 
 

@@ -12,7 +12,9 @@ class EntitiesConfig(ModuleConfig):
     verbose_name = _("Entities")
 
     url_prefix = "entities/"
-    api_routers = (("/entities", "api.router"), ("/match", "api.match_router"))
+    api_routers = (("/entities", "api.router"), ("/match", "api.match_router"), ("/reconcile", "api.reconcile_router"))
+    dashboard_tiles = "watchlists.DASHBOARD_TILES"
     navigation = "navigation.NAV_ITEMS"
     role_permissions = "roles.ROLE_PERMISSIONS"
     jobs = ("jobs",)
+    profile_sections = "profile.SECTIONS"

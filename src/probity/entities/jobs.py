@@ -25,8 +25,12 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from probity.core.job_kinds import data_changed
-from probity.core.jobs import InboxFileField, JobContext, JobFailed, JobOutcome, inbox_path, job_kind
+from probity.core.jobs import InboxFileField, JobContext, JobFailed, JobOutcome, inbox_path, job_enqueue, job_kind
+from probity.core.models import Job
 from probity.entities import services
+from probity.entities.batch import BatchFileError, batch_run, batch_summary
+from probity.entities.models import ScreeningBatch, WatchlistEntry
+from probity.entities.watchlists import watchlists_rescreen
 
 SHOWN_PROBLEMS = 5
 IMPORT_PERMISSION = "entities.add_entity"
@@ -145,6 +149,7 @@ def _announce(context: JobContext, changed: int) -> None:
     if changed:
         queued = data_changed(source="entities", reason="entities changed")
         context.log(_g("%(n)s detector(s) that read the entity lists were queued.") % {"n": len(queued)})
+    _watchlists_queue(context, changed)  # re-screen the watchlists (defined at the end of this file)
 
 
 @job_kind(
@@ -238,3 +243,70 @@ def link_job(context: JobContext, *, schema: str = "", threshold: float | None =
         % {"schema": schema, **result},
         dict(result),
     )
+
+
+# --- screening batches and watchlists ------------------------------------------------------------------
+
+
+class ScreenBatchForm(forms.Form):
+    batch = forms.IntegerField(label=_("Screening batch"), min_value=1)
+    file = InboxFileField(label=_("CSV file of names"))
+
+
+@job_kind(
+    "entities.screen_batch",
+    label=_("Screen a CSV of names"),
+    description=_(
+        "Screens every name of an uploaded CSV against the lists and writes the matches, with the reasons for "
+        "each score, as CSV and Excel for the person who uploaded it. Broken rows are listed with their line."
+    ),
+    permission="entities.view_entity",
+    form=ScreenBatchForm,
+    startable=False,  # started by an upload on the screening page or through the API
+)
+def screen_batch_job(context: JobContext, *, batch: int, file: str) -> JobOutcome:
+    record = ScreeningBatch.objects.filter(pk=batch).first()
+    if record is None:
+        raise JobFailed(_g("The screening batch %(n)s no longer exists.") % {"n": batch})
+    content = inbox_path(file).read_bytes()
+    context.stage(_g("names screened"))
+    try:
+        batch_run(batch=record, content=content, progress=context.advance, total=context.total)
+    except BatchFileError as exc:
+        raise JobFailed(str(exc)) from exc
+    url = reverse("entities:screening_batch", kwargs={"pk": record.pk})
+    return JobOutcome(
+        _g("%(summary)s The results are at %(url)s.") % {"summary": batch_summary(record), "url": url},
+        {"rows": record.rows, "matched": record.matched, "rejected": record.rejected, "download": url},
+    )
+
+
+@job_kind(
+    "entities.watchlists_rescreen",
+    label=_("Re-screen the watchlists"),
+    description=_(
+        "Screens the names of every watchlist against the lists again; a match not seen before is shown to "
+        "the watchlist's owner and e-mailed to them. Queued by itself when the lists change."
+    ),
+    permission="entities.add_entity",
+)
+def watchlists_rescreen_job(context: JobContext) -> JobOutcome:
+    context.stage(_g("names screened"))
+    report = watchlists_rescreen(progress=context.advance, total=context.total)
+    return JobOutcome(
+        _g("%(names)s watched name(s) screened: %(matches)s match(es), %(new)s new; %(notified)s owner(s) e-mailed.")
+        % {"names": report.names, "matches": report.matches, "new": report.new, "notified": report.notified},
+        {"names": report.names, "matches": report.matches, "new": report.new, "notified": report.notified},
+    )
+
+
+def _watchlists_queue(context: JobContext, changed: int) -> None:
+    """After the lists changed: queue one re-screening of the watchlists (a waiting one is joined)."""
+    if changed and WatchlistEntry.objects.exists():
+        job_enqueue(
+            kind="entities.watchlists_rescreen",
+            actor=None,
+            trigger=Job.Trigger.EVENT,
+            dedupe_key="entities:watchlists_rescreen",
+        )
+        context.log(_g("The watchlists will be screened again."))

@@ -166,3 +166,105 @@ class MatchDecision(Audited):
 
     def __str__(self) -> str:
         return f"{self.candidate_id}: {self.decision}"
+
+
+class ScreeningBatch(models.Model):
+    """A CSV of names screened at once; its result files (CSV and Excel) are served to the person who asked."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    requested_by = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("requested by")
+    )
+    file_name = models.CharField(_("uploaded file"), max_length=200)
+    dataset = models.CharField(_("dataset"), max_length=100, default="default")
+    threshold = models.FloatField(_("match threshold"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    job = models.ForeignKey(
+        "core.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("job")
+    )
+    rows = models.PositiveIntegerField(_("names screened"), default=0)
+    matched = models.PositiveIntegerField(_("names with a match"), default=0)
+    rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    result_stem = models.CharField(_("result files"), max_length=100, blank=True)
+    error = models.TextField(_("why it failed"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("screening batch")
+        verbose_name_plural = _("screening batches")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+
+class Watchlist(Audited):
+    """A named set of names its owner wants re-screened whenever the lists change."""
+
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("owner"))
+    dataset = models.CharField(
+        _("dataset"), max_length=100, default="default", help_text=_("“default” screens every list.")
+    )
+    threshold = models.FloatField(_("match threshold"), default=0.7)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    screened_at = models.DateTimeField(_("last screened"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("watchlist")
+        verbose_name_plural = _("watchlists")
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="watchlist_owner_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WatchlistEntry(models.Model):
+    """One name on a watchlist, with what helps tell namesakes apart."""
+
+    watchlist = models.ForeignKey(Watchlist, on_delete=models.CASCADE, related_name="entries")
+    name = models.CharField(_("name"), max_length=500)
+    schema = models.CharField(_("kind"), max_length=64, default="LegalEntity")
+    birth_date = models.CharField(_("date of birth"), max_length=10, blank=True)
+    country = models.CharField(_("country"), max_length=10, blank=True)
+    identifier = models.CharField(_("identifier"), max_length=200, blank=True)
+    reference = models.CharField(_("your reference"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("watchlist entry")
+        verbose_name_plural = _("watchlist entries")
+        ordering = ["watchlist", "name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WatchlistHit(models.Model):
+    """A list entity that matched a watchlist entry; ``seen_at`` is empty until the owner has looked."""
+
+    entry = models.ForeignKey(WatchlistEntry, on_delete=models.CASCADE, related_name="hits")
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+", verbose_name=_("entity"))
+    score = models.FloatField(_("score"))
+    features = models.JSONField(_("why"), default=dict, blank=True)
+    found_at = models.DateTimeField(_("found"), auto_now_add=True)
+    screened_at = models.DateTimeField(_("last confirmed"), auto_now=True)
+    seen_at = models.DateTimeField(_("seen"), null=True, blank=True)
+    notified_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("watchlist match")
+        verbose_name_plural = _("watchlist matches")
+        ordering = ["-found_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["entry", "entity"], name="watchlisthit_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} ~ {self.entity_id} ({self.score:.2f})"
+
+
+from probity.entities.name_keys import NameKey  # noqa: E402, F401 — the name key table (screening look-ups)

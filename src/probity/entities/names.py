@@ -128,6 +128,8 @@ def text_scripts(text: str) -> set[str]:
 
 def main_script(text: str) -> str:
     """The script of most letters of ``text`` ("" when it has no letters)."""
+    if text.isascii():
+        return "Latn" if any(ch.isalpha() for ch in text) else ""
     counts: dict[str, int] = {}
     for char in text:
         script = char_script(char)
@@ -161,6 +163,13 @@ def _pinyin(text: str) -> str:
 
 def transliterations(text: str) -> list[str]:
     """``text`` in ASCII by every scheme that applies, distinct, best first."""
+    return list(_transliterations(text))
+
+
+@lru_cache(maxsize=65536)
+def _transliterations(text: str) -> tuple[str, ...]:
+    if text.isascii():  # every scheme leaves ASCII as it is
+        return (_APOSTROPHES.sub("", text),)
     text = unicodedata.normalize("NFC", text)
     forms: list[str] = []
     if any(_is_han(ch) for ch in text):
@@ -175,7 +184,7 @@ def transliterations(text: str) -> list[str]:
     for form in forms:
         if form not in seen:
             seen.append(form)
-    return seen
+    return tuple(seen)
 
 
 # Modern Greek writes b, d, g with two letters (μπ, ντ, γκ) and says β as v.
@@ -307,26 +316,133 @@ def _inflected(longer: str, shorter: str) -> bool:
     return len(shorter) >= 4 and longer.startswith(shorter) and longer[len(shorter) :] in _INFLECTIONS
 
 
+# Scripts that write every vowel and reach Latin letters one way (Greek does not: ου is "ou" or "oy").
+# Between two of them a transliteration is exact enough that names whose consonants agree but whose
+# vowels differ ("Olga Barynova", "Oleg Baranov") are different names. From or to any other script
+# (Arabic and Hebrew leave most vowels out; Chinese, Japanese, Korean, Thai … reach Latin letters
+# through lossy schemes) consonant skeletons are trusted.
+_VOWEL_SCRIPTS = frozenset({"Latn", "Cyrl", "Armn", "Geor"})
+
+# Person-name particles: low weight, and the words on either side of a patronymic particle keep their roles
+# ("Salman bin Muhammad" is Salman, son of Muhammad; "Muhammad bin Salman" his father's namesake's son).
+_PARTICLES = frozenset(
+    {"al", "el", "ul", "ur", "ud", "ad", "as", "an", "at", "ar", "de", "da", "do", "dos", "das", "del", "della"}
+    | {"di", "du", "la", "le", "van", "von", "der", "den", "ter", "bin", "ibn", "ben", "bint", "binti", "ould"}
+    | {"abu", "abou", "umm", "y", "e", "na"}
+)
+_PATRONYMIC_PARTICLES = frozenset({"bin", "ibn", "ben", "bint", "binti", "ould", "bar", "oglu", "ogly", "kyzy"})
+
+# Organisation words: the legal-form compare forms of ``rigour.names.org_types`` (after
+# ``organisation_name``), and words that many unrelated organisations share. They weigh less, and a
+# differing generic word is no evidence against a match the way a differing distinctive word is.
+_ORG_STOPWORDS = frozenset({"the", "of", "and", "for", "und", "et", "de", "la", "le", "der", "die", "das", "i", "y"})
+_ORG_GENERIC = frozenset(
+    {
+        "company",
+        "corporation",
+        "corp",
+        "co",
+        "group",
+        "holding",
+        "holdings",
+        "international",
+        "intl",
+        "limited",
+        "ltd",
+        "inc",
+        "llc",
+        "jsc",
+        "ojsc",
+        "cjsc",
+        "pjsc",
+        "ao",
+        "oao",
+        "zao",
+        "pao",
+        "ooo",
+        "ag",
+        "gmbh",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "ab",
+        "as",
+        "oy",
+        "plc",
+        "lp",
+        "llp",
+        "kg",
+        "se",
+        "pte",
+        "pty",
+        "enterprise",
+        "enterprises",
+        "trading",
+        "services",
+        "industries",
+        "systems",
+        "solutions",
+    }
+)
+
+# Digits written for the letters they look like (l33t spellings, OCR): "G4zpr0m" → "gazprom".
+_DIGIT_LETTERS = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g"})
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _edit_budget(length: int) -> int:
+    """Edits a spelling variant of a token this long may have and still be the same token (typo noise)."""
+    return 0 if length <= 3 else 1 if length <= 7 else 2 if length <= 12 else 3
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance, with two neighbouring letters swapped counted as one edit ("Donlad")."""
+    distance = levenshtein(a, b)
+    if distance == 2 and len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
+            return 1
+    return distance
+
+
 @lru_cache(maxsize=262144)
-def token_similarity(a: str, b: str) -> float:
-    """0–1: how alike two name tokens sound after folding (1.0 for equal squashed spellings)."""
-    sa, sb = squash(a), squash(b)
+def token_similarity(a: str, b: str, lenient: bool = True) -> float:
+    """0–1: how alike two name tokens sound after folding (1.0 for equal squashed spellings).
+
+    ``lenient`` (names in different scripts, one of which leaves vowels out or is reached through a lossy
+    scheme): equal consonant skeletons count as 0.9. Without it two spellings must be close letter by
+    letter: beyond the edit budget of their length a pair scores at most 0.5.
+    """
+    if a.isdigit() or b.isdigit():
+        return 1.0 if a == b else 0.0
+    sa, sb = squash(a.translate(_DIGIT_LETTERS)), squash(b.translate(_DIGIT_LETTERS))
     if sa == sb:
         return 1.0
-    best = _ratio(sa, sb)
+    edits = _edits(sa, sb)
+    best = max(_ratio(sa, sb), 1.0 - edits / max(len(sa), len(sb)))
+    close = edits <= _edit_budget(max(len(sa), len(sb)))
+    if not lenient and not close:
+        best = min(best, 0.5)
     if _inflected(sa, sb) or _inflected(sb, sa):
         best = max(best, 0.9)
-    ka, kb = skeleton(a), skeleton(b)
-    if len(ka) >= 2 and len(kb) >= 2:
-        if ka == kb:
-            best = max(best, 0.9)
-        elif min(len(ka), len(kb)) >= 3:
-            best = max(best, 0.85 * _ratio(ka, kb))
+    if not lenient and edits <= 1 and skeleton(a) == skeleton(b):
+        best = max(best, 0.9)
+    if lenient:
+        ka, kb = skeleton(a), skeleton(b)
+        if len(ka) >= 2 and len(kb) >= 2:
+            if ka == kb:
+                best = max(best, 0.9)
+            elif min(len(ka), len(kb)) >= 3:
+                best = max(best, 0.85 * _ratio(ka, kb))
     return best
 
 
 def _is_initial(token: str) -> bool:
-    return len(token) == 1
+    return len(token) == 1 and token.isalpha()
 
 
 def _initial_matches(initial: str, token: str) -> bool:
@@ -344,34 +460,96 @@ class NameComparison:
     pairs: tuple[tuple[str, str, float], ...]
 
 
-def _compare_tokens(query: list[str], candidate: list[str]) -> NameComparison:
+def _glue(tokens: list[str], other: list[str]) -> list[str]:
+    """``tokens`` with runs of 2–4 neighbours joined where ``other`` writes them as one word
+    ("Siemens AG" against "SiemensAG", "Good Will" against "Goodwill", "Plat Ono Vich" against "Platonovich")."""
+    wanted = {squash(t) for t in other if len(t) >= 4}
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in (4, 3, 2):
+            run = tokens[i : i + size]
+            if len(run) == size and squash("".join(run)) in wanted:
+                out.append("".join(run))
+                i += size
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _weight(token: str, kind: str) -> float:
+    if kind == "organisation":
+        if token in _ORG_STOPWORDS:
+            return 0.2
+        return 0.5 if token in _ORG_GENERIC else 1.0
+    return 0.5 if token in _PARTICLES else 1.0
+
+
+@lru_cache(maxsize=65536)
+def _person_symbols(text: str) -> dict[str, frozenset[str]]:
+    """Given names and nicknames of each token, from rigour's person-name data ("ted" and "theodore" share
+    one; so do "bill" and "william")."""
+    from rigour.names import NameTypeTag, analyze_names
+
+    out: dict[str, set[str]] = {}
+    try:
+        analysed = analyze_names(NameTypeTag.PER, [text], consolidate=False, phonetics=False, numerics=False)
+    except Exception:  # noqa: BLE001 — the library's data is optional help, never a reason to fail
+        return {}
+    for name in analysed:
+        for span in name.spans:
+            category = str(span.symbol.category)
+            if len(span.parts) == 1 and category.endswith(("NICK", "NAME")):
+                out.setdefault(span.parts[0].comparable, set()).add(str(span.symbol.id))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _share_symbol(texts: tuple[str, str], query_token: str, candidate_token: str) -> bool:
+    """Whether two tokens are forms of one given name (the candidate's side is read only when the query's
+    token is a known given name)."""
+    wanted = _person_symbols(texts[0]).get(query_token)
+    return bool(wanted and wanted & _person_symbols(texts[1]).get(candidate_token, frozenset()))
+
+
+def _compare_tokens(
+    query: list[str],
+    candidate: list[str],
+    *,
+    lenient: bool = True,
+    kind: str = "any",
+    symbols: tuple[str, str] | None = None,
+) -> NameComparison:
     if not query or not candidate:
         return NameComparison(0.0, ())
+    query, candidate = _glue(query, candidate), _glue(candidate, query)
     full = [t for t in query if not _is_initial(t)]
     initials = [t for t in query if _is_initial(t)]
-    scored = sorted(
-        (
-            (token_similarity(q, c), qi, ci)
-            for qi, q in enumerate(full)
-            for ci, c in enumerate(candidate)
-            if not _is_initial(c)
-        ),
-        reverse=True,
-    )
-    used_q: set[int] = set()
+    scored = []
+    for qi, q in enumerate(full):
+        for ci, c in enumerate(candidate):
+            if _is_initial(c):
+                continue
+            sim = token_similarity(q, c, lenient)
+            if symbols is not None and sim < 0.85 and _share_symbol(symbols, q, c):
+                sim = 0.85  # a nickname or another form of the same given name
+            scored.append((sim, qi, ci))
+    scored.sort(reverse=True)
+    used_q: dict[int, int] = {}
     used_c: set[int] = set()
     pairs: list[tuple[str, str, float]] = []
     matched = 0.0
     for sim, qi, ci in scored:
         if qi in used_q or ci in used_c or sim < 0.6:
             continue
-        used_q.add(qi)
+        used_q[qi] = ci
         used_c.add(ci)
-        matched += sim
+        matched += sim * _weight(full[qi], kind)
         pairs.append((full[qi], candidate[ci], round(sim, 3)))
-    if not pairs:
+    if not pairs or all(_weight(a, kind) < 1.0 for a, _, _ in pairs):
         return NameComparison(0.0, ())
-    weight = float(len(full))
+    weight = sum(_weight(t, kind) for t in full)
     for initial in initials:
         weight += 0.5
         for ci, token in enumerate(candidate):
@@ -380,52 +558,208 @@ def _compare_tokens(query: list[str], candidate: list[str]) -> NameComparison:
                 matched += 0.5
                 pairs.append((initial, token, 1.0))
                 break
+    candidate_weight = sum(_weight(t, kind) if not _is_initial(t) else 0.5 for t in candidate)
+    candidate_matched = sum(_weight(candidate[ci], kind) if not _is_initial(candidate[ci]) else 0.5 for ci in used_c)
     query_coverage = matched / weight
-    candidate_coverage = len(used_c) / len(candidate)
-    return NameComparison(query_coverage * (0.8 + 0.2 * candidate_coverage), tuple(pairs))
+    candidate_coverage = candidate_matched / candidate_weight if candidate_weight else 0.0
+    score = query_coverage * (0.8 + 0.2 * candidate_coverage)
+    if kind == "person":
+        # A person's name is often given shorter on either side ("Anjem Choudary" for "Anjem Iftikhar
+        # Choudary Mahmood"): omitted words cost little either way, as long as two of them agree.
+        query_matched = sum(_weight(full[qi], kind) for qi in used_q) + 0.5 * (len(used_c) - len(used_q))
+        quality = matched / query_matched if query_matched else 0.0
+        distinctive = sum(1 for qi in used_q if _weight(full[qi], kind) >= 1.0)
+        if distinctive >= 2 or len(full) + len(initials) == 1:
+            share = query_matched / weight
+            score = max(score, quality * (0.75 + 0.25 * share) * (0.8 + 0.2 * candidate_coverage))
+    # A distinctive word on each side that the other lacks is a contradiction, not an omission:
+    # "Ali Hassan Al-Rawi" and "Ali Hassan Al-Tikriti" are two people; "Ali Hassan" may be either.
+    extra_q = sum(1 for qi, t in enumerate(full) if qi not in used_q and _weight(t, kind) >= 1.0)
+    extra_c = sum(1 for ci, t in enumerate(candidate) if ci not in used_c and _weight(t, kind) >= 1.0)
+    score *= 0.65 ** min(extra_q, extra_c)
+    if kind == "organisation":
+        score *= 0.85**extra_c  # "Banco Santander" is not "Banco Santander México"
+    elif len(full) == 1 and not initials and len(candidate) > 1 and used_q.get(0) != len(candidate) - 1:
+        score *= 0.75  # one given name alone is weak evidence ("Michaela" is not "Michelle Obama")
+    score *= _order_penalty(full, candidate, used_q)
+    return NameComparison(score, tuple(pairs))
 
 
-def compare_names(query: str, candidate: str) -> NameComparison:
-    """The best comparison of two names over every pair of their transliterations."""
+def _order_penalty(query: list[str], candidate: list[str], pairing: dict[int, int]) -> float:
+    """0.6 when the words on either side of a patronymic particle ("bin", "ibn", "ould" …) swap places."""
+    for qi, token in enumerate(query):
+        if token in _PATRONYMIC_PARTICLES and 0 < qi < len(query) - 1:
+            before, after = pairing.get(qi - 1), pairing.get(qi + 1)
+            if before is not None and after is not None and before > after:
+                return 0.6
+    return 1.0
+
+
+def _han_only(text: str) -> str:
+    letters = [ch for ch in text if ch.isalpha()]
+    return "".join(letters) if letters and all(_is_han(ch) for ch in letters) else ""
+
+
+@dataclass(frozen=True)
+class _PreparedName:
+    """What ``compare_names`` needs of one name, computed once per name and kind (cached)."""
+
+    han: str
+    script: str
+    forms: tuple[tuple[str, ...], ...]
+    symbols: str | None
+    """The text whose given-name symbols apply (a person's name in Latin letters), read only when needed."""
+
+
+@lru_cache(maxsize=65536)
+def _prepared(text: str, kind: str) -> _PreparedName:
+    if kind == "organisation":
+        text = organisation_name(text)
+    han = _han_only(text)
+    script = main_script(text)
+    forms = tuple(tuple(_name_tokens(f, kind)) for f in transliterations(text)) if not han else ()
+    symbols = text if kind != "organisation" and script in {"Latn", ""} else None
+    return _PreparedName(han, script, forms, symbols)
+
+
+@lru_cache(maxsize=262144)
+def compare_names(query: str, candidate: str, *, kind: str = "any") -> NameComparison:
+    """The best comparison of two names over their transliterations.
+
+    ``kind``: "person", "organisation" (legal forms folded, generic words weigh less, an extra distinctive
+    word counts against) or "any". Two names in Chinese characters are compared character by character,
+    not through pinyin, which merges characters that sound alike (高市 and 高石 are both "gao shi").
+    What is needed of each name (its transliterations, tokens, script, given-name symbols) is computed
+    once per name and kept, and so are the results, as screening compares the same names again and again.
+    """
+    q, c = _prepared(query, kind), _prepared(candidate, kind)
+    if q.han and c.han:
+        score = _ratio(q.han, c.han)
+        score = 1.0 if score == 1.0 else score * 0.75
+        return NameComparison(score, ((q.han, c.han, round(score, 3)),))
+    if q.han and not q.forms:
+        q = _prepared_forms(query, kind)
+    if c.han and not c.forms:
+        c = _prepared_forms(candidate, kind)
+    same_script = q.script == c.script
+    lenient = not same_script and not {q.script, c.script} <= _VOWEL_SCRIPTS
+    symbols = (q.symbols, c.symbols) if q.symbols is not None and c.symbols is not None else None
     best = NameComparison(0.0, ())
-    for query_form in transliterations(query):
-        query_tokens = [t for t in _split(query_form) if t not in TITLES]
-        for candidate_form in transliterations(candidate):
-            candidate_tokens = [t for t in _split(candidate_form) if t not in TITLES]
-            result = _compare_tokens(query_tokens, candidate_tokens)
+    for qi, query_tokens in enumerate(q.forms):
+        for ci, candidate_tokens in enumerate(c.forms):
+            if same_script and qi != ci:
+                continue  # one script, one scheme: mixing two schemes only adds noise
+            result = _compare_tokens(
+                list(query_tokens), list(candidate_tokens), lenient=lenient, kind=kind, symbols=symbols
+            )
             if result.score > best.score:
                 best = result
     return best
 
 
-def name_score(query: str, candidate: str) -> float:
+@lru_cache(maxsize=16384)
+def _prepared_forms(text: str, kind: str) -> _PreparedName:
+    """``_prepared`` with the transliterations of a name in Chinese characters (compared with another script)."""
+    plain = _prepared(text, kind)
+    folded = organisation_name(text) if kind == "organisation" else text
+    forms = tuple(tuple(_name_tokens(f, kind)) for f in transliterations(folded))
+    return _PreparedName(plain.han, plain.script, forms, plain.symbols)
+
+
+def _name_tokens(form: str, kind: str) -> list[str]:
+    words = [w for part in _CAMEL.split(form) for w in _split(part)] if _CAMEL.search(form) else _split(form)
+    if kind == "organisation":
+        return words
+    return [t for t in words if t not in TITLES]
+
+
+def name_score(query: str, candidate: str, *, kind: str = "any") -> float:
     """0–1: how well ``query`` matches ``candidate`` (every query token accounted for scores high)."""
-    return compare_names(query, candidate).score
+    return compare_names(query, candidate, kind=kind).score
 
 
-def best_name_score(queries: Iterable[str], candidates: Iterable[str]) -> tuple[float, str, str]:
+def best_name_score(queries: Iterable[str], candidates: Iterable[str], *, kind: str = "any") -> tuple[float, str, str]:
     """The best score over all names of two entities, with the two names that gave it."""
     best = (0.0, "", "")
     candidate_list = list(candidates)
     for query in queries:
         for candidate in candidate_list:
-            score = name_score(query, candidate)
+            score = name_score(query, candidate, kind=kind)
             if score > best[0]:
                 best = (score, query, candidate)
     return best
 
 
+def kind_of_schema(schema: str) -> str:
+    """ "person", "organisation" or "any" for an FtM schema name (for ``name_score``'s ``kind``)."""
+    if schema == "Person":
+        return "person"
+    if schema in {"Company", "Organization", "PublicBody", "LegalEntity"}:
+        return "organisation"
+    return "any"
+
+
+_SHORT_KEY_STOPWORDS = _PARTICLES | _ORG_STOPWORDS | _ORG_GENERIC | {"jr", "sr"}
+"""Short words that would make a key shared by too many names ("AG", "al", "of")."""
+
+
 def name_keys(text: str) -> set[str]:
-    """Blocking keys of a name: the skeleton of each full token in every transliteration."""
+    """Blocking keys of a name: what a candidate must share with a query for the scorer to see it.
+
+    The skeleton of each full token in every transliteration; for a token too short to have one ("Ted",
+    "Doe") its squashed spelling marked with "_"; for a token with digits in it the skeleton of its
+    letters read from the digits ("G4zpr0m"); and the skeleton of the whole name written as one word, so
+    that "SergeiLavrov" and "Sergei Lavrov" meet (camel-case words are also split).
+    """
     keys: set[str] = set()
     for form in transliterations(text):
-        for token in _split(form):
-            if token in TITLES or _is_initial(token):
+        words = _name_tokens(form, "organisation")
+        words = [t for t in words if t not in TITLES]
+        for token in words:
+            if _is_initial(token):
                 continue
             key = skeleton(token)
             if len(key) >= 2:
                 keys.add(key)
+            elif token.isalpha() and len(token) >= 2 and token not in _SHORT_KEY_STOPWORDS:
+                keys.add("_" + squash(token))
+            if any(ch.isdigit() for ch in token) and any(ch.isalpha() for ch in token):
+                folded = skeleton(token.translate(_DIGIT_LETTERS))
+                if len(folded) >= 2:
+                    keys.add(folded)
+        if 1 < len(words) <= 4:
+            joined = skeleton("".join(words))
+            if len(joined) >= 4:
+                keys.add(joined)
     return keys
+
+
+@lru_cache(maxsize=65536)
+def index_keys(text: str) -> frozenset[str]:
+    """The keys stored for a name in the name key table: ``name_keys``; the key of a word without the
+    final "s" that Baltic and Greek nominatives add to a foreign name ("Lavrovs", "Putinas"); and, for a
+    name of two to four words, each unordered pair of its word keys ("kn+smt" for "John Smith" and "Smith,
+    John"): a pair is rare where each word is common, so it ranks the right candidates first."""
+    keys = set(name_keys(text))
+    for form in transliterations(text):
+        words = [t for t in _name_tokens(form, "organisation") if t not in TITLES and not _is_initial(t)]
+        word_keys: list[str] = []
+        for token in words:
+            key = skeleton(token)
+            if len(token) >= 5 and token.endswith("s") and token.isalpha():
+                stem = skeleton(token[:-1])
+                if len(stem) >= 2:
+                    keys.add(stem)
+            if len(key) >= 2:
+                word_keys.append(key)
+            elif token.isalpha() and len(token) >= 2 and token not in _SHORT_KEY_STOPWORDS:
+                word_keys.append("_" + squash(token))
+        distinct = sorted(set(word_keys))
+        if 2 <= len(distinct) <= 4:
+            for i, left in enumerate(distinct):
+                for right in distinct[i + 1 :]:
+                    keys.add(f"{left}+{right}")
+    return frozenset(keys)
 
 
 def name_fingerprint(text: str) -> str:

@@ -4,4 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from probity.core.modules import NavItem
 
-NAV_ITEMS = (NavItem("entities:index", _("Entities"), "entities.view_entity"),)
+NAV_ITEMS = (
+    NavItem("entities:index", _("Entities"), "entities.view_entity"),
+    NavItem("entities:screening", _("Screening"), "entities.view_entity"),
+)

@@ -1,22 +1,33 @@
 """Screening: match query entities against Probity's stored lists, in the shapes of yente's ``/match``.
 
 A query is an FtM entity example (``{"schema": "Person", "properties": {"name": [...], "birthDate": [...]}}``).
-Candidates are found through the phonetic name keys (so a query in Latin letters finds a list entry in
-Cyrillic or Chinese) and through identifiers, then scored by ``probity-v1``: the name score of
-``names.py``, raised when an identifier agrees, lowered when birth dates or countries disagree. Each
-result carries these ``features`` so a client can see why it scored as it did.
+Candidates are found in the name key table (``name_keys.NameKey``: an indexed ``key IN (…)`` filtered by
+dataset and schema, so a query in Latin letters finds a list entry in Cyrillic or Chinese, "SergeiLavrov"
+finds "Sergei Lavrov" and "Ted Doe" finds "Theodore Doe") and through identifiers. They are ranked by the
+keys they share with the query, rare keys weighing most (very common keys are left out when the query has
+rarer ones), and only the ``MAX_SCORED`` best are scored by ``probity-v1``: the name score of ``names.py``
+for the schema's kind of name (a person's, or an organisation's with its legal form folded), raised when an
+identifier agrees, lowered when birth dates or countries disagree. Each result carries these ``features``
+so a client can see why it scored as it did. ``match_many`` screens many queries with shared look-ups.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Model
 from followthemoney import model, registry
+from rigour.text.distance import levenshtein
 
 from probity.entities import names
 from probity.entities.models import Entity, EntityName
+from probity.entities.name_keys import NameKey
 from probity.entities.resolution import IDENTIFIER_PROPS
 
 ALGORITHM = "probity-v1"
@@ -38,7 +49,6 @@ DEFAULT_LIMIT = 5
 MAX_LIMIT = 500
 DEFAULT_THRESHOLD = 0.7
 DEFAULT_CUTOFF = 0.5
-MAX_CANDIDATES = 2000
 TARGET_TOPICS = frozenset(
     {
         "sanction",
@@ -129,27 +139,193 @@ def _compatible_schemata(schema_name: str) -> list[str]:
     return sorted(out)
 
 
-def _candidates(query: ScreeningQuery, dataset: str, exclude_ids: set[str]) -> list[Entity]:
+KEY_WEIGHT_SCALE = 1_000_000
+"""A key shared by ``df`` stored names weighs ``log(1 + KEY_WEIGHT_SCALE / df)``: rare keys count most."""
+KEY_ROWS_BUDGET = 40_000
+"""Key rows read per query at most, rarest keys first; a key more common than this is left out (when the
+query has another), as it would only add candidates that its rarer keys already rank."""
+MAX_SCORED = 100
+"""Candidates scored in full per query: the best ranked by shared keys (ties broken by a quick comparison
+of the names' letters)."""
+RERANK_POOL = 600
+"""Candidates tied at the cut that the quick comparison reads at most."""
+QUERY_CHUNK = 200
+"""Queries of a batch whose keys are looked up together."""
+IN_CHUNK = 900
+"""Values per ``IN (…)`` of one SQL statement."""
+
+
+def _query_keys(query: ScreeningQuery) -> set[str]:
     keys: set[str] = set()
     for name in query.names:
-        keys |= names.name_keys(name)
-    by_name = Q()
-    for key in sorted(keys):
-        by_name |= Q(keys__contains=f" {key} ")
-    entity_ids: set[int] = set()
-    if keys:
-        entity_ids |= set(EntityName.objects.filter(by_name).values_list("entity_id", flat=True)[: MAX_CANDIDATES * 5])
+        keys |= names.index_keys(name)
+    return keys
+
+
+def _select_in(
+    model_class: type[Model],
+    columns: list[str],
+    column: str,
+    values: list[Any],
+    where: str = "",
+    params: tuple[Any, ...] = (),
+    *,
+    count: bool = False,
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``columns`` whose ``column`` is one of ``values`` (and ``where``), ``IN_CHUNK`` values per query;
+    with ``count``, the number of rows of each distinct ``columns``.
+
+    Plain SQL: the look-ups of screening run per query with hundreds of values, where the ORM's preparation
+    of each value costs more than the look-up itself. Only column names (quoted) are written into the SQL."""
+    quote = connection.ops.quote_name
+    selected = ", ".join(quote(c) for c in columns)
+    table = quote(model_class._meta.db_table)
+    for offset in range(0, len(values), IN_CHUNK):
+        chunk = values[offset : offset + IN_CHUNK]
+        marks = ", ".join(["%s"] * len(chunk))
+        counted = ", COUNT(*)" if count else ""
+        sql = f"SELECT {selected}{counted} FROM {table} WHERE {quote(column)} IN ({marks}){where}"  # noqa: S608
+        if count:
+            sql += f" GROUP BY {selected}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*chunk, *params])
+            yield from cursor.fetchall()
+
+
+def _key_frequencies(keys: set[str]) -> dict[str, int]:
+    """How many stored names have each key (keys that no name has are absent)."""
+    return {str(key): int(n) for key, n in _select_in(NameKey, ["key"], "key", sorted(keys), count=True)}
+
+
+def _chosen_keys(keys: set[str], frequencies: dict[str, int]) -> list[str]:
+    """The keys a query reads, rarest first, within ``KEY_ROWS_BUDGET`` rows (at least its rarest key)."""
+    present = sorted((frequencies[k], k) for k in keys if k in frequencies)
+    chosen: list[str] = []
+    total = 0
+    for count, key in present:
+        if chosen and total + count > KEY_ROWS_BUDGET:
+            continue
+        chosen.append(key)
+        total += count
+    return chosen
+
+
+def _weight(count: int) -> float:
+    return math.log(1.0 + KEY_WEIGHT_SCALE / max(count, 1))
+
+
+NamesCache = dict[int, list[tuple[str, str]]]
+"""(name, normalised name) of each entity read so far, by entity id."""
+
+
+def _read_names(ids: list[int], cache: NamesCache) -> None:
+    missing = [i for i in ids if i not in cache]
+    for entity_id in missing:
+        cache[entity_id] = []
+    rows = _select_in(EntityName, ["entity_id", "name", "normalised"], "entity_id", missing)
+    for entity_id, name, normalised in rows:
+        cache[entity_id].append((name, normalised))
+
+
+def _retrieve(queries: list[ScreeningQuery], dataset: str, cache: NamesCache) -> list[list[int]]:
+    """The candidate entity ids of each query, best first, with one key look-up for all the queries."""
+    query_keys = [_query_keys(q) for q in queries]
+    frequencies = _key_frequencies(set().union(*query_keys)) if query_keys else {}
+    chosen = [_chosen_keys(keys, frequencies) for keys in query_keys]
+    wanted = sorted(set().union(*chosen)) if chosen else []
+    schemata = [set(_compatible_schemata(q.schema)) for q in queries]
+    where = ""
+    params: tuple[Any, ...] = ()
+    if dataset not in {"default", "all"}:
+        where, params = f" AND {connection.ops.quote_name('dataset')} = %s", (dataset,)
+    by_key: dict[str, list[tuple[int, str]]] = {}
+    for key, entity_id, schema in _select_in(NameKey, ["key", "entity_id", "schema"], "key", wanted, where, params):
+        by_key.setdefault(key, []).append((entity_id, schema))
+    ranked: list[list[int]] = []
+    for query, keys, allowed in zip(queries, chosen, schemata, strict=True):
+        scores: dict[int, float] = {}
+        for key in keys:
+            weight = _weight(frequencies[key])
+            for entity_id in {e for e, schema in by_key.get(key, ()) if schema in allowed}:
+                scores[entity_id] = scores.get(entity_id, 0.0) + weight
+        ranked.append(_cut(query, scores, cache))
+    return ranked
+
+
+def _cut(query: ScreeningQuery, scores: dict[int, float], cache: NamesCache) -> list[int]:
+    """The ``MAX_SCORED`` best candidates by key weight; those tied at the cut are told apart by a quick
+    comparison of their normalised names with the query's."""
+    order = sorted(scores, key=lambda e: (-scores[e], e))
+    if len(order) <= MAX_SCORED:
+        return order
+    floor = scores[order[MAX_SCORED - 1]]
+    sure = [e for e in order if scores[e] > floor + 1e-9]
+    tied = [e for e in order if abs(scores[e] - floor) <= 1e-9][:RERANK_POOL]
+    room = MAX_SCORED - len(sure)
+    query_tokens = [names.squash(t) for n in query.names for t in names.normalise(n).split()]
+    _read_names(tied, cache)
+    quick = {e: max((_quick_similarity(query_tokens, n) for _, n in cache[e]), default=0.0) for e in tied}
+    tied.sort(key=lambda e: (-quick[e], e))
+    return sure + tied[:room]
+
+
+@lru_cache(maxsize=65536)
+def _squashed(normalised: str) -> tuple[str, ...]:
+    return tuple(names.squash(t) for t in normalised.split())
+
+
+def _quick_similarity(query_tokens: list[str], normalised: str) -> float:
+    """0–1: how many of the query's words have a close spelling among the name's (letters only)."""
+    candidate = _squashed(normalised)
+    if not query_tokens or not candidate:
+        return 0.0
+    total = 0.0
+    for token in query_tokens:
+        total += max(1.0 - levenshtein(token, c) / max(len(token), len(c), 1) for c in candidate)
+    return total / len(query_tokens)
+
+
+def _identifier_candidates(query: ScreeningQuery, dataset: str, exclude: set[int]) -> list[Entity]:
+    """Entities with an identifier of the query (read from the JSON properties of entities that have any)."""
+    if not query.identifiers:
+        return []
     queryset = Entity.objects.filter(schema__in=_compatible_schemata(query.schema))
     if dataset not in {"default", "all"}:
         queryset = queryset.filter(dataset=dataset)
-    candidates = list(queryset.filter(pk__in=entity_ids).prefetch_related("names")[:MAX_CANDIDATES])
-    if query.identifiers:
-        # Identifiers live in the JSON properties; scan only entities that have any, in Python (portable).
-        seen = {c.pk for c in candidates}
-        for entity in queryset.exclude(pk__in=seen).prefetch_related("names").iterator(chunk_size=2000):
-            if _entity_identifiers(entity) & query.identifiers:
-                candidates.append(entity)
-    return [c for c in candidates if c.ftm_id not in exclude_ids]
+    queryset = queryset.filter(properties__has_any_keys=list(IDENTIFIER_PROPS)).exclude(pk__in=exclude)
+    return [entity for entity in queryset.iterator(chunk_size=2000) if _entity_identifiers(entity) & query.identifiers]
+
+
+Candidate = tuple[Entity, list[str]]
+"""A candidate entity with its stored names (caption first)."""
+
+
+def _with_names(entities: list[Entity], cache: NamesCache) -> list[Candidate]:
+    """The entities with their names (read in one query per ``IN_CHUNK`` entities not read yet)."""
+    _read_names([e.pk for e in entities], cache)
+    return [(e, [e.caption, *(n for n, _ in cache[e.pk] if n != e.caption)]) for e in entities]
+
+
+def _candidates_many(queries: list[ScreeningQuery], dataset: str, exclude_ids: set[str]) -> list[list[Candidate]]:
+    """The candidates of each query with their names, best ranked first."""
+    cache: NamesCache = {}
+    ranked = _retrieve(queries, dataset, cache)
+    wanted = sorted(set().union(*ranked)) if ranked else []
+    entities: list[Entity] = []
+    for offset in range(0, len(wanted), IN_CHUNK):
+        entities.extend(Entity.objects.filter(pk__in=wanted[offset : offset + IN_CHUNK]))
+    loaded = {e.pk: c for e, c in zip(entities, _with_names(entities, cache), strict=True)}
+    out: list[list[Candidate]] = []
+    for query, ids in zip(queries, ranked, strict=True):
+        candidates = [loaded[i] for i in ids if i in loaded]
+        extra = _identifier_candidates(query, dataset, {c.pk for c, _ in candidates})
+        candidates += _with_names(extra, cache)
+        out.append([c for c in candidates if c[0].ftm_id not in exclude_ids])
+    return out
+
+
+def _candidates(query: ScreeningQuery, dataset: str, exclude_ids: set[str]) -> list[Candidate]:
+    return _candidates_many([query], dataset, exclude_ids)[0]
 
 
 def _entity_identifiers(entity: Entity) -> set[str]:
@@ -157,10 +333,15 @@ def _entity_identifiers(entity: Entity) -> set[str]:
     return {_identifier_key(v) for p in IDENTIFIER_PROPS for v in properties.get(p, []) if v}
 
 
-def score_entity(query: ScreeningQuery, entity: Entity) -> tuple[float, dict[str, float]]:
-    """The ``probity-v1`` score of one stored entity for a query, and its features."""
-    entity_names = [entity.caption] + [n.name for n in entity.names.all()]
-    name_score = names.best_name_score(query.names, entity_names)[0] if query.names else 0.0
+def score_entity(
+    query: ScreeningQuery, entity: Entity, entity_names: list[str] | None = None
+) -> tuple[float, dict[str, float]]:
+    """The ``probity-v1`` score of one stored entity for a query, and its features (``entity_names``: its
+    names when already read, else they are read from the entity)."""
+    if entity_names is None:
+        entity_names = [entity.caption] + [n.name for n in entity.names.all()]
+    kind = names.kind_of_schema(query.schema if query.schema != "LegalEntity" else entity.schema)
+    name_score = names.best_name_score(query.names, entity_names, kind=kind)[0] if query.names else 0.0
     features: dict[str, float] = {"name_score": round(name_score, 4)}
     score = name_score
     if query.identifiers and _entity_identifiers(entity) & query.identifiers:
@@ -212,16 +393,61 @@ def match_one(
 ) -> dict[str, Any]:
     """One query's ``EntityMatches``: results at or above ``cutoff``, best first, ``match`` at ``threshold``."""
     query = parse_query(example)
+    candidates = _candidates(query, dataset, exclude_ids or set())
+    return _response(example, query, candidates, limit=limit, threshold=threshold, cutoff=cutoff)
+
+
+def match_many(
+    examples: list[dict[str, Any]],
+    *,
+    dataset: str,
+    limit: int = DEFAULT_LIMIT,
+    threshold: float = DEFAULT_THRESHOLD,
+    cutoff: float = DEFAULT_CUTOFF,
+) -> list[dict[str, Any] | QueryError]:
+    """``match_one`` for many queries at once (a batch, a watchlist): the same answers, in the same order,
+    with the key look-ups and entity loads of ``QUERY_CHUNK`` queries shared. A query that cannot be
+    screened gives its ``QueryError`` in its place instead of stopping the others."""
+    out: list[dict[str, Any] | QueryError] = []
+    for offset in range(0, len(examples), QUERY_CHUNK):
+        chunk = examples[offset : offset + QUERY_CHUNK]
+        parsed: list[ScreeningQuery | QueryError] = []
+        for example in chunk:
+            try:
+                parsed.append(parse_query(example))
+            except QueryError as exc:
+                parsed.append(exc)
+        good = [q for q in parsed if isinstance(q, ScreeningQuery)]
+        candidates = iter(_candidates_many(good, dataset, set()))
+        for example, query in zip(chunk, parsed, strict=True):
+            if isinstance(query, QueryError):
+                out.append(query)
+                continue
+            found = next(candidates)
+            out.append(_response(example, query, found, limit=limit, threshold=threshold, cutoff=cutoff))
+    return out
+
+
+def _response(
+    example: dict[str, Any],
+    query: ScreeningQuery,
+    candidates: list[Candidate],
+    *,
+    limit: int,
+    threshold: float,
+    cutoff: float,
+) -> dict[str, Any]:
     scored = []
-    for entity in _candidates(query, dataset, exclude_ids or set()):
-        score, features = score_entity(query, entity)
+    for entity, entity_names in candidates:
+        score, features = score_entity(query, entity, entity_names)
         if score >= cutoff:
             scored.append((score, entity, features))
     scored.sort(key=lambda item: (-item[0], item[1].ftm_id))
     clusters = {e.cluster for _, e, _ in scored[:limit]}
     cluster_ids: dict[str, list[str]] = {}
-    for ftm_id, cluster in Entity.objects.filter(cluster__in=clusters).values_list("ftm_id", "cluster"):
-        cluster_ids.setdefault(cluster, []).append(ftm_id)
+    if clusters:
+        for ftm_id, cluster in Entity.objects.filter(cluster__in=clusters).values_list("ftm_id", "cluster"):
+            cluster_ids.setdefault(cluster, []).append(ftm_id)
     results = []
     for score, entity, features in scored[:limit]:
         results.append(
@@ -242,3 +468,25 @@ def match_one(
 
 def dataset_exists(dataset: str) -> bool:
     return dataset in {"default", "all"} or Entity.objects.filter(dataset=dataset).exists()
+
+
+_warm = threading.Event()
+
+
+def warm_up() -> None:
+    """Loads what the first screening would otherwise wait for (about 10 s: rigour's person-name data, the
+    ICU transliterator, the legal-form tables), once per process. Idempotent."""
+    if _warm.is_set():
+        return
+    names.name_score("Theodore Doe", "Ted Doe", kind="person")
+    names.name_score("Сергей Лавров", "Sergei Lavrov", kind="person")
+    names.name_score("ACME Holdings Limited", "Acme Holdings Ltd", kind="organisation")
+    _warm.set()
+
+
+def warm_up_in_background() -> threading.Thread:
+    """``warm_up`` in a daemon thread, for a web server or job worker at start (not for tests, which do not
+    need it): the process answers at once and the first screening no longer waits."""
+    thread = threading.Thread(target=warm_up, name="screening-warm-up", daemon=True)
+    thread.start()
+    return thread

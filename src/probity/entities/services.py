@@ -36,6 +36,7 @@ from probity.entities import names, resolution
 from probity.entities.contracts import contract_proxies
 from probity.entities.ids import ORGANISATION_PREFIX, PERSON_PREFIX, organisation_ftm_id, person_ftm_id
 from probity.entities.models import Entity, EntityName, EntityReference, MatchCandidate, MatchDecision
+from probity.entities.name_keys import NameKey, key_rows
 
 Progress = Callable[[int], object]
 PROBITY_DATASET = "probity"
@@ -169,7 +170,9 @@ def _name_columns(name: str) -> tuple[str, str, str]:
 
 
 def _write_names(written: list[tuple[Entity, EntityProxy, bool]]) -> None:
-    """Brings the stored names of each written entity (``True``: just created) in line with its proxy, in bulk."""
+    """Brings the stored names of each written entity (``True``: just created) in line with its proxy, in bulk,
+    with their rows in the name key table (new names keyed, removed names' keys deleted with them, and the
+    dataset and schema copied onto the keys of an entity whose dataset or schema changed)."""
     stored: dict[int, dict[tuple[str, str], int]] = {}
     old_ids = [entity.pk for entity, _proxy, created in written if not created]
     if old_ids:
@@ -197,6 +200,40 @@ def _write_names(written: list[tuple[Entity, EntityProxy, bool]]) -> None:
     if stale:
         EntityName.objects.filter(pk__in=stale).delete()
     EntityName.objects.bulk_create(new, batch_size=1000)
+    by_pk = {entity.pk: entity for entity, _proxy, _created in written}
+    _write_name_keys(new, {pk: (e.dataset, e.schema) for pk, e in by_pk.items()})
+    _sync_name_key_columns([entity for entity, _proxy, created in written if not created])
+
+
+def _write_name_keys(new: list[EntityName], columns: dict[int, tuple[str, str]]) -> None:
+    """The name key rows of just-created names (``columns``: dataset and schema by entity id)."""
+    if new and new[0].pk is None:  # a backend that does not return keys from bulk_create
+        ids = {
+            (entity_id, name, kind): pk
+            for pk, entity_id, name, kind in EntityName.objects.filter(
+                entity_id__in={n.entity_id for n in new}
+            ).values_list("pk", "entity_id", "name", "kind")
+        }
+        for item in new:
+            item.pk = ids[(item.entity_id, item.name, item.kind)]
+    rows: list[NameKey] = []
+    for item in new:
+        dataset, schema = columns[item.entity_id]
+        rows.extend(
+            NameKey(**row) for row in key_rows(item.pk, item.entity_id, dataset, schema, names.index_keys(item.name))
+        )
+    NameKey.objects.bulk_create(rows, batch_size=2000)
+
+
+def _sync_name_key_columns(entities: list[Entity]) -> None:
+    """Copies dataset and schema onto the name keys of updated entities where they differ (rarely any)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for entity in entities:
+        groups.setdefault((entity.dataset, entity.schema), []).append(entity.pk)
+    for (dataset, schema), ids in groups.items():
+        NameKey.objects.filter(entity_id__in=ids).exclude(dataset=dataset, schema=schema).update(
+            dataset=dataset, schema=schema
+        )
 
 
 def _write_references(written: list[tuple[Entity, EntityProxy, bool]]) -> None:

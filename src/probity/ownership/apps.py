@@ -17,3 +17,5 @@ class OwnershipConfig(ModuleConfig):
     role_permissions = "roles.ROLE_PERMISSIONS"
     detectors = ("detectors",)
     jobs = ("jobs",)
+    profile_sections = "profile.SECTIONS"
+    linkers = "linking.LINKERS"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import Exists, Max, OuterRef, Subquery
 
 from probity.core.audit import actor_name, audit_record
-from probity.core.models import AuditEntry, Identifier, Organisation, Person, PersonName
+from probity.core.models import AuditEntry, Identifier, Organisation
 from probity.core.records import read_records
 from probity.ownership.models import IngestBatch, IngestIssue, Interest, Party, Relationship, Statement
 from probity.standards import bods
@@ -978,74 +977,14 @@ def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
 
 
 def parties_link(*, parties: Sequence[LinkableParty]) -> int:
-    """Links parties to core organisations (by identifier) and people (by name and birth month).
+    """Links parties to core organisations (by identifier) and people (by name and birth month, or an
+    identifier), recording why each link was made; an analyst's confirmed or rejected link stays
+    (``ownership.linking``, the register's linker of ``core.links``). Returns how many links were made or
+    removed. Core people and organisations that arrive later are linked through the linking queue."""
+    from probity.ownership.linking import parties_relink
 
-    An entity party is linked when its identifiers, in any of ``ORGANISATION_SCHEMES``, name exactly one
-    organisation; a person party when exactly one person has one of its names (as their name or an
-    alternative name) and its birth year and month. The candidates of all ``parties`` are read in a few
-    batched queries (one per ``LINK_CHUNK`` identifiers or names), not one query per party: per-party
-    queries that filtered on the birth year and month scanned the whole people table each time, which
-    made the ingest grow with parties × people.
-    """
-    entity_hashes: dict[int, set[str]] = {}
-    person_keys: dict[int, set[tuple[str, int, int]]] = {}
-    for index, party in enumerate(parties):
-        if party.kind == Party.Kind.ENTITY:
-            hashes = set()
-            for identifier in party.identifiers:
-                value, scheme = str(identifier.get("id", "")), str(identifier.get("scheme", ""))
-                if not value:
-                    continue
-                for core_scheme in ORGANISATION_SCHEMES:
-                    hashes.add(Identifier.hash_value(core_scheme, scheme_issuer(scheme=scheme), value))
-            if hashes:
-                entity_hashes[index] = hashes
-        elif party.name and len(party.birth_date) >= 7:
-            try:
-                year, month = int(party.birth_date[:4]), int(party.birth_date[5:7])
-            except ValueError:
-                continue
-            person_keys[index] = {(name, year, month) for name in [party.name, *party.other_names] if name}
-
-    organisations_by_hash: dict[str, set[int]] = defaultdict(set)
-    for chunk in _chunks(h for hashes in entity_hashes.values() for h in hashes):
-        found = Identifier.objects.filter(organisation__isnull=False, value_hash__in=chunk).values_list(
-            "value_hash", "organisation_id"
-        )
-        for value_hash, organisation_id in found:
-            organisations_by_hash[value_hash].add(organisation_id)
-    people_by_key: dict[tuple[str, int, int], set[int]] = defaultdict(set)
-    for chunk in _chunks(name for keys in person_keys.values() for name, _, _ in keys):
-        rows = list(
-            Person.objects.filter(name__in=chunk, birth_date__isnull=False).values_list("name", "birth_date", "id")
-        )
-        rows += PersonName.objects.filter(
-            name__in=chunk, person__isnull=False, person__birth_date__isnull=False
-        ).values_list("name", "person__birth_date", "person_id")
-        for name, birth_date, person_id in rows:
-            if birth_date is not None and person_id is not None:
-                people_by_key[(name, birth_date.year, birth_date.month)].add(person_id)
-
-    changed: list[LinkableParty] = []
-    for index, hashes in entity_hashes.items():
-        matches = set().union(*(organisations_by_hash.get(h, set()) for h in hashes))
-        party = parties[index]
-        if len(matches) == 1 and party.organisation_id != (organisation_id := next(iter(matches))):
-            party.organisation_id = organisation_id
-            changed.append(party)
-    for index, keys in person_keys.items():
-        candidates = set().union(*(people_by_key.get(key, set()) for key in keys))
-        party = parties[index]
-        if len(candidates) == 1 and party.person_id != (person_id := next(iter(candidates))):
-            party.person_id = person_id
-            changed.append(party)
-    for start in range(0, len(changed), BATCH_SIZE):
-        _update_rows(
-            Party,
-            ("organisation_id", "person_id"),
-            [(p.organisation_id, p.person_id, p.pk) for p in changed[start : start + BATCH_SIZE]],
-        )
-    return len(changed)
+    counts = parties_relink(party_ids=[party.pk for party in parties if party.pk is not None])
+    return counts.made + counts.removed
 
 
 def organisation_party(*, organisation: Organisation) -> Party | None:

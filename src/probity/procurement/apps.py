@@ -17,4 +17,5 @@ class ProcurementConfig(ModuleConfig):
     role_permissions = "roles.ROLE_PERMISSIONS"
     detectors = ("detectors",)
     jobs = ("jobs",)
+    profile_sections = "profile.SECTIONS"
     subject_types = (SubjectType("process", _("Contracting process")),)
