@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "probity.entities",
     "probity.reporting",
     "probity.declarations",
+    "probity.cases",
     "probity.demo",
 ]
 

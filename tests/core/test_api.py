@@ -310,6 +310,7 @@ MODULE_ROUTERS = (
     "reconcile",
     "reporting",
     "declarations",
+    "cases",  # tests/cases/test_api.py lists its operations
 )
 EXPECTED_OPERATIONS = {
     ("get", "/api/v1/me"),
@@ -328,6 +329,9 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/findings"),
     ("get", "/api/v1/findings/{finding_id}"),
     ("post", "/api/v1/findings/{finding_id}/triage"),
+    ("post", "/api/v1/findings/{finding_id}/assign"),
+    ("get", "/api/v1/findings/{finding_id}/notes"),
+    ("post", "/api/v1/findings/{finding_id}/notes"),
     ("post", "/api/v1/audit/verify"),
     ("get", "/api/v1/tokens"),
     ("post", "/api/v1/tokens"),

@@ -188,8 +188,14 @@ def test_a_challenge_is_used_once_and_must_be_solved_at_the_asked_difficulty(cha
         services.reporter_sign_in(receipt=receipt, client="192.0.2.8")
     challenge = caught.value.challenge
     assert challenge is not None
+    # a wrong answer: with the tests' easy work a fixed guess would solve it one time in 2**bits
+    wrong = next(
+        guess
+        for guess in (f"x{n}" for n in range(1000))
+        if not services._challenge_solved(challenge["token"], guess, challenge["bits"])
+    )
     with pytest.raises(services.Throttled):  # unsolved
-        services.reporter_sign_in(receipt=receipt, client="192.0.2.8", challenge=challenge["token"], solution="x")
+        services.reporter_sign_in(receipt=receipt, client="192.0.2.8", challenge=challenge["token"], solution=wrong)
     easy = services.intake_challenge_new(bits=1)
     with pytest.raises(services.Throttled):  # a report form's easy challenge does not count here
         services.reporter_sign_in(

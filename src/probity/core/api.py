@@ -49,6 +49,7 @@ from probity.core.models import (
     DetectorRun,
     FamilyRelation,
     Finding,
+    FindingNote,
     Identifier,
     Job,
     Organisation,
@@ -66,7 +67,6 @@ from probity.core.schemas import (
     DetectorRunIn,
     DetectorRunOut,
     ErrorOut,
-    FindingOut,
     MeOut,
     OrganisationDetailOut,
     OrganisationOut,
@@ -80,6 +80,7 @@ from probity.core.schemas import (
     TokenOut,
     TriageIn,
 )
+from probity.core.schemas import FindingOut as FindingBaseOut
 
 logger = logging.getLogger("probity.api")
 
@@ -698,6 +699,55 @@ OutcomeFilter = Literal["flag", "pass", "not_applicable"]
 TriageFilter = Literal["open", "confirmed", "dismissed"]
 
 
+class FindingOut(FindingBaseOut):
+    """A finding with who looks into it and the case it is in (kept under the schema's published name)."""
+
+    assignee: str | None = Field(None, description="user name of who looks into the finding; null: no one")
+    case_reference: str | None = Field(
+        None, description="reference of the case the finding is in (e.g. CASE-2026-000001); null: in no case"
+    )
+
+    @staticmethod
+    def resolve_assignee(obj: Finding) -> str | None:
+        return obj.assignee.get_username() if obj.assignee_id is not None and obj.assignee else None
+
+    @staticmethod
+    def resolve_case_reference(obj: Finding) -> str | None:
+        cases = getattr(obj, "_cases", None)
+        if cases is None:  # one finding on its own: ask for its case alone
+            cases = services.finding_cases([obj.pk])
+        case = cases.get(obj.pk)
+        return case["reference"] if case else None
+
+
+class FindingAssignIn(Schema):
+    assignee: str | None = Field(
+        ..., max_length=150, description="user name of someone who may see findings; null: assign to no one"
+    )
+
+
+class FindingNoteIn(Schema):
+    text: str = Field(..., max_length=5000, description="the note; not empty")
+
+
+class FindingNoteOut(Schema):
+    author: str = Field(..., description="user name of who wrote the note")
+    text: str
+    created_at: datetime
+
+
+class FindingPagination(LimitOffsetPagination):
+    """Limit/offset pagination that asks once per page which case each finding is in."""
+
+    def paginate_queryset(self, queryset: Any, pagination: Any, request: HttpRequest, **params: Any) -> Any:
+        page = super().paginate_queryset(queryset, pagination, request=request, **params)
+        items = list(page[self.items_attribute])
+        cases = services.finding_cases([finding.pk for finding in items])
+        for finding in items:
+            finding._cases = cases  # read by FindingOut.resolve_case_reference
+        return {**page, self.items_attribute: items}
+
+
 def findings_router() -> Router:
     """The findings endpoints; built when the API is assembled, because the ``subject_type`` filter lists
     the subject types every installed module declares."""
@@ -709,25 +759,31 @@ def findings_router() -> Router:
         response={200: list[FindingOut], **errors(403, 422)},
         summary="Findings of each detector's latest successful run, highest score first",
     )
-    @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
+    @paginate(FindingPagination, max_limit=MAX_PAGE)
     def finding_list(
         request: HttpRequest,
         detector: str | None = None,
         outcome: OutcomeFilter | None = None,
         triage: TriageFilter | None = None,
         subject_type: SubjectTypeFilter | None = None,  # type: ignore[valid-type]
+        assignee: str | None = None,
     ) -> QuerySet[Finding]:
         user = _user(request)
         _require(user, "core.view_finding", "Your role may not see findings.")
-        return selectors.findings_latest(
+        queryset = selectors.findings_latest(
             user=user, detector_code=detector, outcome=outcome, triage=triage, subject_type=subject_type
-        )
+        ).select_related("assignee")
+        if assignee:
+            queryset = queryset.filter(assignee__username=assignee)
+        return queryset
+
+    def visible_finding(user: User, finding_id: int) -> Finding:
+        _require(user, "core.view_finding", "Your role may not see findings.")
+        return cast(Finding, _get_visible(user, Finding.objects.select_related("assignee"), finding_id))
 
     @findings.get("/findings/{int:finding_id}", response={200: FindingOut, **errors(403, 404)}, summary="One finding")
     def finding_detail(request: HttpRequest, finding_id: int) -> Finding:
-        user = _user(request)
-        _require(user, "core.view_finding", "Your role may not see findings.")
-        return cast(Finding, _get_visible(user, Finding.objects.all(), finding_id))
+        return visible_finding(_user(request), finding_id)
 
     @findings.post(
         "/findings/{int:finding_id}/triage",
@@ -739,6 +795,47 @@ def findings_router() -> Router:
         _require(user, "core.triage_finding", "Your role may not confirm or dismiss findings.")
         finding = _get_visible(user, Finding.objects.all(), finding_id)
         return services.finding_triage(finding=finding, decision=payload.decision, reason=payload.reason, actor=user)
+
+    @findings.post(
+        "/findings/{int:finding_id}/assign",
+        response={200: FindingOut, **errors(400, 403, 404, 422)},
+        summary="Give a finding to someone to look into (null: to no one)",
+        description="The assignee is the user name of an active user who may see findings.",
+    )
+    def finding_assign(request: HttpRequest, finding_id: int, payload: FindingAssignIn) -> Finding:
+        user = _user(request)
+        _require(user, "core.triage_finding", "Your role may not assign findings.")
+        finding = visible_finding(user, finding_id)
+        assignee = None
+        if payload.assignee is not None:
+            assignee = services.finding_assignees().filter(username=payload.assignee).first()
+            if assignee is None:
+                raise ApiError(
+                    400,
+                    "bad_request",
+                    f"There is no active user {payload.assignee!r} who may see findings: choose someone who may.",
+                )
+        return services.finding_assign(finding=finding, assignee=assignee, actor=user)
+
+    @findings.get(
+        "/findings/{int:finding_id}/notes",
+        response={200: list[FindingNoteOut], **errors(403, 404, 422)},
+        summary="The notes on a finding, oldest first",
+    )
+    @paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
+    def finding_notes(request: HttpRequest, finding_id: int) -> QuerySet[FindingNote]:
+        return visible_finding(_user(request), finding_id).notes.all()
+
+    @findings.post(
+        "/findings/{int:finding_id}/notes",
+        response={201: FindingNoteOut, **errors(400, 403, 404, 422)},
+        summary="Add a note to a finding",
+    )
+    def finding_note_add(request: HttpRequest, finding_id: int, payload: FindingNoteIn) -> Status[FindingNote]:
+        user = _user(request)
+        _require(user, "core.triage_finding", "Your role may not add notes to findings.")
+        finding = visible_finding(user, finding_id)
+        return Status(201, services.finding_note_add(finding=finding, text=payload.text, actor=user))
 
     return findings
 

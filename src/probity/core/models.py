@@ -472,6 +472,15 @@ class Finding(Audited):
     message_params = models.JSONField(default=dict, blank=True)
     triage = models.CharField(_("triage"), max_length=16, choices=Triage.choices, default=Triage.OPEN)
     triage_reason = models.TextField(_("triage reason"), blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_findings",
+        verbose_name=_("assignee"),
+        help_text=_("who looks into the finding"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -498,6 +507,23 @@ class Finding(Audited):
             except (KeyError, TypeError, ValueError):
                 return self.explanation
         return self.explanation
+
+
+class FindingNote(Audited):
+    """A note someone wrote about a finding while looking into it; notes are kept, never edited."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="notes", verbose_name=_("finding"))
+    author = models.CharField(_("author"), max_length=150, help_text=_("user name of who wrote the note"))
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("written"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("finding note")
+        verbose_name_plural = _("finding notes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.author} @ {self.created_at:%Y-%m-%d %H:%M}"
 
 
 # --- API tokens ----------------------------------------------------------------------------

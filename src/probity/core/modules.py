@@ -23,11 +23,21 @@ attribute              contributes
 ``hooks``              ``{hook name: "services.function"}``: what it does when core announces an event
 ``linkers``            ``Linker``\\s: how its records join the graph of people and organisations (``core.links``)
 ``profile_sections``   ``ProfileSection``\\s on the page of a person or an organisation (``core.profiles``)
+``case_panels``        ``CasePanel``\\s: what it shows on the page of a case that came from one of its records
 =====================  =======================================================================
 
 Hooks core announces: ``password_changed`` (``user``, ``old_password``, ``new_password``), called
 inside the transaction that changes a password; a receiver that cannot go along raises
-``HookRefused`` with a sentence for the user, and the password is not changed.
+``HookRefused`` with a sentence for the user, and the password is not changed. ``finding_cases``
+(``finding_ids``) asks which case each finding is in; each receiver answers ``{finding id: {"reference",
+"url"}}`` for the findings it knows, and core merges the answers (``core.services.finding_cases``).
+
+Hooks modules announce to each other (neither imports the other): ``case_open`` (``source``,
+``source_key``, ``case_type``, ``title``, ``actor``, optional ``summary``, ``assignee``,
+``person_ids``, ``organisation_ids``) asks the cases module for a case about a record and answers its
+reference (the open case already about that record, if any); ``debarment_decided`` (``organisation``,
+``years``, ``reference``, ``reason``, ``actor``) tells a module that keeps debarments that a case closed
+with one.
 """
 
 from __future__ import annotations
@@ -99,6 +109,16 @@ class ScheduleDefault:
     enabled: bool = True
 
 
+@dataclass(frozen=True)
+class CasePanel:
+    """What a module shows on the page of a case that came from one of its records (``Case.source``): the
+    HTML of ``render(request, source_key)``, or None. The module decides who reads what: a protected
+    report's content is shown only to its handlers."""
+
+    source: str
+    render: Callable[[Any, str], str | None]
+
+
 class HookRefused(Exception):
     """Raised by a hook receiver that cannot go along with the event; the message is for the user."""
 
@@ -128,6 +148,7 @@ class ModuleConfig(AppConfig):
     hooks: Mapping[str, str] = MappingProxyType({})
     linkers: str | None = None
     profile_sections: str | None = None
+    case_panels: str | None = None
 
     def ready(self) -> None:
         for package in (*self.detectors, *self.jobs):
@@ -251,3 +272,8 @@ def linkers() -> list[Any]:
 def profile_sections() -> list[Any]:
     """Every module's ``core.profiles.ProfileSection``\\s, in module order."""
     return _contributed("profile_sections")
+
+
+def case_panels(source: str) -> list[CasePanel]:
+    """Every module's ``CasePanel``\\s for cases from ``source``, in module order."""
+    return [panel for panel in _contributed("case_panels") if panel.source == source]

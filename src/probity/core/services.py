@@ -13,11 +13,13 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connections, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 
 from probity.core.audit import actor_name, audit_actor, audit_as, audit_record, current_actor
 from probity.core.detectors import Judgement, get_detector
-from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding
+from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding, FindingNote
+from probity.core.modules import hook_call
 from probity.core.roles import ALL_ROLES
 
 FINDING_BATCH = 1000
@@ -40,7 +42,8 @@ def detector_run(
     """Runs one detector over its data and stores one finding per judged subject.
 
     A subject whose earlier finding from the same detector was dismissed keeps that triage, so a
-    dismissed alert is not raised again; the run record holds the parameters and the counts.
+    dismissed alert is not raised again, and its assignee (whoever works the subject keeps it); the run record
+    holds the parameters and the counts.
     Findings are written in batches of ``FINDING_BATCH`` rows (one INSERT each); explanations are
     rendered in the installation's language, each message translated once per run. The run is
     recorded as started by ``actor``, or (``None``) by the current ``audit_actor`` such as ``system:cli``.
@@ -62,6 +65,12 @@ def detector_run(
         Finding.objects.filter(detector_code=code, triage=Finding.Triage.DISMISSED).values_list(
             "subject_id", "triage_reason"
         )
+    )
+    # Whoever was working a subject's finding keeps the subject's new finding of the same detector.
+    previous_assignee = dict(
+        Finding.objects.filter(detector_code=code, assignee__isnull=False)
+        .order_by("created_at", "pk")
+        .values_list("subject_id", "assignee_id")
     )
     clock = time.perf_counter()
     counts = {Finding.Outcome.FLAG: 0, Finding.Outcome.PASS: 0, Finding.Outcome.NOT_APPLICABLE: 0}
@@ -85,6 +94,7 @@ def detector_run(
         "message_params",
         "triage",
         "triage_reason",
+        "assignee",
         "created_at",
     )
     insert = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608  (model names only; values are parameters)
@@ -136,6 +146,7 @@ def detector_run(
                     json_value(judgement.params, params_encoder),
                     Finding.Triage.DISMISSED.value if dismissed_reason is not None else Finding.Triage.OPEN.value,
                     dismissed_reason or "",
+                    previous_assignee.get(judgement.subject_id),
                     now,
                 )
             )
@@ -191,6 +202,46 @@ def finding_triage(*, finding: Finding, decision: str, reason: str, actor: User 
         finding.triage_reason = reason.strip()
         finding.save(update_fields=["triage", "triage_reason"])
     return finding
+
+
+def finding_assignees() -> QuerySet[User]:
+    """Who may be given a finding to look into: active users who may view findings, by user name."""
+    return User.objects.with_perm(
+        "core.view_finding", is_active=True, backend="django.contrib.auth.backends.ModelBackend"
+    ).order_by("username")
+
+
+def finding_assign(*, finding: Finding, assignee: User | None, actor: User | None) -> Finding:
+    """Gives a finding to someone to look into (``None``: to no one); only users who may view findings."""
+    if assignee is not None and not finding_assignees().filter(pk=assignee.pk).exists():
+        raise ValueError(f"{assignee.get_username()} may not see findings, so cannot be given one")
+    if finding.assignee_id == (assignee.pk if assignee is not None else None):
+        return finding
+    with audit_as(actor):
+        finding.assignee = assignee
+        finding.save(update_fields=["assignee"])
+    return finding
+
+
+def finding_cases(finding_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The case each finding is in, ``{finding id: {"reference", "url"}}``, as the modules that keep cases answer
+    core's ``finding_cases`` hook (merged; none installed: no findings are in a case). A read, kept here beside
+    the writes on findings because the pages and the API both need it."""
+    if not finding_ids:
+        return {}
+    merged: dict[int, dict[str, str]] = {}
+    for answer in hook_call("finding_cases", finding_ids=list(finding_ids)):
+        merged.update(answer or {})
+    return merged
+
+
+def finding_note_add(*, finding: Finding, text: str, actor: User | None) -> FindingNote:
+    """Adds a note to a finding, written by ``actor`` (the system's name when ``None``)."""
+    text = text.strip()
+    if not text:
+        raise ValueError("a note needs some text")
+    with audit_as(actor):
+        return FindingNote.objects.create(finding=finding, author=actor_name(actor), text=text)
 
 
 def user_create(*, username: str, password: str, roles: list[str], email: str = "") -> User:

@@ -6,6 +6,7 @@ import base64
 from typing import Any, cast
 
 import segno
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required, permission_required
@@ -16,9 +17,10 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -28,7 +30,7 @@ from probity.core.audit import audit_record, audit_verify, latest_anchor
 from probity.core.detectors import detector_registry
 from probity.core.forms import FindingFilterForm, OTPCodeForm, SignInForm, TokenCreateForm, TriageForm
 from probity.core.models import APIToken, AuditEntry, DetectorRun, Finding, PublicBody
-from probity.core.modules import HookRefused, hook_call
+from probity.core.modules import HookRefused, hook_call, hook_receivers
 from probity.core.roles import ADMINISTRATOR, declarant_second_factor_required, needs_second_factor, user_roles
 from probity.core.rules import visible_to
 
@@ -170,25 +172,86 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "core/dashboard.html", context)
 
 
+class FindingListFilterForm(FindingFilterForm):
+    """The findings list's filters, with "assigned to me"."""
+
+    mine = forms.BooleanField(label=gettext_lazy("Assigned to me"), required=False)
+
+
+class FindingAssignForm(forms.Form):
+    """Who looks into a finding: an active user who may view findings, chosen by user name, or no one."""
+
+    assignee = forms.ModelChoiceField(
+        label=gettext_lazy("Assignee"),
+        queryset=User.objects.none(),
+        to_field_name="username",
+        required=False,
+        empty_label=gettext_lazy("No one"),
+        error_messages={
+            "invalid_choice": gettext_lazy(
+                "%(value)s may not see findings, so cannot be given one: choose someone else."
+            )
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["assignee"]).queryset = services.finding_assignees()
+
+
+class FindingNoteForm(forms.Form):
+    text = forms.CharField(
+        label=gettext_lazy("Note"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": gettext_lazy("Write the note before adding it.")},
+    )
+
+
+def _form_error(request: HttpRequest, form: forms.Form) -> None:
+    """A refused form's errors as messages on the page it redirects back to."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+
+
 @login_required
 @permission_required("core.view_finding", raise_exception=True)
 def findings(request: HttpRequest) -> HttpResponse:
-    form = FindingFilterForm(request.GET or None)
+    form = FindingListFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     queryset = selectors.findings_latest(
         user=request.user,
         detector_code=filters.get("detector") or None,
         outcome=filters.get("outcome") or None,
         triage=filters.get("triage") or None,
-    )
-    return render(request, "core/findings.html", {"form": form, "page": _page(request, queryset)})
+    ).select_related("assignee")
+    if filters.get("mine"):
+        queryset = queryset.filter(assignee=cast(User, request.user))
+    page = _page(request, queryset)
+    cases = services.finding_cases([finding.pk for finding in page])
+    rows = [(finding, cases.get(finding.pk)) for finding in page]
+    return render(request, "core/findings.html", {"form": form, "page": page, "rows": rows})
+
+
+def _promote_url(finding: Finding) -> str | None:
+    """Where a case is opened from this finding, when a module opens cases (it answers ``case_open``) and the
+    finding could go into one (flagged, not dismissed)."""
+    if finding.outcome != Finding.Outcome.FLAG or finding.triage == Finding.Triage.DISMISSED:
+        return None
+    if not hook_receivers("case_open"):
+        return None
+    try:
+        return f"{reverse('cases:promote')}?{urlencode({'detector': finding.detector_code})}"
+    except NoReverseMatch:
+        return None
 
 
 @login_required
 @permission_required("core.view_finding", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    finding = get_object_or_404(visible_to(request.user, Finding.objects.select_related("run")), pk=pk)
+    finding = get_object_or_404(visible_to(request.user, Finding.objects.select_related("run", "assignee")), pk=pk)
     form = TriageForm(request.POST or None, initial={"decision": finding.triage, "reason": finding.triage_reason})
     if request.method == "POST":
         if not request.user.has_perm("core.triage_finding"):
@@ -203,7 +266,58 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Triage saved."))
             return redirect("core:finding", pk=finding.pk)
     detector = detector_registry().get(finding.detector_code)
-    return render(request, "core/finding_detail.html", {"finding": finding, "form": form, "detector": detector})
+    case = services.finding_cases([finding.pk]).get(finding.pk)
+    context = {
+        "finding": finding,
+        "form": form,
+        "detector": detector,
+        "case": case,
+        "promote_url": None if case else _promote_url(finding),
+        "notes": finding.notes.all(),
+        "assign_form": FindingAssignForm(initial={"assignee": finding.assignee}),
+        "note_form": FindingNoteForm(),
+    }
+    return render(request, "core/finding_detail.html", context)
+
+
+@login_required
+@permission_required("core.triage_finding", raise_exception=True)
+@require_POST
+def finding_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_object_or_404(visible_to(request.user, Finding.objects.all()), pk=pk)
+    form = FindingAssignForm(request.POST)
+    if not form.is_valid():
+        _form_error(request, form)
+        return redirect("core:finding", pk=finding.pk)
+    assignee = form.cleaned_data["assignee"]
+    try:
+        services.finding_assign(finding=finding, assignee=assignee, actor=cast(User, request.user))
+    except ValueError:
+        messages.error(request, _("This person may not see findings, so cannot be given one: choose someone else."))
+    else:
+        if assignee is None:
+            messages.success(request, _("The finding is no longer assigned to anyone."))
+        else:
+            messages.success(request, _("The finding is now assigned to %(user)s.") % {"user": assignee.get_username()})
+    return redirect("core:finding", pk=finding.pk)
+
+
+@login_required
+@permission_required("core.triage_finding", raise_exception=True)
+@require_POST
+def finding_note(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_object_or_404(visible_to(request.user, Finding.objects.all()), pk=pk)
+    form = FindingNoteForm(request.POST)
+    if not form.is_valid():
+        _form_error(request, form)
+        return redirect("core:finding", pk=finding.pk)
+    try:
+        services.finding_note_add(finding=finding, text=form.cleaned_data["text"], actor=cast(User, request.user))
+    except ValueError:
+        messages.error(request, _("Write the note before adding it."))
+    else:
+        messages.success(request, _("Note added."))
+    return redirect(f"{reverse('core:finding', args=[finding.pk])}#notes")
 
 
 def _parameter_text(value: Any) -> Any:

@@ -18,4 +18,5 @@ class ProcurementConfig(ModuleConfig):
     detectors = ("detectors",)
     jobs = ("jobs",)
     profile_sections = "profile.SECTIONS"
+    hooks = {"debarment_decided": "services.debarment_from_case"}
     subject_types = (SubjectType("process", _("Contracting process")),)

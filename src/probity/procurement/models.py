@@ -26,6 +26,7 @@ class Debarment(Audited):
         CSV = "csv", _("CSV file")
         FTM = "ftm", _("FollowTheMoney entities")
         MANUAL = "manual", _("Entered by hand")
+        CASE = "case", _("Decided in a case")
 
     organisation = models.ForeignKey(
         Organisation,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from probity.core.audit import actor_name, audit_actor, audit_record
 from probity.core.detectors import get_detector
@@ -197,6 +198,46 @@ def _split_identifiers(text: str) -> list[str]:
         if part:
             values.append(part)
     return values
+
+
+def debarment_from_case(
+    *, organisation: Organisation, years: Any, reference: str, reason: str, actor: User | None = None
+) -> Debarment:
+    """Receiver of the ``debarment_decided`` hook: a case closed with a debarment of ``organisation``. The
+    record starts today and lasts ``years`` (indefinite when not given); deciding the same case again updates
+    it, never adds a second one."""
+    start = timezone.localdate()
+    end = None
+    try:
+        whole = int(Decimal(str(years))) if years not in (None, "") else 0
+    except (ArithmeticError, ValueError):
+        whole = 0
+    if whole > 0:
+        try:
+            end = start.replace(year=start.year + whole)
+        except ValueError:  # 29 February
+            end = start.replace(year=start.year + whole, day=28)
+    identifiers = [
+        {"scheme": scheme, "id": value}
+        for scheme, value in Identifier.objects.filter(organisation=organisation).values_list("scheme", "value")
+        if value
+    ]
+    with audit_actor(actor_name(actor)):
+        debarment, _created = Debarment.objects.update_or_create(
+            source_key=f"case:{reference}:{organisation.pk}",
+            defaults={
+                "organisation": organisation,
+                "name": organisation.name,
+                "identifiers": identifiers,
+                "country": organisation.jurisdiction,
+                "start_date": start,
+                "end_date": end,
+                "grounds": reason[:5000],
+                "source": Debarment.Source.CASE,
+                "source_name": reference,
+            },
+        )
+    return debarment
 
 
 def debarment_import_csv(*, path: Path, source_name: str | None = None, actor: User | None = None) -> DebarmentImport:

@@ -19,6 +19,7 @@ class ReportingConfig(ModuleConfig):
     jobs = ("jobs",)
     schedules = "jobs.SCHEDULES"
     hooks = {"password_changed": "services.staff_password_change"}
+    case_panels = "case_panel.PANELS"
 
     def ready(self) -> None:
         super().ready()

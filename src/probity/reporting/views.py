@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,6 +34,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 from nacl.public import PrivateKey
 
+from probity.core.modules import hook_call, hook_receivers
 from probity.reporting import forms, selectors, services
 from probity.reporting import statistics as figures
 from probity.reporting.attachments import AttachmentRejected, ReportingUploadHandler
@@ -682,6 +683,7 @@ def _case_page(
     items = selectors.report_timeline(keys=keys, for_reporter=False)
     context = {
         "report": report,
+        "can_open_case": bool(hook_receivers("case_open")),
         "timeline": _timeline(items, report, for_reporter=False),
         "identity": selectors.report_identity(keys=keys),
         "action_taken": selectors.report_action_taken(keys=keys),
@@ -810,6 +812,22 @@ def _case_action(request: HttpRequest, reference: str, action: str, handler: Rep
                 return _case_page(request, report, keys, disclosure_form=form, status=400)
             services.identity_disclosure_request(report=report, user=user, reason=form.cleaned_data["reason"])
             done = _("Your request was sent to the custodians.")
+        elif action == "open-case":
+            references = hook_call(
+                "case_open",
+                source="report",
+                source_key=report.reference,
+                case_type="protected-report",
+                title=_("Protected report %(reference)s") % {"reference": report.reference},
+                actor=user,
+                assignee=user,
+            )
+            if not references:
+                raise Http404
+            try:
+                return redirect("cases:detail", reference=references[0])
+            except NoReverseMatch:
+                done = _("A case was opened for this report.")
         elif action == "close":
             form = forms.ClosureForm(request.POST, outcome_choices=[c for c in Report.Outcome.choices if c[0]])
             if not form.is_valid():
@@ -825,9 +843,9 @@ def _case_action(request: HttpRequest, reference: str, action: str, handler: Rep
             raise Http404
     except (ValueError, AttachmentRejected) as exc:
         messages.error(request, _service_error(exc))
-        return redirect("reporting:case", reference=report.reference)
+        return HttpResponseRedirect(_safe_next(request, reverse("reporting:case", args=[report.reference])))
     messages.success(request, done)
-    return redirect("reporting:case", reference=report.reference)
+    return HttpResponseRedirect(_safe_next(request, reverse("reporting:case", args=[report.reference])))
 
 
 @staff_view

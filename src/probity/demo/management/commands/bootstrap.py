@@ -2,8 +2,9 @@
 
 On an empty database (no public body, no user) it loads the demo country into the core tables
 (``demo load``), writes its files (``demo generate``), reads them into the ownership, procurement,
-entities and declarations apps (``demo ingest``), creates the demo accounts and runs every detector,
-printing each step with its counts and time. A step that fails is reported and the others still run.
+entities and declarations apps (``demo ingest``), creates the demo accounts, runs every detector and
+takes demo findings and a protected report to cases in every state (``probity.demo.cases``), printing each
+step with its counts and time. A step that fails is reported and the others still run.
 A database that is not empty is only migrated, so running it twice changes nothing.
 """
 
@@ -28,6 +29,7 @@ from probity.core.audit import audit_actor
 from probity.core.detectors import detector_registry
 from probity.core.models import DetectorRun, Person, PublicBody
 from probity.core.services import user_create
+from probity.demo.cases import demo_cases
 from probity.demo.management.commands.demo import ingest_step_line
 from probity.demo.services import IngestStep, demo_ingest
 
@@ -37,8 +39,13 @@ DEMO_ACCOUNTS = {
     "demo-verifier": ["verifier"],
     "demo-auditor": ["auditor"],
     "demo-declarant": ["declarant"],
+    # the case flow (``probity.demo.cases``): a case handler with a reporting key, and officers for the pools
+    "demo-handler": ["case_handler"],
+    "demo-officer-1": ["analyst"],
+    "demo-officer-2": ["analyst", "verifier"],
 }
 DEMO_DEVICE_NAME = "Probity demo authenticator"
+DEMO_REPORT = "demo-report"  # the login file's entry for the receipt of the demo's protected report
 
 
 def _login_file() -> Path:
@@ -98,6 +105,7 @@ class Command(BaseCommand):
                     self.failed.append(step.name)
         self.stdout.write("Running every detector:")
         self._step("detectors", self._run_detectors)
+        self._step("cases (demo)", self._create_demo_cases)
         total = time.perf_counter() - clock
         if self.failed:
             self.stdout.write(
@@ -131,6 +139,31 @@ class Command(BaseCommand):
         with audit_actor("system:bootstrap"):
             self._write_demo_accounts()
 
+    def _create_demo_cases(self) -> None:
+        """Pools, cases in every state and a protected report case (``probity.demo.cases``); the handler's
+        reporting recovery key and the demo report's receipt are added to the login file."""
+        credentials = self._credentials()
+        with audit_actor("system:bootstrap"):
+            made = demo_cases(password_for=lambda username: str(credentials[username]["password"]))
+        self.stdout.write(f"  {made.sentence()}")
+        if made.recovery_key:
+            credentials["demo-handler"]["reporting_recovery_key"] = made.recovery_key
+        if made.receipt:
+            credentials[DEMO_REPORT] = {"receipt": made.receipt}
+        self._save_credentials(credentials)
+
+    def _credentials(self) -> dict[str, Any]:
+        path = _login_file()
+        if not path.exists():
+            raise CommandError(f"{path} is missing: the demo accounts step did not run.")
+        credentials: dict[str, Any] = json.loads(path.read_text())
+        return credentials
+
+    def _save_credentials(self, credentials: dict[str, Any]) -> None:
+        path = _login_file()
+        path.write_text(json.dumps(credentials, indent=2))
+        path.chmod(0o600)
+
     def _write_demo_accounts(self) -> None:
         credentials: dict[str, Any] = {}
         for username, roles in DEMO_ACCOUNTS.items():
@@ -146,9 +179,7 @@ class Command(BaseCommand):
         if official is not None:
             official.user = User.objects.get(username="demo-declarant")
             official.save(update_fields=["user"])
-        path = _login_file()
-        path.write_text(json.dumps(credentials, indent=2))
-        path.chmod(0o600)
+        self._save_credentials(credentials)
 
     def _print_login(self) -> None:
         path = _login_file()
@@ -164,6 +195,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  demo administrator: demo-admin / {admin['password']}")
         self.stdout.write(f"  second factor: add the key {admin['totp_key']} to an authenticator app,")
         self.stdout.write(f"    or use the current code {code} (new code: .venv/bin/probity bootstrap --show-login)")
-        others = ", ".join(name for name in credentials if name != "demo-admin")
+        others = ", ".join(name for name in credentials if name != "demo-admin" and name != DEMO_REPORT)
         self.stdout.write(f"  other demo accounts ({others}): see {path}")
+        if DEMO_REPORT in credentials:
+            self.stdout.write(f"  a protected report's receipt, to read it as its reporter: see {path} ({DEMO_REPORT})")
         self.stdout.write("")
