@@ -380,3 +380,26 @@ def test_a_new_run_of_the_detector_keeps_the_assignee_of_the_subject(make_user: 
     assert again.assignee == analyst
     others = Finding.objects.filter(detector_code="CORE-ID-SHARED").exclude(subject_id=first.subject_id)
     assert not others.exclude(assignee=None).exists()
+
+
+def test_the_evidence_is_a_labelled_table_never_a_dump(verified_client: Callable[..., Client]) -> None:
+    from probity.core.views import evidence_rows
+
+    assert evidence_rows({"amount": 12, "owners": [{"name": "A", "share": 0.5}, {"name": "B"}], "ids": ["x", "y"]}) == [
+        ("amount", "12"),
+        ("owners 1 › name", "A"),
+        ("owners 1 › share", "0.5"),
+        ("owners 2 › name", "B"),
+        ("ids", "x, y"),
+    ]
+    from probity.core.models import Organisation
+    from probity.core.services import detector_run
+
+    for name in ("Alpha Ltd", "Beta Ltd"):
+        Organisation.objects.create(name=name).identifiers.create(scheme="tax_id", issuer="XA", value="123")
+    detector_run(code="CORE-ID-SHARED")
+    finding = Finding.objects.filter(outcome="flag").first()
+    assert finding is not None and finding.evidence
+    html = verified_client("analyst").get(reverse("core:finding", args=[finding.pk])).content.decode()
+    assert '<table class="evidence">' in html
+    assert "{&#x27;" not in html and "{'" not in html and '{"' not in html

@@ -247,6 +247,24 @@ def _promote_url(finding: Finding) -> str | None:
         return None
 
 
+def evidence_rows(evidence: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A finding's evidence as labelled rows (field path, value) for a table: nested records give paths such as
+    ``owners 1 › name``; a list of plain values is one comma-separated value. Never a Python or JSON dump."""
+    rows: list[tuple[str, str]] = []
+    if isinstance(evidence, dict):
+        for key, value in evidence.items():
+            rows.extend(evidence_rows(value, f"{prefix} › {key}" if prefix else str(key)))
+    elif isinstance(evidence, list):
+        if all(not isinstance(item, dict | list) for item in evidence):
+            rows.append((prefix, ", ".join("" if item is None else str(item) for item in evidence)))
+        else:
+            for number, item in enumerate(evidence, 1):
+                rows.extend(evidence_rows(item, f"{prefix} {number}" if prefix else str(number)))
+    else:
+        rows.append((prefix, "" if evidence is None else str(evidence)))
+    return rows
+
+
 @login_required
 @permission_required("core.view_finding", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -269,6 +287,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = services.finding_cases([finding.pk]).get(finding.pk)
     context = {
         "finding": finding,
+        "evidence": evidence_rows(finding.evidence),
         "form": form,
         "detector": detector,
         "case": case,
