@@ -362,9 +362,6 @@ def _recusal_label(recusal: Recusal) -> tuple[str, str]:
     return str(_("Public body")), str(recusal.body)
 
 
-recusal_withdraw = services.recusal_withdraw
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def recusals(request: HttpRequest) -> HttpResponse:
@@ -389,7 +386,7 @@ def recusals(request: HttpRequest) -> HttpResponse:
         if action == "withdraw":
             recusal = get_object_or_404(Recusal, pk=_int(request.POST.get("recusal")), officer=user)
             try:
-                recusal_withdraw(recusal=recusal, actor=user)
+                services.recusal_withdraw(recusal=recusal, actor=user)
             except services.CaseError as refusal:
                 messages.error(request, str(refusal))
             else:

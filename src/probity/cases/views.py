@@ -22,7 +22,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -37,6 +36,7 @@ from probity.core.detectors import detector_registry
 from probity.core.models import Finding
 from probity.core.modules import case_panels
 from probity.core.roles import user_roles
+from probity.core.views import safe_next
 
 PAGE_SIZE = 50
 QUEUE_SIZE = 100  # rows of each list of "My work"; the rest are on the list of cases
@@ -121,13 +121,6 @@ def _window(request: HttpRequest, queryset: QuerySet[Any], size: int = PAGE_SIZE
     query = request.GET.copy()
     query.pop("page", None)
     return Window(rows[:size], number, number > 1, len(rows) > size, query.urlencode())
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 def _refused(request: HttpRequest, error: CaseError) -> None:
@@ -448,7 +441,7 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
     except CaseError as error:
         _refused(request, error)
         anchor = ""
-    return HttpResponseRedirect(_safe_next(request, _detail_url(case, anchor or "")))
+    return HttpResponseRedirect(safe_next(request, _detail_url(case, anchor or ""), from_query=False))
 
 
 def _require(user: User, *perms: str) -> None:

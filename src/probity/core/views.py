@@ -41,8 +41,10 @@ def _page(request: HttpRequest, queryset: Any) -> Any:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
+def safe_next(request: HttpRequest, fallback: str, *, from_query: bool = True) -> str:
+    """Where to send the user back to: the posted ``next`` (or, with ``from_query``, the query's) when it is a
+    page of this site, else ``fallback`` — never another site (an open redirect). Module pages use it too."""
+    target = request.POST.get("next") or (request.GET.get("next") if from_query else "") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return fallback
@@ -72,7 +74,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def second_factor(request: HttpRequest) -> HttpResponse:
     devices = list(TOTPDevice.objects.filter(user=request.user, confirmed=True))
     if not devices:
-        return redirect(f"{reverse('core:second_factor_setup')}?next={_safe_next(request, reverse('core:dashboard'))}")
+        return redirect(f"{reverse('core:second_factor_setup')}?next={safe_next(request, reverse('core:dashboard'))}")
     form = OTPCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         for device in devices:
@@ -85,7 +87,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
                     object_id=str(request.user.pk),
                     object_label=request.user.get_username(),
                 )
-                return redirect(_safe_next(request, reverse("core:dashboard")))
+                return redirect(safe_next(request, reverse("core:dashboard")))
         form.add_error(
             "code",
             _(
@@ -93,7 +95,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
                 "after several wrong codes you must wait before trying again."
             ),
         )
-    return render(request, "core/second_factor.html", {"form": form, "next": _safe_next(request, "")})
+    return render(request, "core/second_factor.html", {"form": form, "next": safe_next(request, "")})
 
 
 @login_required
@@ -117,14 +119,14 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
                 object_label=request.user.get_username(),
             )
             messages.success(request, _("Your authenticator app is set up."))
-            return redirect(_safe_next(request, reverse("core:dashboard")))
+            return redirect(safe_next(request, reverse("core:dashboard")))
         form.add_error("code", _("That code does not match. Check the clock of your phone and try the next code."))
     qr = segno.make(device.config_url, error="m")
     context = {
         "form": form,
         "qr_svg_data": "data:image/svg+xml;base64," + base64.b64encode(qr.svg_inline(scale=5).encode()).decode(),
         "secret": base64.b32encode(device.bin_key).decode().rstrip("="),
-        "next": _safe_next(request, ""),
+        "next": safe_next(request, ""),
     }
     return render(request, "core/second_factor_setup.html", context)
 

@@ -27,7 +27,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -35,6 +34,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from nacl.public import PrivateKey
 
 from probity.core.modules import hook_call, hook_receivers
+from probity.core.views import safe_next
 from probity.reporting import forms, selectors, services
 from probity.reporting import statistics as figures
 from probity.reporting.attachments import AttachmentRejected, ReportingUploadHandler
@@ -71,13 +71,6 @@ def _client(request: HttpRequest) -> str:
 
 def _today() -> datetime.date:
     return timezone.localdate()
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 def _use_upload_limits(request: HttpRequest, channel: Channel) -> ReportingUploadHandler:
@@ -560,7 +553,7 @@ def keys(request: HttpRequest) -> HttpResponse:
         "has_key": has_key,
         "form": form,
         "unlocked": _staff_key(request) is not None,
-        "next": _safe_next(request, reverse("reporting:inbox")),
+        "next": safe_next(request, reverse("reporting:inbox")),
     }
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
@@ -843,9 +836,9 @@ def _case_action(request: HttpRequest, reference: str, action: str, handler: Rep
             raise Http404
     except (ValueError, AttachmentRejected) as exc:
         messages.error(request, _service_error(exc))
-        return HttpResponseRedirect(_safe_next(request, reverse("reporting:case", args=[report.reference])))
+        return HttpResponseRedirect(safe_next(request, reverse("reporting:case", args=[report.reference])))
     messages.success(request, done)
-    return HttpResponseRedirect(_safe_next(request, reverse("reporting:case", args=[report.reference])))
+    return HttpResponseRedirect(safe_next(request, reverse("reporting:case", args=[report.reference])))
 
 
 @staff_view
